@@ -1,0 +1,50 @@
+"""The contact as ingest produces it (pure domain code)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain.phone import Accepted
+
+# DynamoDB items are capped at 400 KB; a spreadsheet cell should never get close.
+MAX_ATTRIBUTE_CHARS = 1000
+
+
+@dataclass(slots=True)
+class ContactRecord:
+    phone: Accepted
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def e164(self) -> str:
+        return self.phone.e164
+
+    def fill_missing(self, attributes: dict[str, str]) -> None:
+        """First-seen wins; a later duplicate only fills what the first left empty."""
+        for k, v in attributes.items():
+            self.attributes.setdefault(k, v)
+
+    def to_item(self, upload_id: str, now: str) -> dict[str, Any]:
+        p = self.phone
+        return {
+            "e164": p.e164,
+            "country": p.country,
+            "national": p.national,
+            "lada": p.lada,
+            "state": p.state,
+            "state_code": p.state_code,
+            "municipality": p.municipality,
+            "state_candidates": list(p.state_candidates),
+            "municipality_candidates": list(p.municipality_candidates),
+            "attributes": self.attributes,
+            "source_uploads": {upload_id},
+            "first_upload": upload_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+
+def clean_attribute(value: str) -> str:
+    value = value.strip()
+    return value[:MAX_ATTRIBUTE_CHARS]

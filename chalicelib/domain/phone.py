@@ -1,0 +1,340 @@
+"""Phone-number normalization for Mexican contact files (pure domain code).
+
+phonenumbers alone rejects or mangles the formats that old Mexican files are full of
+(044/045/01 prefixes, the ``+52 1`` mobile marker, Excel's ``.0`` and scientific
+notation), so numbers are pre-cleaned here and only then validated. Mexican numbers are
+validated against phonenumbers' own MX metadata, compiled once into a regex: calling
+``phonenumbers.parse`` per row would cost more than everything else we do per row.
+Foreign numbers (rare in these files) go through phonenumbers in full.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import PhoneMetadata
+
+from chalicelib.domain import numbering_plan
+
+MX_COUNTRY_CODE = "52"
+TWO_DIGIT_LADAS = frozenset({"33", "55", "56", "81"})
+
+
+class RejectReason(StrEnum):
+    EMPTY = "empty"
+    NOT_A_NUMBER = "not_a_number"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    INVALID_FOR_REGION = "invalid_for_region"
+    INVALID_COUNTRY_CODE = "invalid_country_code"
+    EXCEL_PRECISION_LOST = "excel_precision_lost"
+
+
+REASON_TEXT: dict[RejectReason, tuple[str, str]] = {
+    RejectReason.EMPTY: ("Celda vacía", "Empty cell"),
+    RejectReason.NOT_A_NUMBER: ("No contiene dígitos", "Contains no digits"),
+    RejectReason.TOO_SHORT: (
+        "Muy corto (¿falta la LADA? Desde 2019 son 10 dígitos)",
+        "Too short (missing area code? Mexican numbers have 10 digits since 2019)",
+    ),
+    RejectReason.TOO_LONG: ("Demasiados dígitos", "Too many digits"),
+    RejectReason.INVALID_FOR_REGION: (
+        "No es un número válido del plan de numeración",
+        "Not a valid number in the numbering plan",
+    ),
+    RejectReason.INVALID_COUNTRY_CODE: ("Código de país desconocido", "Unknown country code"),
+    RejectReason.EXCEL_PRECISION_LOST: (
+        "Excel lo guardó en notación científica y perdió dígitos",
+        "Excel stored it in scientific notation and lost digits",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    e164: str
+    country: str
+    national: str
+    lada: str | None = None
+    state: str | None = None
+    state_code: str | None = None
+    municipality: str | None = None
+    # The plan lists several states / municipalities for this LADA: we say so (the
+    # candidates) rather than guess one.
+    state_candidates: tuple[str, ...] = ()
+    municipality_candidates: tuple[str, ...] = ()
+    extension: str | None = None
+    # Other numbers written in the same cell ("55 1234 5678 / 33 8765 4321").
+    alternates: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: RejectReason
+
+    @property
+    def ok(self) -> bool:
+        return False
+
+
+Normalized = Accepted | Rejected
+
+
+def _mx_validity_regex() -> re.Pattern[str]:
+    meta = PhoneMetadata.metadata_for_region("MX")
+    assert meta is not None
+    descs = (
+        meta.fixed_line,
+        meta.mobile,
+        meta.toll_free,
+        meta.premium_rate,
+        meta.shared_cost,
+        meta.personal_number,
+        meta.voip,
+        meta.pager,
+        meta.uan,
+        meta.voicemail,
+    )
+    patterns = [d.national_number_pattern for d in descs if d and d.national_number_pattern]
+    return re.compile("(?:" + "|".join(f"(?:{p})" for p in patterns) + r")")
+
+
+_MX_VALID = _mx_validity_regex()
+_NON_DIGITS = re.compile(r"\D+")
+_EXCEL_WHOLE = re.compile(r"^(\+?\d+)[.,]0+$")
+_EXCEL_SCI = re.compile(r"^(\d)(?:[.,](\d+))?[eE]\+?(\d{1,2})$")
+_EXTENSION = re.compile(
+    r"(?:ext(?:ensi[oó]n)?\.?|x|#)\s*:?\s*(\d{1,6})\s*$",
+    re.IGNORECASE,
+)
+_SPLIT_MULTI = re.compile(r"\s*(?:[/;|]|\s(?:y|o|or|and|ó)\s)\s*", re.IGNORECASE)
+
+
+def normalize(raw: object) -> Normalized:
+    """Normalize one raw cell value to E.164 (with enrichment) or a rejection reason."""
+    if raw is None:
+        return Rejected(RejectReason.EMPTY)
+    if isinstance(raw, bool):
+        return Rejected(RejectReason.NOT_A_NUMBER)
+    if isinstance(raw, int):
+        text = str(raw)
+    elif isinstance(raw, float):
+        text = str(int(raw)) if raw.is_integer() else repr(raw)
+    else:
+        text = str(raw)
+    # Fast path: the common case is a clean 10-digit national number.
+    if len(text) == 10 and text.isascii() and text.isdigit():
+        return _mexican(text)
+    return _normalize_text(text)
+
+
+def _normalize_text(text: str) -> Normalized:
+    if not text.isascii():
+        # Full-width digits, non-breaking spaces and the like fold to ASCII.
+        text = unicodedata.normalize("NFKC", text)
+    text = text.strip()
+    if not text:
+        return Rejected(RejectReason.EMPTY)
+
+    sci = _EXCEL_SCI.match(text)
+    if sci:
+        return _from_scientific(sci)
+    whole = _EXCEL_WHOLE.match(text)
+    if whole:
+        text = whole.group(1)
+
+    extension: str | None = None
+    ext = _EXTENSION.search(text)
+    if ext and len(_NON_DIGITS.sub("", text[: ext.start()])) >= 7:
+        extension = ext.group(1)
+        text = text[: ext.start()]
+
+    alternates: tuple[str, ...] = ()
+    parts = _SPLIT_MULTI.split(text)
+    if len(parts) > 1:
+        candidates = [p for p in parts if len(_NON_DIGITS.sub("", p)) >= 7]
+        if len(candidates) > 1:
+            text, alternates = candidates[0], tuple(candidates[1:])
+
+    result = _from_digits(text)
+    if isinstance(result, Accepted) and (extension or alternates):
+        return _with_extras(result, extension, alternates)
+    return result
+
+
+def _with_extras(acc: Accepted, extension: str | None, alternates: tuple[str, ...]) -> Accepted:
+    return Accepted(
+        e164=acc.e164,
+        country=acc.country,
+        national=acc.national,
+        lada=acc.lada,
+        state=acc.state,
+        state_code=acc.state_code,
+        municipality=acc.municipality,
+        state_candidates=acc.state_candidates,
+        municipality_candidates=acc.municipality_candidates,
+        extension=extension,
+        alternates=alternates,
+    )
+
+
+def _from_scientific(m: re.Match[str]) -> Normalized:
+    lead, frac, exp = m.group(1), m.group(2) or "", int(m.group(3))
+    if len(frac) > exp:
+        return Rejected(RejectReason.NOT_A_NUMBER)
+    try:
+        value = Decimal(f"{lead}.{frac or '0'}E{exp}")
+    except InvalidOperation:
+        return Rejected(RejectReason.NOT_A_NUMBER)
+    digits = str(int(value))
+    # Excel shows about 15 significant digits, but a cell *typed* as 5.51E+09 kept only
+    # what is shown: the trailing zeros would be inventions, not digits.
+    significant = len(lead) + len(frac)
+    if significant < len(digits) and len(digits) >= 10 and significant < 10:
+        return Rejected(RejectReason.EXCEL_PRECISION_LOST)
+    return _from_digits(digits)
+
+
+def _from_digits(text: str) -> Normalized:
+    stripped = text.lstrip()
+    plus = stripped.startswith("+")
+    digits = _NON_DIGITS.sub("", text)
+    if not digits:
+        return Rejected(RejectReason.NOT_A_NUMBER)
+    if not plus and digits.startswith("00"):
+        plus, digits = True, digits[2:]
+    if plus:
+        return _international(digits)
+    return _national_or_legacy(digits)
+
+
+def _international(digits: str) -> Normalized:
+    if digits.startswith(MX_COUNTRY_CODE):
+        rest = _strip_legacy_mx(digits[2:])
+        if len(rest) < 10:
+            return Rejected(RejectReason.TOO_SHORT)
+        if len(rest) > 10:
+            return Rejected(RejectReason.TOO_LONG)
+        return _mexican(rest)
+    return _foreign("+" + digits)
+
+
+def _strip_legacy_mx(rest: str) -> str:
+    """Remove the pre-2019 prefixes that may follow the country code or stand alone."""
+    n = len(rest)
+    if n == 11 and rest[0] == "1":
+        return rest[1:]  # "+52 1": mobile marker
+    if n == 13 and rest[:3] in ("044", "045"):
+        return rest[3:]  # mobile from a local / long-distance line
+    if n == 12 and rest[:2] == "01":
+        return rest[2:]  # national long-distance prefix
+    return rest
+
+
+def _national_or_legacy(digits: str) -> Normalized:
+    n = len(digits)
+    if n == 10:
+        return _mexican(digits)
+    if n == 12 and digits.startswith(MX_COUNTRY_CODE):
+        return _mexican(digits[2:])
+    if n == 13 and digits.startswith("521"):
+        return _mexican(digits[3:])
+    if n in (12, 13):
+        legacy = _strip_legacy_mx(digits)
+        if len(legacy) == 10:
+            return _mexican(legacy)
+    if n == 11 and digits[0] == "1":
+        # "1 55 1234 5678": the old mobile marker without "+52". A Mexican file makes
+        # that the likelier reading; a number that is not valid in Mexico may be NANP.
+        as_mx = _mexican(digits[1:])
+        if isinstance(as_mx, Accepted):
+            return as_mx
+        foreign = _foreign("+" + digits)
+        return foreign if isinstance(foreign, Accepted) else as_mx
+    if n < 10:
+        return Rejected(RejectReason.TOO_SHORT)
+    # Written without "+" but with a country code (e.g. "34 612 345 678").
+    foreign = _foreign("+" + digits)
+    if isinstance(foreign, Accepted):
+        return foreign
+    return Rejected(RejectReason.TOO_LONG if n > 13 else RejectReason.INVALID_FOR_REGION)
+
+
+def _mexican(national: str) -> Normalized:
+    if not _MX_VALID.fullmatch(national):
+        return Rejected(RejectReason.INVALID_FOR_REGION)
+    return _enriched(national)
+
+
+_PlanFields = tuple[
+    str | None, str | None, str | None, str | None, tuple[str, ...], tuple[str, ...]
+]
+
+
+@lru_cache(maxsize=4096)
+def _plan_fields(prefix: str) -> _PlanFields:
+    """Enrichment for a 3-digit prefix, cached: there are fewer than 1,000 of them."""
+    entry = numbering_plan.lookup(prefix.ljust(10, "0"))
+    if entry is None:
+        lada = prefix[:2] if prefix[:2] in TWO_DIGIT_LADAS else prefix
+        return lada, None, None, None, (), ()
+    munis = entry.municipalities if len(entry.municipalities) > 1 else ()
+    if entry.single_state:
+        return entry.lada, entry.state, entry.state_code, entry.municipality, (), munis
+    return entry.lada, None, None, None, entry.states, munis
+
+
+def _enriched(national: str) -> Accepted:
+    lada, state, state_code, municipality, states, munis = _plan_fields(national[:3])
+    return Accepted(
+        e164="+52" + national,
+        country="MX",
+        national=national,
+        lada=lada,
+        state=state,
+        state_code=state_code,
+        municipality=municipality,
+        state_candidates=states,
+        municipality_candidates=munis,
+    )
+
+
+def _foreign(e164_guess: str) -> Normalized:
+    try:
+        parsed = phonenumbers.parse(e164_guess, None)
+    except phonenumbers.NumberParseException as exc:
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            return Rejected(RejectReason.INVALID_COUNTRY_CODE)
+        if exc.error_type == phonenumbers.NumberParseException.TOO_LONG:
+            return Rejected(RejectReason.TOO_LONG)
+        return Rejected(RejectReason.TOO_SHORT)
+    if not phonenumbers.is_valid_number(parsed):
+        reason = phonenumbers.is_possible_number_with_reason(parsed)
+        if reason == phonenumbers.ValidationResult.TOO_SHORT:
+            return Rejected(RejectReason.TOO_SHORT)
+        if reason == phonenumbers.ValidationResult.TOO_LONG:
+            return Rejected(RejectReason.TOO_LONG)
+        if reason == phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
+            return Rejected(RejectReason.INVALID_COUNTRY_CODE)
+        return Rejected(RejectReason.INVALID_FOR_REGION)
+    region = phonenumbers.region_code_for_number(parsed) or "ZZ"
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    national = str(parsed.national_number)
+    if region == "MX":
+        return _enriched(national)
+    return Accepted(e164=e164, country=region, national=national)
+
+
+def looks_like_phone(value: str) -> bool:
+    """Cheap test used to find the phone column by content."""
+    return isinstance(normalize(value), Accepted)

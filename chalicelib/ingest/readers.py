@@ -1,0 +1,712 @@
+"""Streaming readers for uploaded contact files: CSV/TSV (any of ``, ; TAB |``), TXT, XLSX.
+
+Everything streams in constant memory from a binary, forward-only stream (an S3
+``StreamingBody`` only offers ``read(n)``), except XLSX, which is a zip archive and needs a
+seekable file: ``open_table`` spools a non-seekable XLSX upload to a temporary file first.
+
+Decisions the caller can rely on:
+
+* **Row numbers** (``Row.number``) count data rows from 1; the header row is not counted and
+  neither are blank physical lines (lines with no cells, or a single whitespace-only cell),
+  which are skipped. ``Row.line`` is the physical line (sheet row for XLSX) where the record
+  starts, so a person can find it in the original file.
+* **Rows whose cells are all empty** (``",,,"``) are *yielded*: the caller rejects them as
+  ``empty`` so that every non-blank line of the file is accounted for.
+* **Ragged rows**: ``Row.values`` always has exactly ``len(header.columns)`` items. Short rows
+  are padded with ``""``. Empty trailing cells beyond the header are dropped (a trailing
+  delimiter is common). Any remaining cells beyond the header go to ``Row.extra`` (never
+  silently merged into the last column); the caller can store them under ``EXTRA_COLUMN``.
+  Without a real header the width is the widest record in the sniff sample, so extra cells
+  in the sample become synthesized ``column_N`` columns.
+* **Encodings**: a UTF-8/UTF-16 BOM decides; otherwise every line is decoded as UTF-8 and,
+  if that fails, as cp1252 with Latin-1 for the five bytes cp1252 leaves undefined (files
+  mixing both exist because they are concatenated exports). ``header.encoding`` describes
+  the sniff sample; ``fallback_lines`` counts cp1252-decoded lines over the whole file.
+* **Values are verbatim** text for CSV/TXT (except TXT lines, which are stripped and
+  unquoted); XLSX cells are converted so Excel's numeric artifacts survive as digits.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import itertools
+import math
+import os
+import re
+import tempfile
+import warnings
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, AnyStr, BinaryIO, Protocol
+
+CHUNK_SIZE = 64 * 1024
+SNIFF_BYTES = 64 * 1024
+# A physical line longer than this is not a contact row; refusing it bounds memory.
+MAX_LINE_BYTES = 1024 * 1024
+MAX_XLSX_BYTES = 200 * 1024 * 1024
+# openpyxl loads the whole shared-strings table into memory even in read-only mode.
+MAX_XLSX_SHARED_STRINGS_BYTES = 256 * 1024 * 1024
+XLSX_SAMPLE_ROWS = 1000
+DELIMITERS = ",;\t|"
+EXTRA_COLUMN = "_extra"
+HEADER_PHONE_MIN_DIGITS = 7
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls / .doc
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_BYTES_NEWLINE = re.compile(rb"\r\n|\r|\n")
+_TEXT_NEWLINE = re.compile(r"\r\n|\r|\n")
+_LATIN1_FALLBACK = "alcance.latin1"
+
+
+def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    # cp1252 leaves 0x81 0x8D 0x8F 0x90 0x9D undefined; Latin-1 maps every byte.
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error(_LATIN1_FALLBACK, _latin1_fallback)
+
+
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "unsupported_format": (
+        "Formato de archivo no compatible. Sube un archivo CSV, TXT o XLSX.",
+        "Unsupported file format. Upload a CSV, TXT or XLSX file.",
+    ),
+    "legacy_xls": (
+        "Los archivos .xls (Excel 97-2003) no son compatibles. Guárdalo como .xlsx o CSV.",
+        "Legacy .xls (Excel 97-2003) files are not supported. Save it as .xlsx or CSV.",
+    ),
+    "empty_file": ("El archivo está vacío.", "The file is empty."),
+    "xlsx_too_large": (
+        "El archivo de Excel es demasiado grande. Expórtalo como CSV.",
+        "The Excel file is too large. Export it as CSV instead.",
+    ),
+    "corrupt_xlsx": (
+        "El archivo de Excel está dañado o no se puede leer.",
+        "The Excel file is damaged or cannot be read.",
+    ),
+    "line_too_long": (
+        "El archivo tiene una línea demasiado larga; no parece un archivo de contactos.",
+        "The file has an overly long line; it does not look like a contact file.",
+    ),
+    "malformed_csv": (
+        "El archivo CSV está mal formado (¿comillas sin cerrar?).",
+        "The CSV file is malformed (unclosed quotes?).",
+    ),
+}
+
+
+class UnsupportedFile(ValueError):
+    """The upload cannot be read as a contact table; ``code`` is stable for the API/UI."""
+
+    def __init__(
+        self, code: str, message_es: str | None = None, message_en: str | None = None
+    ) -> None:
+        default_es, default_en = _MESSAGES.get(code, _MESSAGES["unsupported_format"])
+        self.code = code
+        self.message_es = message_es or default_es
+        self.message_en = message_en or default_en
+        super().__init__(f"{code}: {self.message_en}")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    number: int  # 1-based data-row number (header and blank lines not counted)
+    values: tuple[str, ...]  # exactly len(header.columns) cells, as text
+    line: int = 0  # physical line / sheet row where the record starts (1-based)
+    extra: tuple[str, ...] = ()  # non-empty cells beyond the header width
+
+
+@dataclass(frozen=True)
+class TableHeader:
+    columns: tuple[str, ...]  # original names, or "column_1".. when the file has no header
+    has_header: bool
+    delimiter: str | None  # None for xlsx and single-column text
+    encoding: str  # "utf-8", "utf-8-sig", "cp1252", "mixed", "utf-16", "xlsx"
+
+
+class ContactTable(Protocol):
+    @property
+    def header(self) -> TableHeader: ...
+
+    @property
+    def bytes_read(self) -> int: ...
+
+    def rows(self) -> Iterator[Row]: ...
+
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def looks_like_phone_cell(value: str) -> bool:
+    """Crude check used only for header detection (the real normalizer lives elsewhere)."""
+    return sum(ch.isdigit() for ch in value) >= HEADER_PHONE_MIN_DIGITS
+
+
+def _is_header(cells: list[str]) -> bool:
+    return not any(looks_like_phone_cell(c) for c in cells) and any(
+        any(ch.isalpha() for ch in c) for c in cells
+    )
+
+
+def _is_blank(cells: list[str]) -> bool:
+    return not cells or (len(cells) == 1 and not cells[0].strip())
+
+
+def _trim_trailing_empty(cells: list[str], keep: int = 0) -> list[str]:
+    end = len(cells)
+    while end > keep and not cells[end - 1].strip():
+        end -= 1
+    return cells[:end]
+
+
+def _header_columns(cells: list[str]) -> tuple[str, ...]:
+    cells = _trim_trailing_empty([c.replace("\ufeff", "").strip() for c in cells])
+    return tuple(c or f"column_{i}" for i, c in enumerate(cells, start=1))
+
+
+def _synthesized_columns(width: int) -> tuple[str, ...]:
+    return tuple(f"column_{i}" for i in range(1, max(width, 1) + 1))
+
+
+def _fit(cells: list[str], width: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    cells = _trim_trailing_empty(cells, keep=width)
+    if len(cells) < width:
+        cells = cells + [""] * (width - len(cells))
+    return tuple(cells[:width]), tuple(cells[width:])
+
+
+def _is_seekable(stream: Any) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+class _CountingReader:
+    """Wraps the source stream and counts consumed bytes for progress reporting."""
+
+    def __init__(self, stream: IO[bytes] | BinaryIO) -> None:
+        self._stream = stream
+        self.bytes_read = 0
+
+    def read(self, size: int) -> bytes:
+        data = self._stream.read(size)
+        if not data:
+            return b""
+        self.bytes_read += len(data)
+        return bytes(data)
+
+    def read_at_least(self, size: int) -> bytes:
+        # read(n) may legally return fewer bytes (network streams), so loop.
+        parts: list[bytes] = []
+        total = 0
+        while total < size:
+            chunk = self.read(size - total)
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+        return b"".join(parts)
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self.read(CHUNK_SIZE):
+            yield chunk
+
+
+def _split_lines(chunks: Iterable[AnyStr], newline: re.Pattern[AnyStr]) -> Iterator[AnyStr]:
+    """Yield physical lines with their line ending; handles \\r\\n split across chunks."""
+    pending: AnyStr | None = None
+    for chunk in chunks:
+        buf = chunk if pending is None else pending + chunk
+        start = 0
+        for match in newline.finditer(buf):
+            # A trailing lone \r may be the first half of \r\n in the next chunk.
+            if match.end() == len(buf) and match.group() in ("\r", b"\r"):
+                break
+            yield buf[start : match.end()]
+            start = match.end()
+        pending = buf[start:]
+        if len(pending) > MAX_LINE_BYTES:
+            raise UnsupportedFile("line_too_long")
+    if pending:
+        yield pending
+
+
+class _LineDecoder:
+    """Per-line UTF-8 with cp1252/Latin-1 fallback; counts which decoder each line needed."""
+
+    def __init__(self) -> None:
+        self.utf8_non_ascii = 0
+        self.fallback_lines = 0
+
+    def decode(self, raw: bytes) -> str:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.fallback_lines += 1
+            return raw.decode("cp1252", errors=_LATIN1_FALLBACK)
+        if not raw.isascii():
+            self.utf8_non_ascii += 1
+        return text
+
+    def label(self, default: str) -> str:
+        if self.fallback_lines and self.utf8_non_ascii:
+            return "mixed"
+        return "cp1252" if self.fallback_lines else default
+
+    def lines(self, byte_lines: Iterable[bytes]) -> Iterator[str]:
+        for raw in byte_lines:
+            yield self.decode(raw)
+
+
+def _utf16_codec(head: bytes) -> str | None:
+    """UTF-16 with BOM, or BOM-less UTF-16 recognized by its NUL byte pattern."""
+    if head.startswith(_UTF16_BOMS):
+        return "utf-16"
+    probe = head[:4096]
+    if len(probe) < 4 or b"\x00" not in probe:
+        return None
+    even_nuls = probe[0::2].count(0) / len(probe[0::2])
+    odd_nuls = probe[1::2].count(0) / len(probe[1::2])
+    if odd_nuls > 0.3 and even_nuls < 0.05:
+        return "utf-16-le"
+    if even_nuls > 0.3 and odd_nuls < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _looks_binary(head: bytes) -> bool:
+    # A stray NUL happens in messy exports; images, PDFs and archives are full of them.
+    probe = head[:4096]
+    return probe.count(0) > max(len(probe) // 100, 1) or probe.startswith(b"%PDF")
+
+
+def _decode_utf16(chunks: Iterable[bytes], codec: str) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    for chunk in chunks:
+        if text := decoder.decode(chunk):
+            yield text
+    if tail := decoder.decode(b"", final=True):
+        yield tail
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def _candidate_score(lines: list[str], delimiter: str) -> tuple[float, float]:
+    """Share of lines containing ``delimiter``, then share having its modal count.
+
+    Presence comes first because ragged exports legitimately vary in cell count."""
+    counts = [line.count(delimiter) for line in lines]
+    present = sum(1 for c in counts if c)
+    if not present:
+        return 0.0, 0.0
+    _count, freq = Counter(c for c in counts if c).most_common(1)[0]
+    return present / len(lines), freq / len(lines)
+
+
+def _guess_delimiter(sample_lines: list[str], preferred: str | None) -> str | None:
+    lines = [line for line in sample_lines if line.strip()]
+    if not lines:
+        return None
+    if preferred and _candidate_score(lines, preferred)[0] >= 0.5:
+        return preferred
+    try:
+        sniffed = csv.Sniffer().sniff("".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = None
+    # The Sniffer is easily fooled (e.g. by a comma inside quoted names); require the
+    # delimiter to appear on most lines before trusting it.
+    if sniffed and _candidate_score(lines, sniffed)[0] >= 0.5:
+        return sniffed
+    head = lines[:200]
+    best = max(DELIMITERS, key=lambda d: _candidate_score(head, d))
+    return best if _candidate_score(head, best)[0] >= 0.5 else None
+
+
+def _single_cell(line: str) -> list[str]:
+    value = line.strip()
+    if not value:
+        return []
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1].replace('""', '"')
+    return [value]
+
+
+# --------------------------------------------------------------------------- text tables
+
+
+class DelimitedTable:
+    """CSV/TSV/TXT table over a forward-only stream. ``rows()`` can be iterated once."""
+
+    def __init__(
+        self,
+        lines: Iterator[str],
+        sample: list[str],
+        reader: _CountingReader,
+        decoder: _LineDecoder | None,
+        header: TableHeader,
+    ) -> None:
+        self._lines = lines
+        self._sample = sample
+        self._reader = reader
+        self._decoder = decoder
+        self._header = header
+        self._consumed = False
+
+    @property
+    def header(self) -> TableHeader:
+        return self._header
+
+    @property
+    def bytes_read(self) -> int:
+        return self._reader.bytes_read
+
+    @property
+    def fallback_lines(self) -> int:
+        """Lines decoded as cp1252/Latin-1 so far (0 for UTF-16)."""
+        return self._decoder.fallback_lines if self._decoder else 0
+
+    def close(self) -> None:
+        self._consumed = True
+        self._sample = []
+
+    def rows(self) -> Iterator[Row]:
+        if self._consumed:
+            raise RuntimeError("rows() streams the upload and can only be iterated once")
+        self._consumed = True
+        source = itertools.chain(self._sample, self._lines)
+        self._sample = []
+        if self.header.delimiter is None:
+            records = _single_column_records(source)
+        else:
+            records = _csv_records(source, self.header.delimiter)
+        return self._rows(records)
+
+    def _rows(self, records: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
+        width = len(self.header.columns)
+        skip_header = self.header.has_header
+        number = 0
+        for line, cells in records:
+            if _is_blank(cells):
+                continue
+            if skip_header:
+                skip_header = False
+                continue
+            number += 1
+            values, extra = _fit(cells, width)
+            yield Row(number=number, values=values, line=line, extra=extra)
+
+
+def _single_column_records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    for line_no, line in enumerate(lines, start=1):
+        yield line_no, _single_cell(line)
+
+
+def _csv_records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(lines, delimiter=delimiter)
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise UnsupportedFile(
+                "malformed_csv",
+                f"El archivo CSV está mal formado cerca de la línea {start} ({exc}).",
+                f"The CSV file is malformed near line {start} ({exc}).",
+            ) from exc
+        yield start, cells
+        start = reader.line_num + 1
+
+
+def _take_sample(lines: Iterator[str]) -> list[str]:
+    sample: list[str] = []
+    size = 0
+    has_content = False
+    for line in lines:
+        sample.append(line)
+        size += len(line)
+        has_content = has_content or bool(line.strip())
+        if size >= SNIFF_BYTES and has_content:
+            break
+    return sample
+
+
+def _open_text(head: bytes, reader: _CountingReader, filename: str) -> DelimitedTable:
+    chunks = itertools.chain([head], reader.chunks())
+    decoder: _LineDecoder | None = None
+    default = "utf-8"
+    utf16 = _utf16_codec(head)
+    if utf16:
+        lines = _split_lines(_decode_utf16(chunks, utf16), _TEXT_NEWLINE)
+    else:
+        if head.startswith(codecs.BOM_UTF8):
+            default = "utf-8-sig"
+            chunks = itertools.chain([head[len(codecs.BOM_UTF8) :]], reader.chunks())
+        elif _looks_binary(head):
+            raise UnsupportedFile("unsupported_format")
+        decoder = _LineDecoder()
+        lines = decoder.lines(_split_lines(chunks, _BYTES_NEWLINE))
+
+    sample = _take_sample(lines)
+    if not any(line.strip() for line in sample):
+        raise UnsupportedFile("empty_file")
+    if sample[0].startswith("\ufeff"):
+        sample[0] = sample[0][1:]
+
+    ext = os.path.splitext(filename.lower())[1]
+    delimiter = _guess_delimiter(sample, "\t" if ext == ".tsv" else None)
+    records = _sample_records(sample, delimiter)
+    encoding = "utf-16" if utf16 else decoder.label(default) if decoder else default
+    header = _make_header(records, delimiter, encoding)
+    return DelimitedTable(lines, sample, reader, decoder, header)
+
+
+def _sample_records(sample: list[str], delimiter: str | None) -> list[list[str]]:
+    if delimiter is None:
+        parsed: Iterable[list[str]] = (_single_cell(line) for line in sample)
+    else:
+        try:
+            parsed = list(csv.reader(sample, delimiter=delimiter))
+        except csv.Error:
+            # The sample may end inside a huge quoted field; rows() reports it properly.
+            parsed = []
+    return [cells for cells in parsed if not _is_blank(cells)]
+
+
+def _make_header(records: list[list[str]], delimiter: str | None, encoding: str) -> TableHeader:
+    first = records[0] if records else []
+    if first and _is_header(first):
+        return TableHeader(_header_columns(first), True, delimiter, encoding)
+    width = max((len(_trim_trailing_empty(r)) for r in records), default=1)
+    return TableHeader(_synthesized_columns(width), False, delimiter, encoding)
+
+
+# --------------------------------------------------------------------------- xlsx
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):  # before int: bool is an int subclass
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # Excel stores every number as a float: 5512345678 arrives as 5512345678.0.
+        if math.isfinite(value) and value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+class XlsxTable:
+    """First (active) worksheet of an XLSX workbook, read with openpyxl in read-only mode."""
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | IO[bytes] | BinaryIO,
+        *,
+        bytes_read: int | None = None,
+        owned_file: IO[bytes] | None = None,
+        max_shared_strings_bytes: int = MAX_XLSX_SHARED_STRINGS_BYTES,
+    ) -> None:
+        self._owned_file = owned_file
+        self._bytes_read = bytes_read if bytes_read is not None else _source_size(source)
+        self._workbook = _load_workbook(source, max_shared_strings_bytes)
+        self._consumed = False
+        try:
+            sheet = self._pick_sheet()
+            self.total_rows_hint: int | None = sheet.max_row
+            # Declared dimensions are often wrong in exported files; let openpyxl read all.
+            sheet.reset_dimensions()
+            self._records = self._iter_records(sheet)
+            self._sample = list(itertools.islice(self._records, XLSX_SAMPLE_ROWS))
+        except UnsupportedFile:
+            self.close()
+            raise
+        except Exception as exc:  # openpyxl raises many types on broken XML
+            self.close()
+            raise UnsupportedFile("corrupt_xlsx") from exc
+        if not self._sample:
+            self.close()
+            raise UnsupportedFile("empty_file")
+        self._header = _make_header([cells for _, cells in self._sample], None, "xlsx")
+
+    @property
+    def header(self) -> TableHeader:
+        return self._header
+
+    @property
+    def bytes_read(self) -> int:
+        return self._bytes_read
+
+    def close(self) -> None:
+        self._consumed = True
+        self._workbook.close()
+        if self._owned_file is not None:
+            self._owned_file.close()
+            self._owned_file = None
+
+    def rows(self) -> Iterator[Row]:
+        if self._consumed:
+            raise RuntimeError("rows() can only be iterated once")
+        self._consumed = True
+        return self._rows()
+
+    def _rows(self) -> Iterator[Row]:
+        width = len(self.header.columns)
+        records = itertools.chain(self._sample, self._records)
+        self._sample = []
+        if self.header.has_header:
+            next(records, None)
+        try:
+            for number, (line, cells) in enumerate(records, start=1):
+                values, extra = _fit(cells, width)
+                yield Row(number=number, values=values, line=line, extra=extra)
+        finally:
+            self.close()
+
+    def _pick_sheet(self) -> Any:
+        sheets = self._workbook.worksheets
+        if not sheets:
+            raise UnsupportedFile("empty_file")
+        active = self._workbook.active
+        return active if active in sheets else sheets[0]
+
+    @staticmethod
+    def _iter_records(sheet: Any) -> Iterator[tuple[int, list[str]]]:
+        for line, raw in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = _trim_trailing_empty([_cell_text(v) for v in raw])
+            if cells:  # a fully empty sheet row is the XLSX form of a blank line
+                yield line, cells
+
+
+def _source_size(source: str | os.PathLike[str] | IO[bytes] | BinaryIO) -> int:
+    if isinstance(source, str | os.PathLike):
+        return os.path.getsize(source)
+    pos = source.tell()
+    size = source.seek(0, io.SEEK_END)
+    source.seek(pos)
+    return size
+
+
+def _load_workbook(
+    source: str | os.PathLike[str] | IO[bytes] | BinaryIO, max_shared_strings_bytes: int
+) -> Any:
+    import openpyxl  # heavy import; only XLSX uploads pay for it
+
+    start = None if isinstance(source, str | os.PathLike) else source.tell()
+    try:
+        with zipfile.ZipFile(source) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" not in names:
+                raise UnsupportedFile("unsupported_format")  # e.g. a .docx or plain zip
+            if "xl/sharedStrings.xml" in names:
+                strings = archive.getinfo("xl/sharedStrings.xml").file_size
+                if strings > max_shared_strings_bytes:
+                    raise UnsupportedFile("xlsx_too_large")
+    except zipfile.BadZipFile as exc:
+        raise UnsupportedFile("corrupt_xlsx") from exc
+    if start is not None and not isinstance(source, str | os.PathLike):
+        source.seek(start)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no default style" noise from exporters
+            return openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:
+        raise UnsupportedFile("corrupt_xlsx") from exc
+
+
+def open_xlsx(
+    source: str | os.PathLike[str] | IO[bytes] | BinaryIO,
+    *,
+    max_shared_strings_bytes: int = MAX_XLSX_SHARED_STRINGS_BYTES,
+) -> XlsxTable:
+    """Open an XLSX from a path or a seekable binary file."""
+    return XlsxTable(source, max_shared_strings_bytes=max_shared_strings_bytes)
+
+
+def _spool(head: bytes, reader: _CountingReader, max_bytes: int) -> IO[bytes]:
+    # Not a `with`: on success the file outlives this function (XlsxTable closes it).
+    spooled = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        spooled.write(head)
+        size = len(head)
+        if size > max_bytes:
+            raise UnsupportedFile("xlsx_too_large")
+        for chunk in reader.chunks():
+            size += len(chunk)
+            if size > max_bytes:
+                raise UnsupportedFile("xlsx_too_large")
+            spooled.write(chunk)
+        spooled.seek(0)
+    except BaseException:
+        spooled.close()
+        raise
+    return spooled
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def open_table(
+    stream: IO[bytes] | BinaryIO,
+    filename: str,
+    *,
+    max_xlsx_bytes: int = MAX_XLSX_BYTES,
+) -> ContactTable:
+    """Open an uploaded contact file.
+
+    Content decides over the extension (a ``.csv`` that is really a workbook is read as
+    XLSX, a ``.xlsx`` that is really text is read as text); the extension only breaks
+    ties (``.tsv`` prefers TAB). Non-seekable XLSX streams are spooled to a temp file of at
+    most ``max_xlsx_bytes``. Raises ``UnsupportedFile``.
+    """
+    seekable = _is_seekable(stream)
+    start = stream.tell() if seekable else 0
+    reader = _CountingReader(stream)
+    head = reader.read_at_least(SNIFF_BYTES)
+    if not head.strip():
+        raise UnsupportedFile("empty_file")
+    if head.startswith(_OLE_MAGIC):
+        raise UnsupportedFile("legacy_xls")
+    if head.startswith(_ZIP_MAGIC):
+        return _open_zip(stream, head, reader, seekable, start, max_xlsx_bytes)
+    return _open_text(head, reader, filename)
+
+
+def _open_zip(
+    stream: IO[bytes] | BinaryIO,
+    head: bytes,
+    reader: _CountingReader,
+    seekable: bool,
+    start: int,
+    max_bytes: int,
+) -> XlsxTable:
+    if seekable:
+        size = stream.seek(0, io.SEEK_END) - start
+        if size > max_bytes:
+            raise UnsupportedFile("xlsx_too_large")
+        stream.seek(start)
+        return XlsxTable(stream, bytes_read=size)
+    spooled = _spool(head, reader, max_bytes)
+    try:
+        return XlsxTable(spooled, bytes_read=reader.bytes_read, owned_file=spooled)
+    except BaseException:
+        spooled.close()
+        raise

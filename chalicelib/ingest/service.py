@@ -1,0 +1,296 @@
+"""One upload, end to end: S3 object -> contacts, job state, summary and rejected rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from pydantic import BaseModel
+
+from chalicelib.aws import Clients
+from chalicelib.domain.contact import ContactRecord
+from chalicelib.ingest.columns import ColumnNotFound
+from chalicelib.ingest.pipeline import IngestCounts, ingest_rows
+from chalicelib.ingest.readers import UnsupportedFile, open_table
+from chalicelib.ingest.report import RejectReport
+from chalicelib.logging import logger
+from chalicelib.metrics import metrics
+from chalicelib.store.contacts import ContactStore, UpsertOutcome
+from chalicelib.store.followups import Followups
+from chalicelib.store.jobs import JobStore
+
+UPLOAD_ID = re.compile(r"^up_[0-9a-z]{8,40}$")
+SPOOL_EXTENSIONS = (".xlsx", ".xlsm")
+
+
+class UploadRef(BaseModel):
+    bucket: str
+    key: str
+    etag: str = ""
+    size: int = 0
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def upload_id_for(key: str, etag: str) -> str:
+    """The id in `uploads/<id>/<file>` when the API issued it; otherwise a stable hash of
+    key and content, so redelivery of the same S3 event maps to the same job."""
+    parts = key.split("/")
+    if len(parts) >= 3 and UPLOAD_ID.match(parts[1]):
+        return parts[1]
+    digest = hashlib.sha256(f"{key}|{etag}".encode()).hexdigest()[:24]
+    return f"up_{digest}"
+
+
+def report_keys(upload_id: str) -> dict[str, str]:
+    return {
+        "summary": f"reports/{upload_id}/summary.json",
+        "rejected": f"reports/{upload_id}/rejected.csv",
+    }
+
+
+class _AsyncContactSink:
+    """Writes batches on a small thread pool so parsing overlaps DynamoDB round trips;
+    at most `max_inflight` batches are in flight, which bounds memory."""
+
+    def __init__(
+        self,
+        store: ContactStore,
+        followups: Followups,
+        upload_id: str,
+        now: str,
+        workers: int = 4,
+    ) -> None:
+        self._store = store
+        self._followups = followups
+        self._upload_id = upload_id
+        self._now = now
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest-write")
+        self._inflight: deque[Future[UpsertOutcome]] = deque()
+        self._max_inflight = workers * 2
+        self._merges: list[tuple[str, dict[str, str]]] = []
+        self.new = 0
+        self.existing = 0
+
+    def submit(self, batch: list[ContactRecord]) -> None:
+        while len(self._inflight) >= self._max_inflight:
+            self._collect(self._inflight.popleft())
+        self._inflight.append(self._pool.submit(self._write, batch))
+
+    def _write(self, batch: list[ContactRecord]) -> UpsertOutcome:
+        outcome = self._store.upsert(batch, self._upload_id, self._now)
+        self._followups.add(outcome.new + outcome.existing)
+        return outcome
+
+    def _collect(self, fut: Future[UpsertOutcome]) -> None:
+        outcome = fut.result()
+        self.new += len(outcome.new)
+        self.existing += len(outcome.existing)
+
+    def merge(self, e164: str, attributes: dict[str, str]) -> None:
+        # Applied after every batch is written: merging into a contact whose first
+        # occurrence is still in flight would race with its creation.
+        self._merges.append((e164, attributes))
+
+    def close(self) -> None:
+        try:
+            while self._inflight:
+                self._collect(self._inflight.popleft())
+            for e164, attrs in self._merges:
+                self._store.merge(e164, attrs, self._upload_id, self._now)
+            self._followups.flush()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class IngestService:
+    clients: Clients
+    contacts: ContactStore
+    jobs: JobStore
+    followup_queue_urls: tuple[str, ...] = ()
+
+    def process(self, ref: UploadRef) -> dict[str, Any]:
+        upload_id = upload_id_for(ref.key, ref.etag)
+        keys = report_keys(upload_id)
+        started = time.monotonic()
+        started_at = now_iso()
+        job = self.jobs.get(upload_id) or {}
+        filename = job.get("filename") or ref.key.rsplit("/", 1)[-1]
+        obj = self.clients.s3.get_object(Bucket=ref.bucket, Key=ref.key)
+        size = int(obj.get("ContentLength") or ref.size or 0)
+        phone_column = job.get("phone_column") or obj.get("Metadata", {}).get("phone-column")
+        self.jobs.update(
+            upload_id,
+            {
+                "kind": "upload",
+                "status": "processing",
+                "key": ref.key,
+                "filename": filename,
+                "bytes_total": size,
+                "bytes_read": 0,
+                "progress": 0.0,
+                "started_at": started_at,
+                "updated_at": started_at,
+            },
+        )
+        logger.info("ingest started", extra={"upload_id": upload_id, "bytes": size})
+
+        def progress(counts: IngestCounts, bytes_read: int) -> None:
+            self.jobs.update(
+                upload_id,
+                {
+                    "counts": counts.as_dict(),
+                    "bytes_read": bytes_read,
+                    "progress": round(bytes_read / size, 4) if size else 0.0,
+                    "updated_at": now_iso(),
+                },
+            )
+
+        rejects = RejectReport()
+        followups = Followups(
+            self.clients.sqs,
+            self.followup_queue_urls,
+            self.clients.settings.followup_batch,
+            source=upload_id,
+        )
+        sink = _AsyncContactSink(self.contacts, followups, upload_id, started_at)
+        spooled: IO[bytes] | None = None
+        try:
+            body: IO[bytes] = obj["Body"]
+            if filename.lower().endswith(SPOOL_EXTENSIONS):
+                # XLSX is a zip: it needs a seekable file, so it goes to /tmp first.
+                spooled = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
+                shutil.copyfileobj(body, spooled, 1024 * 1024)
+                spooled.seek(0)
+                body = spooled
+            table = open_table(body, filename)
+            outcome = ingest_rows(
+                table,
+                sink,
+                rejects,
+                phone_column=phone_column,
+                batch_size=self.clients.settings.followup_batch,
+                progress=progress,
+                progress_every_s=self.clients.settings.progress_interval_s,
+            )
+            sink.close()
+        except (ColumnNotFound, UnsupportedFile) as exc:
+            sink.close()
+            return self._fail(upload_id, ref, filename, keys, started_at, exc)
+        finally:
+            if spooled is not None:
+                spooled.close()
+
+        counts = outcome.counts
+        elapsed = time.monotonic() - started
+        self.clients.s3.upload_fileobj(
+            rejects.binary(),
+            ref.bucket,
+            keys["rejected"],
+            ExtraArgs={"ContentType": "text/csv; charset=utf-8"},
+        )
+        rejects.close()
+        summary: dict[str, Any] = {
+            "upload_id": upload_id,
+            "status": "completed",
+            "key": ref.key,
+            "filename": filename,
+            **counts.as_dict(),
+            "new": sink.new,
+            "existing": sink.existing,
+            "phone_column": {
+                "name": outcome.column.name,
+                "index": outcome.column.index,
+                "method": outcome.column.method,
+            },
+            "attribute_columns": list(outcome.attribute_names),
+            "encoding": table.header.encoding,
+            "delimiter": table.header.delimiter,
+            "followup_messages": followups.sent_messages,
+            "timings": {
+                "started_at": started_at,
+                "finished_at": now_iso(),
+                "seconds": round(elapsed, 3),
+                "rows_per_s": round(counts.rows / elapsed, 1) if elapsed else None,
+            },
+            "reports": {"summary": keys["summary"], "rejected": keys["rejected"]},
+        }
+        self._put_summary(ref.bucket, keys["summary"], summary)
+        self.jobs.update(
+            upload_id,
+            {
+                "status": "completed",
+                "counts": {**counts.as_dict(), "new": sink.new, "existing": sink.existing},
+                "bytes_read": size,
+                "progress": 1.0,
+                "reports": summary["reports"],
+                "finished_at": summary["timings"]["finished_at"],
+                "updated_at": summary["timings"]["finished_at"],
+            },
+        )
+        metrics.add_metric(name="RowsIngested", unit="Count", value=counts.rows)
+        metrics.add_metric(name="ContactsAccepted", unit="Count", value=counts.accepted)
+        metrics.add_metric(name="ContactsNew", unit="Count", value=sink.new)
+        metrics.add_metric(name="RowsDuplicate", unit="Count", value=counts.duplicates)
+        metrics.add_metric(name="RowsRejected", unit="Count", value=counts.rejected)
+        logger.info("ingest completed", extra={"upload_id": upload_id, **counts.as_dict()})
+        return summary
+
+    def _fail(
+        self,
+        upload_id: str,
+        ref: UploadRef,
+        filename: str,
+        keys: dict[str, str],
+        started_at: str,
+        exc: ColumnNotFound | UnsupportedFile,
+    ) -> dict[str, Any]:
+        error = {
+            "code": exc.code,
+            "message_es": exc.message_es,
+            "message_en": exc.message_en,
+        }
+        finished_at = now_iso()
+        summary: dict[str, Any] = {
+            "upload_id": upload_id,
+            "status": "failed",
+            "key": ref.key,
+            "filename": filename,
+            "error": error,
+            "timings": {"started_at": started_at, "finished_at": finished_at},
+            "reports": {"summary": keys["summary"]},
+        }
+        self._put_summary(ref.bucket, keys["summary"], summary)
+        self.jobs.update(
+            upload_id,
+            {
+                "status": "failed",
+                "error": error,
+                "reports": summary["reports"],
+                "finished_at": finished_at,
+                "updated_at": finished_at,
+            },
+        )
+        metrics.add_metric(name="UploadsFailed", unit="Count", value=1)
+        logger.warning("ingest failed", extra={"upload_id": upload_id, "error": exc.code})
+        return summary
+
+    def _put_summary(self, bucket: str, key: str, summary: dict[str, Any]) -> None:
+        self.clients.s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(summary, ensure_ascii=False, indent=2).encode(),
+            ContentType="application/json",
+        )
