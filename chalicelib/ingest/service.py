@@ -107,8 +107,12 @@ class _AsyncContactSink:
         try:
             while self._inflight:
                 self._collect(self._inflight.popleft())
-            for e164, attrs in self._merges:
-                self._store.merge(e164, attrs, self._upload_id, self._now)
+            merges = [
+                self._pool.submit(self._store.merge, e164, attrs, self._upload_id, self._now)
+                for e164, attrs in self._merges
+            ]
+            for fut in merges:
+                fut.result()
             self._followups.flush()
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)

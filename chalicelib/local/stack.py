@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -49,8 +50,12 @@ class LocalStack:
     prefix: str = LOCAL_PREFIX
     retry_after_s: int = 2
     with_api: bool = True
+    # moto in its own process uses the second core instead of sharing our GIL (measured:
+    # ingest ~2x faster); in-process is kept for debugging with breakpoints.
+    moto_in_process: bool = False
     _threads: list[threading.Thread] = field(default_factory=list)
     _moto: Any = None
+    _moto_proc: subprocess.Popen[bytes] | None = None
     _api: Any = None
     pump: Any = None
     app_module: ModuleType | None = None
@@ -74,9 +79,18 @@ class LocalStack:
 
         self.moto_port = self.moto_port or free_port()
         os.environ.update(local_environment(self.moto_port, self.prefix))
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
-        self._moto.start()
-        _wait_for_port(self.moto_port)
+        if self.moto_in_process:
+            self._moto = ThreadedMotoServer(
+                ip_address="127.0.0.1", port=self.moto_port, verbose=False
+            )
+            self._moto.start()
+        else:
+            self._moto_proc = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.moto_port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        _wait_for_port(self.moto_port, timeout_s=60)
 
         from chalicelib.aws import make_clients
         from chalicelib.config import get_settings
@@ -124,6 +138,12 @@ class LocalStack:
             self._api.server.server_close()
         if self._moto is not None:
             self._moto.stop()
+        if self._moto_proc is not None:
+            self._moto_proc.terminate()
+            try:
+                self._moto_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._moto_proc.kill()
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -185,6 +185,7 @@ def test_build_reads_zone_ift_layout(tmp_path: Path) -> None:
 
 # ------------------------------------------- cross-check against phonenumbers
 
+
 def _sample(lada: str) -> phonenumbers.PhoneNumber:
     return phonenumbers.parse("+52" + (lada + "2345678901")[:10])
 

@@ -1,0 +1,138 @@
+"""Ingest benchmark (not a test). Everything below is measured in this one run.
+
+    python bench/ingest.py [--rows 100000]
+
+- normalize_rows_per_s: our normalizer over the raw phone cells of a generated messy file;
+- phonenumbers_parse_rows_per_s: bare `phonenumbers.parse(raw, "MX")` over the same cells
+  (it gets many legacy formats wrong; it is the speed yardstick only);
+- ingest_contacts_per_s: S3 upload -> S3 notification -> SQS -> event pump -> ingest
+  handler -> every row stored and the job completed, on the local stack (moto server in
+  its own process);
+- raw_batch_write_items_per_s: plain sequential `batch_write_item` (25 per call) of the
+  same contact items to the same moto server;
+- peak_rss_mb: peak RSS of this process, which runs the ingest handler (the moto server,
+  which holds the data, is another process and is not counted).
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import phonenumbers  # noqa: E402
+
+from scripts.make_sample import write as write_sample  # noqa: E402
+
+
+def rate(n: int, seconds: float) -> float:
+    return round(n / seconds, 1) if seconds > 0 else float("inf")
+
+
+def bench_normalize(cells: list[str]) -> tuple[float, float]:
+    from chalicelib.domain.phone import normalize
+
+    t0 = time.perf_counter()
+    for c in cells:
+        normalize(c)
+    ours = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    for c in cells:
+        try:  # noqa: SIM105 - contextlib.suppress would slow the yardstick, not us
+            phonenumbers.parse(c, "MX")
+        except phonenumbers.NumberParseException:
+            pass
+    theirs = time.perf_counter() - t0
+    return rate(len(cells), ours), rate(len(cells), theirs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="alcance-bench-"))
+    path = tmp / "contactos.csv"
+    write_sample(path, args.rows, args.seed)
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        cells = [row[1] for row in reader]
+    normalize_rps, parse_rps = bench_normalize(cells)
+    print(f"normalize {normalize_rps}/s vs phonenumbers.parse {parse_rps}/s", file=sys.stderr)
+
+    from chalicelib.ingest.service import upload_id_for
+    from chalicelib.local.stack import LocalStack
+    from chalicelib.store.ddb import batch_write
+    from chalicelib.wiring import wiring
+
+    with LocalStack(with_api=False) as stack:
+        w = wiring()
+        s3 = w.clients.s3
+        bucket = w.settings.data_bucket
+        t0 = time.perf_counter()
+        s3.upload_file(str(path), bucket, "uploads/bench.csv")
+        etag = s3.head_object(Bucket=bucket, Key="uploads/bench.csv")["ETag"].strip('"')
+        job_id = upload_id_for("uploads/bench.csv", etag)
+        while True:
+            job = w.jobs.get(job_id) or {}
+            if job.get("status") in ("completed", "failed"):
+                break
+            time.sleep(0.05)
+        ingest_s = time.perf_counter() - t0
+        assert job["status"] == "completed", job
+        counts = job["counts"]
+        stored = counts["accepted"]
+        assert counts["accepted"] + counts["duplicates"] + counts["rejected"] == args.rows
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"ingest: {counts} in {ingest_s:.2f}s", file=sys.stderr)
+
+        # The same items, written plainly to a fresh table on the same server.
+        items = []
+        kwargs: dict[str, object] = {"TableName": w.contacts.table_name}
+        while True:
+            page = w.clients.dynamodb.scan(**kwargs)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        ddb = w.clients.dynamodb
+        ddb.create_table(
+            TableName="bench-raw",
+            KeySchema=[{"AttributeName": "e164", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "e164", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        t0 = time.perf_counter()
+        batch_write(ddb, "bench-raw", ({"PutRequest": {"Item": i}} for i in items))
+        raw_s = time.perf_counter() - t0
+        stack.pump.drain(timeout_s=30)
+
+    result = {
+        "rows": args.rows,
+        "normalize_rows_per_s": normalize_rps,
+        "phonenumbers_parse_rows_per_s": parse_rps,
+        "normalize_ratio": round(normalize_rps / parse_rps, 2),
+        "ingest_contacts_per_s": rate(stored, ingest_s),
+        "ingest_rows_per_s": rate(args.rows, ingest_s),
+        "raw_batch_write_items_per_s": rate(len(items), raw_s),
+        "ingest_ratio": round(rate(stored, ingest_s) / rate(len(items), raw_s), 2),
+        "peak_rss_mb": round(peak_rss_mb, 1),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job on the embedded local stack: start moto + event pump + API, ingest the
+# sample file through the API (presigned upload, S3 -> SQS -> ingest handler), print
+# the summary, and keep the API up until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+exec .venv/bin/python -m chalicelib.cli local --demo "${1:-samples/contactos_demo.csv}" "${@:2}"

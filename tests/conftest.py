@@ -1,0 +1,41 @@
+"""Shared fixtures: the embedded local stack (moto server + event pump + API)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from chalicelib.local.stack import LocalStack
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    saved = dict(os.environ)
+    # Failed messages come back at once: a retry test takes seconds, not minutes.
+    stack = LocalStack(retry_after_s=0).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        from chalicelib.config import get_settings
+        from chalicelib.wiring import reset_wiring
+
+        get_settings.cache_clear()
+        reset_wiring(None)
+
+
+@pytest.fixture
+def stack(local_stack: LocalStack) -> LocalStack:
+    """A clean slate per test: moto's state is reset and the resources re-created."""
+    from chalicelib.local.provision import provision
+    from chalicelib.wiring import wiring
+
+    assert local_stack.pump.drain(timeout_s=60)
+    httpx.post(f"{local_stack.endpoint}/moto-api/reset", timeout=30).raise_for_status()
+    provision(wiring().clients)
+    return local_stack

@@ -1,0 +1,93 @@
+"""End to end, as a user runs it: the CLI starts the local stack and ingests the
+shipped sample through the API; `preview --json` keeps its fixed contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib.local.stack import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "samples" / "contactos_demo.csv"
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_ingests_the_sample_and_accounts_for_every_row() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chalicelib.cli",
+            "local",
+            "--demo",
+            str(SAMPLE),
+            "--exit-after-demo",
+            "--port",
+            str(free_port()),
+            "--moto-port",
+            str(free_port()),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "POWERTOOLS_LOG_LEVEL": "DEBUG"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    m = re.search(
+        r"rows (\d+): accepted (\d+) \(new (\d+), already stored (\d+)\), "
+        r"duplicates (\d+), rejected (\d+)",
+        out,
+    )
+    assert m, out
+    rows, accepted, new, existing, dups, rejected = map(int, m.groups())
+    data_rows = sum(1 for _ in SAMPLE.open(encoding="utf-8-sig")) - 1
+    assert rows == data_rows
+    assert accepted + dups + rejected == rows
+    assert new == accepted and existing == 0
+    assert "GET /v2/contacts/" in out and '"e164": "+52' in out
+    # The logs of the whole run (JSON lines, at DEBUG) never show a full phone number.
+    logs = [line for line in (out + proc.stderr).splitlines() if line.startswith('{"level"')]
+    assert logs, "expected the run to log"
+    from chalicelib.domain.phone import Accepted, normalize
+
+    with SAMPLE.open(encoding="utf-8-sig") as fh:
+        nationals = {
+            r.national
+            for row in fh
+            for cell in row.split(",")
+            if isinstance(r := normalize(cell), Accepted)
+        }
+    assert len(nationals) > 1000
+    text = "\n".join(logs)
+    assert not [n for n in nationals if n in text]
+    assert not re.search(r"(?<![\w-])\+?\d{10,15}(?![\w-])", text)
+
+
+def test_preview_json_contract() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "chalicelib.cli", "preview", str(SAMPLE), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == sum(1 for _ in SAMPLE.open(encoding="utf-8-sig")) - 1
+    keys = {"row", "raw", "status", "e164", "country", "lada", "state", "municipality", "reason"}
+    for i, line in enumerate(lines, start=1):
+        rec = json.loads(line)
+        assert set(rec) == keys
+        assert rec["row"] == i
+        assert rec["status"] in ("accepted", "rejected")
+        assert (rec["e164"] is None) == (rec["status"] == "rejected")
+        assert (rec["reason"] is None) == (rec["status"] == "accepted")
