@@ -8,6 +8,8 @@ echo "==> ruff"
 ruff check .
 ruff format --check .
 echo "==> mypy"
-mypy chalicelib app.py
+mypy chalicelib app.py infra bench
 echo "==> pytest"
 pytest -q -p no:cacheprovider "$@"
+echo "==> deploy package + cfn-lint"
+bash scripts/check_deploy.sh

@@ -19,6 +19,7 @@ def test_mask_keeps_last_four_digits_only() -> None:
 def test_formatter_masks_message_extras_and_exceptions() -> None:
     stream = io.StringIO()
     log = Logger(
+        level="DEBUG",
         service="t",
         logger_formatter=MaskingFormatter(),
         logger_handler=logging.StreamHandler(stream),

@@ -1,0 +1,608 @@
+"""Pure CloudFormation rendering of `chalicelib/resources.py` and the merge into the SAM
+template that `chalice package` writes. No boto3, no Chalice, no I/O: dicts in, dicts out.
+
+IAM: Chalice runs with `autogen_policy: false`, so it creates one role per function
+(`<Function>Role`) with a static placeholder policy (`.chalice/policy-<stage>.json`).
+`merge_template` replaces each role's policy with a least-privilege document built here
+from `FUNCTION_ACCESS` + the function's SQS event sources, with every ARN resolved in the
+template itself (Fn::GetAtt / Fn::Sub), so no account id or region is hard-coded."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import resources
+
+KMS_KEY_ID = "DataKey"
+METRICS_NAMESPACE = "Alcance"
+PARTITION = "${AWS::Partition}"
+
+DDB_READ = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+]
+DDB_WRITE = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+]
+SQS_CONSUME = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+]
+SQS_SEND = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one Lambda function may touch. Names are resource suffixes / key prefixes."""
+
+    tables_read: tuple[str, ...] = ()
+    tables_write: tuple[str, ...] = ()
+    s3_read: tuple[str, ...] = ()  # key prefixes of the data bucket
+    s3_write: tuple[str, ...] = ()
+    send_to: tuple[str, ...] = ()  # queue suffix patterns (fnmatch), e.g. "validate-*"
+    metrics: bool = True
+
+
+# One entry per Chalice function (its Python name; the REST API is "api_handler").
+# A function missing here fails the build: new functions must declare their access.
+FUNCTION_ACCESS: dict[str, Access] = {
+    "api_handler": Access(
+        tables_read=("contacts", "jobs"),
+        tables_write=("jobs",),
+        s3_read=("reports/", "exports/"),
+        s3_write=("uploads/",),  # presigned PUT URLs are signed with this role
+    ),
+    "ingest": Access(
+        tables_read=("contacts", "jobs", "idempotency"),
+        tables_write=("contacts", "jobs", "idempotency"),
+        s3_read=("uploads/",),
+        s3_write=("reports/", "tmp/"),
+        send_to=("validate-*", "score"),  # follow-up queues, once they exist
+    ),
+}
+
+
+# --- names ----------------------------------------------------------------------------
+
+
+def dlq_logical_id(queue: resources.Queue) -> str:
+    return f"{queue.logical_id}Dlq"
+
+
+def queue_policy_logical_id(queue: resources.Queue) -> str:
+    return f"{queue.logical_id}Policy"
+
+
+def bucket_name_sub(prefix: str, bucket: resources.Bucket) -> str:
+    """Fn::Sub string of the bucket's physical name: globally unique via the account id."""
+    return f"{prefix}-{bucket.suffix}-${{AWS::AccountId}}"
+
+
+def bucket_env_var(bucket: resources.Bucket) -> str:
+    return f"{bucket.suffix.upper().replace('-', '_')}_BUCKET"
+
+
+def _table(suffix: str) -> resources.Table:
+    for t in resources.TABLES:
+        if t.suffix == suffix:
+            return t
+    raise KeyError(f"unknown table suffix {suffix!r}")
+
+
+def _queue_logical_ids_by_name(prefix: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for q in resources.QUEUES:
+        out[resources.queue_name(prefix, q.suffix)] = q.logical_id
+        out[resources.queue_name(prefix, q.dlq_suffix)] = dlq_logical_id(q)
+    return out
+
+
+# --- data resources -------------------------------------------------------------------
+
+
+def _kms_key(prefix: str) -> dict[str, Any]:
+    return {
+        KMS_KEY_ID: {
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": f"{prefix}: data at rest (DynamoDB tables, data bucket)",
+                "EnableKeyRotation": True,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            # Delegate to IAM: only principals whose IAM policy names this
+                            # key (the function roles below, admins) can use it.
+                            "Sid": "AccountAdministersViaIam",
+                            "Effect": "Allow",
+                            "Principal": {
+                                "AWS": {"Fn::Sub": f"arn:{PARTITION}:iam::${{AWS::AccountId}}:root"}
+                            },
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ],
+                },
+            },
+        },
+        f"{KMS_KEY_ID}Alias": {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {"AliasName": f"alias/{prefix}-data", "TargetKeyId": {"Ref": KMS_KEY_ID}},
+        },
+    }
+
+
+def render_table(prefix: str, table: resources.Table) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "TableName": resources.table_name(prefix, table),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": resources.attribute_definitions(table),
+        "KeySchema": resources.key_schema(table),
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+            "KMSMasterKeyId": {"Ref": KMS_KEY_ID},
+        },
+        "DeletionProtectionEnabled": True,
+    }
+    if table.indexes:
+        props["GlobalSecondaryIndexes"] = resources.index_definitions(table)
+    if table.ttl_attribute:
+        props["TimeToLiveSpecification"] = {
+            "AttributeName": table.ttl_attribute,
+            "Enabled": True,
+        }
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": props,
+    }
+
+
+def render_queue(prefix: str, queue: resources.Queue) -> dict[str, Any]:
+    """The queue and its DLQ. SSE-SQS (SQS-managed keys): S3 event notifications cannot
+    publish to a queue encrypted with the AWS-managed KMS key, and SSE-SQS needs no key
+    policy for S3 or Lambda."""
+    dlq_id = dlq_logical_id(queue)
+    return {
+        dlq_id: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": resources.queue_name(prefix, queue.dlq_suffix),
+                "MessageRetentionPeriod": queue.dlq_retention_s,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        queue.logical_id: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": resources.queue_name(prefix, queue.suffix),
+                "VisibilityTimeout": queue.visibility_timeout_s,
+                "MessageRetentionPeriod": queue.retention_s,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": resources.redrive_policy({"Fn::GetAtt": [dlq_id, "Arn"]}, queue),
+            },
+        },
+    }
+
+
+def render_bucket(prefix: str, bucket: resources.Bucket) -> dict[str, Any]:
+    """The bucket, its TLS-only policy, and one QueuePolicy per notified queue (S3
+    validates the destination when the notification is created: hence DependsOn)."""
+    name = {"Fn::Sub": bucket_name_sub(prefix, bucket)}
+    bucket_arn = {"Fn::Sub": f"arn:{PARTITION}:s3:::{bucket_name_sub(prefix, bucket)}"}
+    out: dict[str, Any] = {}
+    depends: list[str] = []
+    queue_configs = []
+    for note in bucket.notifications:
+        queue = resources.queue_by_suffix(note.queue)
+        policy_id = queue_policy_logical_id(queue)
+        if policy_id not in out:
+            out[policy_id] = {
+                "Type": "AWS::SQS::QueuePolicy",
+                "Properties": {
+                    "Queues": [{"Ref": queue.logical_id}],
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "S3BucketNotifications",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "s3.amazonaws.com"},
+                                "Action": "sqs:SendMessage",
+                                "Resource": {"Fn::GetAtt": [queue.logical_id, "Arn"]},
+                                "Condition": {
+                                    "ArnLike": {"aws:SourceArn": bucket_arn},
+                                    "StringEquals": {
+                                        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+                                    },
+                                },
+                            }
+                        ],
+                    },
+                },
+            }
+            depends.append(policy_id)
+        queue_configs.append(
+            {
+                "Event": "s3:ObjectCreated:*",
+                "Queue": {"Fn::GetAtt": [queue.logical_id, "Arn"]},
+                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": note.prefix}]}},
+            }
+        )
+    rules: list[dict[str, Any]] = [
+        {
+            "Id": f"expire-{p.strip('/').replace('/', '-') or 'root'}",
+            "Status": "Enabled",
+            "Prefix": p,
+            "ExpirationInDays": days,
+        }
+        for p, days in bucket.expire_prefixes
+    ]
+    rules.append(
+        {
+            "Id": "abort-incomplete-multipart",
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }
+    )
+    props: dict[str, Any] = {
+        "BucketName": name,
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [
+                {
+                    "ServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": {"Fn::GetAtt": [KMS_KEY_ID, "Arn"]},
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        "LifecycleConfiguration": {"Rules": rules},
+    }
+    if queue_configs:
+        props["NotificationConfiguration"] = {"QueueConfigurations": queue_configs}
+    res: dict[str, Any] = {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": props,
+    }
+    if depends:
+        res["DependsOn"] = depends
+    out[bucket.logical_id] = res
+    out[f"{bucket.logical_id}Policy"] = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": bucket.logical_id},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [bucket_arn, {"Fn::Sub": f"{bucket_arn['Fn::Sub']}/*"}],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
+        },
+    }
+    return out
+
+
+def render_resources(prefix: str) -> dict[str, Any]:
+    """CloudFormation fragment (Resources + Outputs) for every table, queue and bucket."""
+    res: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    res.update(_kms_key(prefix))
+    for table in resources.TABLES:
+        res[table.logical_id] = render_table(prefix, table)
+        outputs[f"{table.logical_id}Name"] = {"Value": {"Ref": table.logical_id}}
+    for queue in resources.QUEUES:
+        res.update(render_queue(prefix, queue))
+        outputs[f"{queue.logical_id}Url"] = {"Value": {"Ref": queue.logical_id}}
+        outputs[f"{dlq_logical_id(queue)}Url"] = {"Value": {"Ref": dlq_logical_id(queue)}}
+    for bucket in resources.BUCKETS:
+        res.update(render_bucket(prefix, bucket))
+        outputs[f"{bucket.logical_id}Name"] = {"Value": {"Ref": bucket.logical_id}}
+    return {"Resources": res, "Outputs": outputs}
+
+
+# --- IAM ------------------------------------------------------------------------------
+
+
+def _table_arns(suffixes: tuple[str, ...]) -> list[Any]:
+    arns: list[Any] = []
+    for s in suffixes:
+        t = _table(s)
+        arns.append({"Fn::GetAtt": [t.logical_id, "Arn"]})
+        if t.indexes:
+            arns.append({"Fn::Sub": f"${{{t.logical_id}.Arn}}/index/*"})
+    return arns
+
+
+def _object_arns(prefixes: tuple[str, ...]) -> list[Any]:
+    return [
+        {"Fn::Sub": f"arn:{PARTITION}:s3:::${{{b.logical_id}}}/{p}*"}
+        for b in resources.BUCKETS
+        for p in prefixes
+    ]
+
+
+def function_policy(function_name: str, consumes: list[str], access: Access) -> dict[str, Any]:
+    """Least-privilege policy document of one function. `consumes` are logical ids of
+    the queues it is triggered by; `function_name` its physical name (for its logs)."""
+    logs = f"arn:{PARTITION}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/"
+    log_group = {"Fn::Sub": f"{logs}{function_name}"}
+    log_streams = {"Fn::Sub": f"{logs}{function_name}:*"}
+    st: list[dict[str, Any]] = [
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group, log_streams],
+        }
+    ]
+    read_only = tuple(t for t in access.tables_read if t not in access.tables_write)
+    if access.tables_write:
+        st.append(
+            {
+                "Sid": "TablesReadWrite",
+                "Effect": "Allow",
+                "Action": DDB_READ + DDB_WRITE,
+                "Resource": _table_arns(access.tables_write),
+            }
+        )
+    if read_only:
+        st.append(
+            {
+                "Sid": "TablesRead",
+                "Effect": "Allow",
+                "Action": DDB_READ,
+                "Resource": _table_arns(read_only),
+            }
+        )
+    if access.s3_read:
+        st.append(
+            {
+                "Sid": "ObjectsRead",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": _object_arns(access.s3_read),
+            }
+        )
+    if access.s3_write:
+        st.append(
+            {
+                "Sid": "ObjectsWrite",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                "Resource": _object_arns(access.s3_write),
+            }
+        )
+    if access.s3_read or access.s3_write:
+        st.append(
+            {
+                "Sid": "DataKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": {"Fn::GetAtt": [KMS_KEY_ID, "Arn"]},
+            }
+        )
+    if consumes:
+        st.append(
+            {
+                "Sid": "QueuesConsume",
+                "Effect": "Allow",
+                "Action": SQS_CONSUME,
+                "Resource": [{"Fn::GetAtt": [q, "Arn"]} for q in consumes],
+            }
+        )
+    send = [
+        q.logical_id
+        for q in resources.QUEUES
+        if q.logical_id not in consumes
+        and any(fnmatch.fnmatchcase(q.suffix, pat) for pat in access.send_to)
+    ]
+    if send:
+        st.append(
+            {
+                "Sid": "QueuesSend",
+                "Effect": "Allow",
+                "Action": SQS_SEND,
+                "Resource": [{"Fn::GetAtt": [q, "Arn"]} for q in send],
+            }
+        )
+    if access.metrics:
+        st.append(
+            {
+                "Sid": "Metrics",
+                "Effect": "Allow",
+                "Action": ["cloudwatch:PutMetricData"],
+                "Resource": "*",  # PutMetricData has no resource type; scoped by namespace
+                "Condition": {"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": st}
+
+
+# --- merge ----------------------------------------------------------------------------
+
+PARAMETERS: dict[str, Any] = {
+    "ApiThrottlingRateLimit": {
+        "Type": "Number",
+        "Default": 50,
+        "MinValue": 1,
+        "Description": "API Gateway steady-state requests per second (all methods)",
+    },
+    "ApiThrottlingBurstLimit": {
+        "Type": "Number",
+        "Default": 100,
+        "MinValue": 1,
+        "Description": "API Gateway burst capacity (requests)",
+    },
+    "LogRetentionDays": {
+        "Type": "Number",
+        "Default": 90,
+        "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731],
+        "Description": "CloudWatch Logs retention of the function log groups",
+    },
+}
+
+
+def chalice_function_name(function: dict[str, Any]) -> str:
+    """Chalice's function name from its handler: `app.ingest` -> ingest; `app.app` (the
+    REST API) -> api_handler."""
+    handler = function["Properties"]["Handler"]
+    name = handler.rsplit(".", 1)[-1]
+    return "api_handler" if name == "app" else name
+
+
+def _queue_name_from_arn(queue: Any) -> str | None:
+    if isinstance(queue, dict) and "Fn::Sub" in queue and isinstance(queue["Fn::Sub"], str):
+        return str(queue["Fn::Sub"]).rsplit(":", 1)[-1]
+    if isinstance(queue, str):
+        return queue.rsplit(":", 1)[-1]
+    return None
+
+
+def _queue_by_logical_id(logical_id: str) -> resources.Queue | None:
+    for q in resources.QUEUES:
+        if q.logical_id == logical_id:
+            return q
+    return None
+
+
+def merge_template(
+    sam: dict[str, Any], prefix: str, access: dict[str, Access] | None = None
+) -> dict[str, Any]:
+    """Chalice's SAM template + the rendered data resources + the patches Chalice does
+    not make. Returns a new dict; `sam` is not modified."""
+    access = FUNCTION_ACCESS if access is None else access
+    t = copy.deepcopy(sam)
+    rendered = render_resources(prefix)
+    res = t.setdefault("Resources", {})
+    clash = set(res) & set(rendered["Resources"])
+    if clash:
+        raise ValueError(f"logical ids defined by both Chalice and resources.py: {sorted(clash)}")
+    res.update(rendered["Resources"])
+    t.setdefault("Outputs", {}).update(rendered["Outputs"])
+    t.setdefault("Parameters", {}).update(copy.deepcopy(PARAMETERS))
+    t["Description"] = (
+        f"Alcance ({prefix}): Chalice app + data resources from chalicelib/resources.py"
+    )
+
+    queue_ids = _queue_logical_ids_by_name(prefix)
+    functions = [
+        (lid, r) for lid, r in list(res.items()) if r.get("Type") == "AWS::Serverless::Function"
+    ]
+    for lid, fn in functions:
+        name = chalice_function_name(fn)
+        if name not in access:
+            raise KeyError(
+                f"function {name!r} ({lid}) has no entry in infra.render.FUNCTION_ACCESS: "
+                "declare the tables, key prefixes and queues it uses"
+            )
+        props = fn["Properties"]
+        physical = f"{prefix}-{name}"
+        props["FunctionName"] = physical
+        env = props.setdefault("Environment", {}).setdefault("Variables", {})
+        if env.get("ALCANCE_PREFIX") != prefix:
+            raise ValueError(
+                f"{lid}: ALCANCE_PREFIX is {env.get('ALCANCE_PREFIX')!r}, not {prefix!r}"
+            )
+        for bucket in resources.BUCKETS:
+            env[bucket_env_var(bucket)] = {"Ref": bucket.logical_id}
+
+        consumes: list[str] = []
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") != "SQS":
+                continue
+            ep = event["Properties"]
+            ep["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+            qid = queue_ids.get(_queue_name_from_arn(ep.get("Queue")) or "")
+            if qid is None:
+                raise ValueError(
+                    f"{lid}: SQS event source {ep.get('Queue')} is not in resources.py"
+                )
+            # A real reference: CloudFormation then creates the queue before the mapping.
+            ep["Queue"] = {"Fn::GetAtt": [qid, "Arn"]}
+            consumes.append(qid)
+            queue = _queue_by_logical_id(qid)
+            if queue is not None:
+                ep["BatchSize"] = queue.batch_size
+                ep["MaximumBatchingWindowInSeconds"] = queue.max_batching_window_s
+                if queue.maximum_concurrency:
+                    ep["ScalingConfig"] = {"MaximumConcurrency": queue.maximum_concurrency}
+                if props.get("Timeout", 3) * 6 > queue.visibility_timeout_s:
+                    raise ValueError(
+                        f"{lid}: queue {queue.suffix} visibility timeout "
+                        f"{queue.visibility_timeout_s}s < 6 x function timeout "
+                        f"{props.get('Timeout')}s"
+                    )
+
+        log_id = f"{lid}LogGroup"
+        res[log_id] = {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "LogGroupName": f"/aws/lambda/{physical}",
+                "RetentionInDays": {"Ref": "LogRetentionDays"},
+            },
+        }
+        deps = fn.get("DependsOn", [])
+        fn["DependsOn"] = sorted({*([deps] if isinstance(deps, str) else deps), log_id})
+
+        role_ref = props.get("Role")
+        if isinstance(role_ref, dict) and "Fn::GetAtt" in role_ref:
+            role_id = role_ref["Fn::GetAtt"][0]
+            role = res[role_id]
+            role["Properties"]["Policies"] = [
+                {
+                    "PolicyName": f"{role_id}Policy",
+                    "PolicyDocument": function_policy(physical, consumes, access[name]),
+                }
+            ]
+        else:
+            raise ValueError(f"{lid}: expected a Chalice-managed role (autogen_policy: false)")
+
+    api = res.get("RestAPI")
+    if api is not None and api.get("Type") == "AWS::Serverless::Api":
+        api["Properties"]["MethodSettings"] = [
+            {
+                "ResourcePath": "/*",
+                "HttpMethod": "*",
+                "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+                "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+                "MetricsEnabled": True,
+            }
+        ]
+    return t

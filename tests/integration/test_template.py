@@ -1,0 +1,467 @@
+"""The deployable template: invariants of the merged prod template (built once per
+session with `chalice package`), the local stack agreeing with it, and fast unit tests of
+the pure render/merge functions."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib import resources
+from infra import render
+
+STAGE = "prod"
+PREFIX = "alcance-prod"
+DATA_PREFIXES = ("dynamodb:", "s3:", "sqs:")
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def of_type(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v.get("Type") == type_}
+
+
+def dlq_ids(template: dict[str, Any]) -> set[str]:
+    ids = set()
+    for q in of_type(template, "AWS::SQS::Queue").values():
+        target = q["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")
+        if isinstance(target, dict) and "Fn::GetAtt" in target:
+            ids.add(target["Fn::GetAtt"][0])
+    return ids
+
+
+def iam_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for rid, role in of_type(template, "AWS::IAM::Role").items():
+        for pol in role["Properties"].get("Policies", []):
+            for st in pol["PolicyDocument"]["Statement"]:
+                yield rid, st
+    for rid, pol in of_type(template, "AWS::IAM::Policy").items():
+        for st in pol["Properties"]["PolicyDocument"]["Statement"]:
+            yield rid, st
+
+
+def as_list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else [v]
+
+
+def sqs_events(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for fid, fn in of_type(template, "AWS::Serverless::Function").items():
+        for ev in (fn["Properties"].get("Events") or {}).values():
+            if ev["Type"] == "SQS":
+                yield fid, ev["Properties"]
+
+
+def fake_sam(prefix: str = PREFIX) -> dict[str, Any]:
+    """The shape `chalice package` writes for this app, without running Chalice."""
+    env = {"ALCANCE_PREFIX": prefix, "POWERTOOLS_SERVICE_NAME": "alcance"}
+
+    def role(name: str) -> dict[str, Any]:
+        return {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {},
+                "Policies": [{"PolicyName": name, "PolicyDocument": {"Statement": []}}],
+            },
+        }
+
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {
+            "IngestRole": role("IngestRolePolicy"),
+            "Ingest": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Handler": "app.ingest",
+                    "Timeout": 900,
+                    "Environment": {"Variables": dict(env)},
+                    "Role": {"Fn::GetAtt": ["IngestRole", "Arn"]},
+                    "Events": {
+                        "IngestSqsEventSource": {
+                            "Type": "SQS",
+                            "Properties": {
+                                "Queue": {
+                                    "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}"
+                                    f":${{AWS::AccountId}}:{prefix}-ingest"
+                                },
+                                "BatchSize": 1,
+                            },
+                        }
+                    },
+                },
+            },
+            "ApiHandlerRole": role("ApiHandlerRolePolicy"),
+            "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"StageName": "api"}},
+            "APIHandler": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Handler": "app.app",
+                    "Timeout": 30,
+                    "Environment": {"Variables": dict(env)},
+                    "Role": {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]},
+                },
+            },
+        },
+    }
+
+
+# --- the built prod template ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from infra.build_template import build
+
+    out = tmp_path_factory.mktemp("build") / STAGE
+    path = build(STAGE, out)
+    return dict(json.loads(path.read_text()))
+
+
+@pytest.mark.integration
+class TestBuiltTemplate:
+    def test_every_queue_that_is_not_a_dlq_has_a_dlq_in_the_template(
+        self, built: dict[str, Any]
+    ) -> None:
+        queues = of_type(built, "AWS::SQS::Queue")
+        dlqs = dlq_ids(built)
+        assert dlqs, "no dead-letter queues at all"
+        for qid, q in queues.items():
+            if qid in dlqs:
+                continue
+            redrive = q["Properties"].get("RedrivePolicy")
+            assert redrive, f"{qid} has no RedrivePolicy"
+            target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            assert target in queues and target != qid
+            assert redrive["maxReceiveCount"] >= 1
+
+    def test_queues_are_encrypted(self, built: dict[str, Any]) -> None:
+        for qid, q in of_type(built, "AWS::SQS::Queue").items():
+            p = q["Properties"]
+            assert p.get("SqsManagedSseEnabled") or p.get("KmsMasterKeyId"), qid
+
+    def test_tables_have_sse_and_pitr(self, built: dict[str, Any]) -> None:
+        tables = of_type(built, "AWS::DynamoDB::Table")
+        assert len(tables) == len(resources.TABLES)
+        for tid, t in tables.items():
+            p = t["Properties"]
+            assert p["SSESpecification"]["SSEEnabled"] is True, tid
+            assert p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+            assert p["BillingMode"] == "PAY_PER_REQUEST"
+
+    def test_kms_key_rotates(self, built: dict[str, Any]) -> None:
+        keys = of_type(built, "AWS::KMS::Key")
+        assert keys
+        assert all(k["Properties"]["EnableKeyRotation"] is True for k in keys.values())
+
+    def test_buckets_encrypted_and_private(self, built: dict[str, Any]) -> None:
+        buckets = of_type(built, "AWS::S3::Bucket")
+        assert len(buckets) == len(resources.BUCKETS)
+        for bid, b in buckets.items():
+            p = b["Properties"]
+            assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"], bid
+            pab = p["PublicAccessBlockConfiguration"]
+            assert all(
+                pab[k] is True
+                for k in (
+                    "BlockPublicAcls",
+                    "BlockPublicPolicy",
+                    "IgnorePublicAcls",
+                    "RestrictPublicBuckets",
+                )
+            ), bid
+
+    def test_bucket_notifies_ingest_queue_with_a_queue_policy(self, built: dict[str, Any]) -> None:
+        bucket = built["Resources"][resources.DATA.logical_id]
+        confs = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+        assert [c["Filter"]["S3Key"]["Rules"][0]["Value"] for c in confs] == ["uploads/"]
+        assert confs[0]["Queue"] == {"Fn::GetAtt": [resources.INGEST.logical_id, "Arn"]}
+        policy_id = render.queue_policy_logical_id(resources.INGEST)
+        assert policy_id in as_list(bucket["DependsOn"])
+        policy = built["Resources"][policy_id]["Properties"]
+        st = policy["PolicyDocument"]["Statement"][0]
+        assert st["Principal"] == {"Service": "s3.amazonaws.com"}
+        assert st["Action"] == "sqs:SendMessage"
+
+    def test_no_data_action_on_star(self, built: dict[str, Any]) -> None:
+        seen = 0
+        for rid, st in iam_statements(built):
+            seen += 1
+            actions = as_list(st["Action"])
+            data = [a for a in actions if a == "*" or a.startswith(DATA_PREFIXES)]
+            if data and st["Effect"] == "Allow":
+                assert "*" not in as_list(st["Resource"]), (rid, st)
+                for r in as_list(st["Resource"]):
+                    assert r != "*" and not (isinstance(r, str) and r.endswith(":*:*")), (rid, r)
+        assert seen
+
+    def test_every_function_has_its_own_scoped_role(self, built: dict[str, Any]) -> None:
+        roles = [
+            f["Properties"]["Role"]["Fn::GetAtt"][0]
+            for f in of_type(built, "AWS::Serverless::Function").values()
+        ]
+        assert len(roles) == len(set(roles))
+
+    def test_sqs_event_sources_report_batch_item_failures(self, built: dict[str, Any]) -> None:
+        events = list(sqs_events(built))
+        assert events
+        for fid, ev in events:
+            assert ev["FunctionResponseTypes"] == ["ReportBatchItemFailures"], fid
+            qid = ev["Queue"]["Fn::GetAtt"][0]
+            queue = next(q for q in resources.QUEUES if q.logical_id == qid)
+            assert ev["BatchSize"] == queue.batch_size
+            if queue.maximum_concurrency:
+                assert ev["ScalingConfig"]["MaximumConcurrency"] == queue.maximum_concurrency
+
+    def test_function_env_and_sizes(self, built: dict[str, Any]) -> None:
+        fns = of_type(built, "AWS::Serverless::Function")
+        for fid, fn in fns.items():
+            env = fn["Properties"]["Environment"]["Variables"]
+            assert env["ALCANCE_PREFIX"] == PREFIX, fid
+            assert env["DATA_BUCKET"] == {"Ref": resources.DATA.logical_id}
+            assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Alcance"
+            assert fn["Properties"]["Runtime"] == "python3.11"
+        assert fns["Ingest"]["Properties"]["Timeout"] == 900
+        assert fns["Ingest"]["Properties"]["MemorySize"] == 1536
+        assert fns["APIHandler"]["Properties"]["Timeout"] == 30
+
+    def test_api_is_throttled(self, built: dict[str, Any]) -> None:
+        (ms,) = built["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+        assert ms["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+        assert ms["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+
+
+# --- the local stack matches the template ---------------------------------------------
+
+
+def _sub_account(value: Any, account: str) -> str:
+    if isinstance(value, dict):
+        value = value["Fn::Sub"]
+    return str(value).replace("${AWS::AccountId}", account)
+
+
+@pytest.mark.integration
+def test_local_stack_matches_template(
+    built: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto import mock_aws
+
+    from chalicelib.aws import make_clients
+    from chalicelib.config import get_settings
+    from chalicelib.local.provision import provision
+    from chalicelib.local.stack import local_environment
+
+    env = local_environment(0, prefix=PREFIX)
+    env.pop("AWS_ENDPOINT_URL")  # in-process moto instead of the server
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    # The session's local stack (moto server) lives in this process and shares moto's
+    # backends: neither reset them on entry/exit nor leave our resources behind.
+    mock = mock_aws()
+    mock.start(reset=False)
+    clients = make_clients()
+    try:
+        provision(clients)
+        ddb, sqs, s3 = clients.dynamodb, clients.sqs, clients.s3
+
+        tables = of_type(built, "AWS::DynamoDB::Table")
+        expected_tables = {t["Properties"]["TableName"]: t["Properties"] for t in tables.values()}
+        local_tables = {n for n in ddb.list_tables()["TableNames"] if n.startswith(PREFIX)}
+        assert local_tables == set(expected_tables)
+        for name, props in expected_tables.items():
+            desc = ddb.describe_table(TableName=name)["Table"]
+            assert desc["KeySchema"] == props["KeySchema"], name
+            assert sorted(desc["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+                props["AttributeDefinitions"], key=lambda a: a["AttributeName"]
+            )
+            local_gsis = {
+                g["IndexName"]: (g["KeySchema"], g["Projection"]["ProjectionType"])
+                for g in desc.get("GlobalSecondaryIndexes", [])
+            }
+            tmpl_gsis = {
+                g["IndexName"]: (g["KeySchema"], g["Projection"]["ProjectionType"])
+                for g in props.get("GlobalSecondaryIndexes", [])
+            }
+            assert local_gsis == tmpl_gsis, name
+            ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            if "TimeToLiveSpecification" in props:
+                assert ttl["AttributeName"] == props["TimeToLiveSpecification"]["AttributeName"]
+                assert ttl["TimeToLiveStatus"] == "ENABLED"
+
+        queues = of_type(built, "AWS::SQS::Queue")
+        name_of = {qid: q["Properties"]["QueueName"] for qid, q in queues.items()}
+        local_urls = sqs.list_queues(QueueNamePrefix=PREFIX)["QueueUrls"]
+        assert {u.rsplit("/", 1)[-1] for u in local_urls} == set(name_of.values())
+        for qid, q in queues.items():
+            url = sqs.get_queue_url(QueueName=name_of[qid])["QueueUrl"]
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            redrive = q["Properties"].get("RedrivePolicy")
+            if redrive is None:
+                assert "RedrivePolicy" not in attrs, qid
+                continue
+            local = json.loads(attrs["RedrivePolicy"])
+            dlq_name = name_of[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
+            assert local["deadLetterTargetArn"].rsplit(":", 1)[-1] == dlq_name
+            assert int(local["maxReceiveCount"]) == redrive["maxReceiveCount"]
+            assert int(attrs["VisibilityTimeout"]) == q["Properties"]["VisibilityTimeout"]
+
+        # In AWS the bucket name carries the account id (global namespace); the local
+        # stack names it without (DATA_BUCKET=<prefix>-data). Same name otherwise.
+        local_buckets = {
+            b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(PREFIX)
+        }
+        tmpl_buckets = {
+            _sub_account(b["Properties"]["BucketName"], "").rstrip("-")
+            for b in of_type(built, "AWS::S3::Bucket").values()
+        }
+        assert local_buckets == tmpl_buckets
+        notif = s3.get_bucket_notification_configuration(Bucket=get_settings().data_bucket)
+        assert [
+            (c["QueueArn"].rsplit(":", 1)[-1], c["Filter"]["Key"]["FilterRules"][0]["Value"])
+            for c in notif["QueueConfigurations"]
+        ] == [(f"{PREFIX}-{n.queue}", n.prefix) for n in resources.DATA.notifications]
+    finally:
+        _delete_prefixed(clients, PREFIX)
+        mock.stop(remove_data=False)
+        get_settings.cache_clear()
+
+
+def _delete_prefixed(clients: Any, prefix: str) -> None:
+    ddb, sqs, s3 = clients.dynamodb, clients.sqs, clients.s3
+    for name in ddb.list_tables()["TableNames"]:
+        if name.startswith(prefix + "-"):
+            ddb.delete_table(TableName=name)
+    for url in sqs.list_queues(QueueNamePrefix=prefix + "-").get("QueueUrls", []):
+        sqs.delete_queue(QueueUrl=url)
+    for b in s3.list_buckets().get("Buckets", []):
+        if b["Name"].startswith(prefix + "-"):
+            for obj in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", []):
+                s3.delete_object(Bucket=b["Name"], Key=obj["Key"])
+            s3.delete_bucket(Bucket=b["Name"])
+
+
+# --- unit: pure render / merge (no Chalice run) ---------------------------------------
+
+
+def test_render_resources_covers_every_definition() -> None:
+    out = render.render_resources("p")
+    res = out["Resources"]
+    for t in resources.TABLES:
+        props = res[t.logical_id]["Properties"]
+        assert props["TableName"] == f"p-{t.suffix}"
+        assert props["KeySchema"] == resources.key_schema(t)
+        if t.ttl_attribute:
+            assert props["TimeToLiveSpecification"]["AttributeName"] == t.ttl_attribute
+    for q in resources.QUEUES:
+        assert res[q.logical_id]["Properties"]["QueueName"] == f"p-{q.suffix}"
+        assert res[render.dlq_logical_id(q)]["Properties"]["QueueName"] == f"p-{q.dlq_suffix}"
+        assert res[q.logical_id]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == (
+            q.max_receive_count
+        )
+    for b in resources.BUCKETS:
+        rules = res[b.logical_id]["Properties"]["LifecycleConfiguration"]["Rules"]
+        expiring = {(r["Prefix"], r["ExpirationInDays"]) for r in rules if "Prefix" in r}
+        assert expiring == set(b.expire_prefixes)
+
+
+def test_render_is_generic_over_new_resources(monkeypatch: pytest.MonkeyPatch) -> None:
+    score = resources.Queue("ScoreQueue", "score", batch_size=20, maximum_concurrency=2)
+    by_state = resources.Index(
+        "by_state", resources.Key("state"), resources.Key("score", "N"), "INCLUDE", ("e164",)
+    )
+    contacts = resources.Table(
+        "ContactsTable", "contacts", resources.Key("e164"), None, (by_state,)
+    )
+    tables = (contacts, *[t for t in resources.TABLES if t.suffix != "contacts"])
+    monkeypatch.setattr(resources, "QUEUES", (*resources.QUEUES, score))
+    monkeypatch.setattr(resources, "TABLES", tables)
+    t = render.merge_template(fake_sam("p"), "p")
+    res = t["Resources"]
+    assert res["ScoreQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["ScoreQueueDlq", "Arn"]
+    }
+    gsi = res["ContactsTable"]["Properties"]["GlobalSecondaryIndexes"][0]
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["e164"]}
+    ingest_policy = res["IngestRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    by_sid = {s["Sid"]: s for s in ingest_policy["Statement"]}
+    # ingest may send to the score queue, and reach the contacts index it now has.
+    assert by_sid["QueuesSend"]["Resource"] == [{"Fn::GetAtt": ["ScoreQueue", "Arn"]}]
+    assert {"Fn::Sub": "${ContactsTable.Arn}/index/*"} in by_sid["TablesReadWrite"]["Resource"]
+
+
+def test_merge_patches_sqs_events_env_and_roles() -> None:
+    sam = fake_sam()
+    before = copy.deepcopy(sam)
+    t = render.merge_template(sam, PREFIX)
+    assert sam == before, "merge must not mutate its input"
+    ingest = t["Resources"]["Ingest"]
+    ev = ingest["Properties"]["Events"]["IngestSqsEventSource"]["Properties"]
+    assert ev["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert ev["ScalingConfig"] == {"MaximumConcurrency": resources.INGEST.maximum_concurrency}
+    assert ev["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+    assert ingest["Properties"]["Environment"]["Variables"]["DATA_BUCKET"] == {"Ref": "DataBucket"}
+    assert ingest["Properties"]["FunctionName"] == f"{PREFIX}-ingest"
+    assert "IngestLogGroup" in ingest["DependsOn"]
+
+    api_doc = t["Resources"]["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    sids = {s["Sid"] for s in api_doc["Statement"]}
+    assert "QueuesConsume" not in sids and "QueuesSend" not in sids
+    ingest_doc = t["Resources"]["IngestRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    consume = next(s for s in ingest_doc["Statement"] if s["Sid"] == "QueuesConsume")
+    assert consume["Resource"] == [{"Fn::GetAtt": ["IngestQueue", "Arn"]}]
+    writes = next(s for s in api_doc["Statement"] if s["Sid"] == "ObjectsWrite")
+    assert writes["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:s3:::${DataBucket}/uploads/*"}]
+    assert t["Resources"]["RestAPI"]["Properties"]["MethodSettings"][0]["HttpMethod"] == "*"
+    assert {"ApiThrottlingRateLimit", "ApiThrottlingBurstLimit"} <= set(t["Parameters"])
+
+
+def test_merge_refuses_undeclared_function() -> None:
+    sam = fake_sam()
+    sam["Resources"]["Ingest"]["Properties"]["Handler"] = "app.validate_sms"
+    with pytest.raises(KeyError, match="validate_sms"):
+        render.merge_template(sam, PREFIX)
+
+
+def test_merge_refuses_unknown_queue_and_short_visibility(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sam = fake_sam()
+    ev = sam["Resources"]["Ingest"]["Properties"]["Events"]["IngestSqsEventSource"]
+    ev["Properties"]["Queue"] = {"Fn::Sub": "arn:...:elsewhere"}
+    with pytest.raises(ValueError, match=r"not in resources\.py"):
+        render.merge_template(sam, PREFIX)
+    short = resources.Queue("IngestQueue", "ingest", visibility_timeout_s=60)
+    monkeypatch.setattr(resources, "QUEUES", (short,))
+    with pytest.raises(ValueError, match="visibility timeout"):
+        render.merge_template(fake_sam(), PREFIX)
+
+
+def test_policy_never_grants_data_actions_on_star() -> None:
+    for name, access in render.FUNCTION_ACCESS.items():
+        doc = render.function_policy(f"p-{name}", ["IngestQueue"], access)
+        for st in doc["Statement"]:
+            if any(a.startswith(DATA_PREFIXES) for a in as_list(st["Action"])):
+                assert "*" not in as_list(st["Resource"])
+
+
+def test_stage_config_is_consistent() -> None:
+    from infra.build_template import ROOT, load_config, stage_environment
+
+    config = load_config()
+    assert config["autogen_policy"] is False
+    assert config["automatic_layer"] is False
+    for stage in ("local", "dev", "prod"):
+        env = stage_environment(config, stage)
+        assert re.fullmatch(r"alcance-[a-z]+", env["ALCANCE_PREFIX"])
+        assert env["POWERTOOLS_SERVICE_NAME"] == "alcance"
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Alcance"
+        assert "LOG_LEVEL" in env
+        assert (ROOT / ".chalice" / f"policy-{stage}.json").exists()
+    assert stage_environment(config, "local")["ALCANCE_PREFIX"] == "alcance-local"
