@@ -73,6 +73,7 @@ class Bucket:
 CONTACTS = Table("ContactsTable", "contacts", Key("e164"))
 JOBS = Table("JobsTable", "jobs", Key("job_id"), ttl_attribute="expires_at")
 IDEMPOTENCY = Table("IdempotencyTable", "idempotency", Key("id"), ttl_attribute="expiration")
+OUTCOMES = Table("OutcomesTable", "outcomes", Key("e164"), range_key=Key("outcome_key"))
 
 INGEST = Queue(
     "IngestQueue",
@@ -90,7 +91,7 @@ DATA = Bucket(
     expire_prefixes=(("exports/", 7), ("tmp/", 1)),
 )
 
-TABLES: tuple[Table, ...] = (CONTACTS, JOBS, IDEMPOTENCY)
+TABLES: tuple[Table, ...] = (CONTACTS, JOBS, IDEMPOTENCY, OUTCOMES)
 QUEUES: tuple[Queue, ...] = (INGEST,)
 BUCKETS: tuple[Bucket, ...] = (DATA,)
 

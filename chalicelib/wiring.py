@@ -11,6 +11,7 @@ from chalicelib.config import Settings
 from chalicelib.ingest.service import IngestService, UploadRef, now_iso, upload_id_for
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.jobs import JobStore
+from chalicelib.store.outcomes import OutcomeStore
 
 
 @dataclass(eq=False)
@@ -29,6 +30,10 @@ class Wiring:
     @cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.clients.dynamodb, self.settings.name(resources.JOBS.suffix))
+
+    @cached_property
+    def outcomes(self) -> OutcomeStore:
+        return OutcomeStore(self.clients.dynamodb, self.settings.name(resources.OUTCOMES.suffix))
 
     @cached_property
     def ingest(self) -> IngestService:
