@@ -35,34 +35,18 @@ class ContactStore:
         outcome = UpsertOutcome()
         if not records:
             return outcome
-        found = batch_get(
-            self._ddb,
-            self.table_name,
-            "e164",
-            [r.e164 for r in records],
-            projection="e164, #a",
-            expression_names={"#a": "attributes"},
-        )
-        existing_attrs: dict[str, Mapping[str, Any]] = {}
-        for item in found:
-            plain = from_item(item)
-            existing_attrs[plain["e164"]] = plain.get("attributes") or {}
+        # Only existence is needed: the merge below sets each attribute with
+        # if_not_exists, so DynamoDB itself keeps the values already stored.
+        found = batch_get(self._ddb, self.table_name, "e164", [r.e164 for r in records], "e164")
+        existing = {item["e164"]["S"] for item in found}
         puts = []
         for rec in records:
-            if rec.e164 in existing_attrs:
-                missing = {
-                    k: v for k, v in rec.attributes.items() if k not in existing_attrs[rec.e164]
-                }
-                self.merge(rec.e164, missing, upload_id, now)
+            if rec.e164 in existing:
+                self.merge(rec.e164, rec.attributes, upload_id, now)
                 outcome.existing.append(rec.e164)
             else:
-                puts.append(
-                    {
-                        "PutRequest": {
-                            "Item": to_item(rec.to_item(upload_id, now), keep=("attributes",))
-                        }
-                    }
-                )
+                item = to_item(rec.to_item(upload_id, now), keep=("attributes",))
+                puts.append({"PutRequest": {"Item": item}})
                 outcome.new.append(rec.e164)
         batch_write(self._ddb, self.table_name, puts)
         return outcome

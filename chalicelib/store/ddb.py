@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -62,24 +62,31 @@ def chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield seq[i : i + size]
 
 
-def _backoff(attempt: int) -> None:
-    time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
+def _until_processed(
+    call: Callable[[dict[str, Any]], dict[str, Any]],
+    pending: dict[str, Any],
+    leftover_key: str,
+) -> None:
+    """Repeat a batch call on what DynamoDB left unprocessed, with jittered backoff."""
+    attempt = 0
+    while pending:
+        pending = call(pending).get(leftover_key) or {}
+        if pending:
+            attempt += 1
+            if attempt > 10:
+                raise RuntimeError(f"DynamoDB kept returning {leftover_key}")
+            time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
 
 
 def batch_write(client: Any, table: str, requests: Iterable[dict[str, Any]]) -> None:
     """Write put/delete requests in groups of 25, retrying unprocessed ones."""
     reqs = list(requests)
     for group in chunks(reqs, MAX_BATCH_WRITE):
-        pending: dict[str, Any] = {table: list(group)}
-        attempt = 0
-        while pending:
-            resp = client.batch_write_item(RequestItems=pending)
-            pending = resp.get("UnprocessedItems") or {}
-            if pending:
-                attempt += 1
-                if attempt > 10:
-                    raise RuntimeError("DynamoDB kept returning unprocessed items")
-                _backoff(attempt)
+        _until_processed(
+            lambda p: client.batch_write_item(RequestItems=p),
+            {table: list(group)},
+            "UnprocessedItems",
+        )
 
 
 def batch_get(
@@ -92,21 +99,17 @@ def batch_get(
 ) -> list[dict[str, Any]]:
     """Fetch up to any number of items by string hash key (100 per call)."""
     out: list[dict[str, Any]] = []
+
+    def call(pending: dict[str, Any]) -> dict[str, Any]:
+        resp: dict[str, Any] = client.batch_get_item(RequestItems=pending)
+        out.extend(resp.get("Responses", {}).get(table, []))
+        return resp
+
     for group in chunks(list(dict.fromkeys(keys)), MAX_BATCH_GET):
         request: dict[str, Any] = {"Keys": [{key_name: {"S": k}} for k in group]}
         if projection:
             request["ProjectionExpression"] = projection
         if expression_names:
             request["ExpressionAttributeNames"] = dict(expression_names)
-        pending: dict[str, Any] = {table: request}
-        attempt = 0
-        while pending:
-            resp = client.batch_get_item(RequestItems=pending)
-            out.extend(resp.get("Responses", {}).get(table, []))
-            pending = resp.get("UnprocessedKeys") or {}
-            if pending:
-                attempt += 1
-                if attempt > 10:
-                    raise RuntimeError("DynamoDB kept returning unprocessed keys")
-                _backoff(attempt)
+        _until_processed(call, {table: request}, "UnprocessedKeys")
     return out

@@ -134,6 +134,20 @@ def s3_note(bucket: str, key: str, etag: str) -> str:
     )
 
 
+def sqs_record(message_id: str, body: str) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": body,
+        "attributes": {},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
+        "awsRegion": "us-east-1",
+    }
+
+
 def test_poison_message_fails_alone_and_ends_in_the_dlq(stack: LocalStack) -> None:
     w = wiring()
     w.clients.s3.put_object(
@@ -141,32 +155,8 @@ def test_poison_message_fails_alone_and_ends_in_the_dlq(stack: LocalStack) -> No
     )
     assert stack.pump.drain(timeout_s=60)
     etag = w.clients.s3.head_object(Bucket=w.settings.data_bucket, Key="uploads/ok.csv")["ETag"]
-    event = {
-        "Records": [
-            {
-                "messageId": "poison",
-                "body": "{not json",
-                "receiptHandle": "r1",
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                "awsRegion": "us-east-1",
-            },
-            {
-                "messageId": "good",
-                "body": s3_note(w.settings.data_bucket, "uploads/ok.csv", etag.strip('"')),
-                "receiptHandle": "r2",
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                "awsRegion": "us-east-1",
-            },
-        ]
-    }
+    good = s3_note(w.settings.data_bucket, "uploads/ok.csv", etag.strip('"'))
+    event = {"Records": [sqs_record("poison", "{not json"), sqs_record("good", good)]}
     result = ingest_handler.handle(event, LambdaContext("ingest", 60))
     assert result == {"batchItemFailures": [{"itemIdentifier": "poison"}]}
 
