@@ -22,6 +22,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
 from pydantic import BaseModel, Field
 
 from chalicelib.ingest.service import UploadRef
@@ -105,6 +108,13 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for ref in uploads_in(record.body):
             try:
                 process(ref=ref)
+            except IdempotencyAlreadyInProgressError:
+                # Another delivery of the same object (S3 may notify twice, SQS delivers
+                # at least once) is ingesting it right now. That delivery's message stays
+                # in flight until it finishes and is retried if it fails, so this copy is
+                # safe to drop; retrying it would only park it in the DLQ.
+                logger.info("ingest already in progress elsewhere", extra={"key": ref.key})
+                metrics.add_metric(name="DuplicateIngestDeliveries", unit="Count", value=1)
             except Exception:
                 logger.exception("ingest failed, will retry", extra={"key": ref.key})
                 w.mark_retrying(ref)

@@ -177,8 +177,12 @@ def test_poison_message_fails_alone_and_ends_in_the_dlq(stack: LocalStack) -> No
     assert int(msgs[0]["Attributes"]["ApproximateReceiveCount"]) >= 3
 
 
+def auth(stack: LocalStack) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.admin_key}"}
+
+
 def test_api_upload_flow_and_contact_lookup(stack: LocalStack) -> None:
-    api = httpx.Client(base_url=stack.api_url, timeout=30)
+    api = httpx.Client(base_url=stack.api_url, timeout=30, headers=auth(stack))
     created = api.post("/v2/uploads", json={"filename": "clientes.csv"})
     assert created.status_code == 201, created.text
     info = created.json()
@@ -234,7 +238,7 @@ def test_file_without_phone_column_fails_with_a_clear_error(stack: LocalStack) -
 
 def test_phone_column_override_from_the_api(stack: LocalStack) -> None:
     rows = [("tel_casa", "otro"), ("5512345678", "3312345678"), ("5512345679", "3312345679")]
-    api = httpx.Client(base_url=stack.api_url, timeout=30)
+    api = httpx.Client(base_url=stack.api_url, timeout=30, headers=auth(stack))
     info = api.post("/v2/uploads", json={"filename": "dos.csv", "phone_column": "otro"}).json()
     httpx.put(info["upload_url"], content=csv_bytes(rows)).raise_for_status()
     assert stack.pump.drain(timeout_s=60)
@@ -242,3 +246,46 @@ def test_phone_column_override_from_the_api(stack: LocalStack) -> None:
     assert summary["phone_column"] == {"name": "otro", "index": 1, "method": "override"}
     assert wiring().contacts.get("+523312345678") is not None
     assert wiring().contacts.get("+525512345678") is None
+
+
+def test_second_delivery_while_first_is_running_is_dropped_not_failed(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    w = wiring()
+    w.clients.s3.put_object(
+        Bucket=w.settings.data_bucket, Key="uploads/slow.csv", Body=csv_bytes(ROWS)
+    )
+    assert stack.pump.drain(timeout_s=60)
+    etag = w.clients.s3.head_object(Bucket=w.settings.data_bucket, Key="uploads/slow.csv")[
+        "ETag"
+    ].strip('"')
+    # a fresh etag in the note: the idempotency key must not match the completed run
+    note = s3_note(w.settings.data_bucket, "uploads/slow.csv", etag + "-again")
+    started, release = threading.Event(), threading.Event()
+    real = w.ingest.process
+
+    def slow(ref: Any) -> dict[str, Any]:
+        started.set()
+        release.wait(30)
+        return real(ref)
+
+    monkeypatch.setattr(w.ingest, "process", slow)
+    first: dict[str, Any] = {}
+    t = threading.Thread(
+        target=lambda: first.update(
+            ingest_handler.handle(
+                {"Records": [sqs_record("m1", note)]}, LambdaContext("ingest", 60)
+            )
+        )
+    )
+    t.start()
+    assert started.wait(30)
+    second = ingest_handler.handle(
+        {"Records": [sqs_record("m2", note)]}, LambdaContext("ingest", 60)
+    )
+    release.set()
+    t.join(60)
+    assert second == {"batchItemFailures": []}
+    assert first == {"batchItemFailures": []}
