@@ -25,8 +25,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def local_environment(moto_port: int, prefix: str = LOCAL_PREFIX) -> dict[str, str]:
-    return {
+def local_environment(
+    moto_port: int, prefix: str = LOCAL_PREFIX, sim_url: str | None = None
+) -> dict[str, str]:
+    env = {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -41,6 +43,10 @@ def local_environment(moto_port: int, prefix: str = LOCAL_PREFIX) -> dict[str, s
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
+    if sim_url:
+        # Every validation platform talks to the provider simulator (chalicelib/validation).
+        env["PROVIDER_SIM_URL"] = sim_url
+    return env
 
 
 @dataclass
@@ -60,6 +66,12 @@ class LocalStack:
     pump: Any = None
     app_module: ModuleType | None = None
     queue_urls: dict[str, str] = field(default_factory=dict)
+    # An admin API key made at start (and again after a moto reset): the demo and the
+    # tests call the API with it. Printed by `cli local`; never made in AWS.
+    admin_key: str = ""
+    # The provider simulator (chalicelib/validation/simulator_server.py); tests reconfigure
+    # it at run time (`stack.sim.sim.config`, or POST /admin/config).
+    sim: Any = None
 
     @property
     def endpoint(self) -> str:
@@ -78,7 +90,10 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
         self.moto_port = self.moto_port or free_port()
-        os.environ.update(local_environment(self.moto_port, self.prefix))
+        from chalicelib.validation.simulator_server import SimulatorServer
+
+        self.sim = SimulatorServer().start()
+        os.environ.update(local_environment(self.moto_port, self.prefix, self.sim.url))
         if self.moto_in_process:
             self._moto = ThreadedMotoServer(
                 ip_address="127.0.0.1", port=self.moto_port, verbose=False
@@ -89,6 +104,7 @@ class LocalStack:
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.moto_port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
             )
         _wait_for_port(self.moto_port, timeout_s=60)
 
@@ -99,9 +115,13 @@ class LocalStack:
         from chalicelib.wiring import Wiring, reset_wiring
 
         get_settings.cache_clear()
+        from chalicelib.validation.config import get_config
+
+        get_config.cache_clear()
         clients = make_clients()
         reset_wiring(Wiring(clients))
         self.queue_urls = provision(clients)
+        self.create_admin_key()
 
         # app.py reads queue names from the environment at import: import it only now.
         if str(ROOT) not in sys.path:
@@ -117,14 +137,25 @@ class LocalStack:
             self._start_api()
         return self
 
+    def create_admin_key(self) -> str:
+        from chalicelib.wiring import wiring
+
+        # High limits: the demo and the test suite poll; the rate limiter has its own tests.
+        _, self.admin_key = wiring().api_keys.create(
+            "local-admin", ["admin"], rate_per_s=1000.0, burst=2000
+        )
+        return self.admin_key
+
     def _start_api(self) -> None:
         from chalice.config import Config
-        from chalice.local import create_local_server
+
+        from chalicelib.local.gateway import create_server
 
         assert self.app_module is not None
         self.api_port = self.api_port or free_port()
         config = Config.create(chalice_stage="local", chalice_app=self.app_module.app)
-        self._api = create_local_server(self.app_module.app, config, "127.0.0.1", self.api_port)
+        # Chalice's local server, answering gateway-level errors like the deployed API.
+        self._api = create_server(self.app_module.app, config, "127.0.0.1", self.api_port)
         t = threading.Thread(target=self._api.serve_forever, name="chalice-local", daemon=True)
         t.start()
         self._threads.append(t)
@@ -144,12 +175,28 @@ class LocalStack:
                 self._moto_proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._moto_proc.kill()
+        if self.sim is not None:
+            self.sim.stop()
 
     def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the moto child: ask Linux to SIGTERM it when its parent dies, so a killed test
+    run or demo never leaves an orphan server behind (no-op elsewhere)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def _wait_for_port(port: int, timeout_s: float = 15.0) -> None:

@@ -1,0 +1,146 @@
+"""Validation benchmark (not a test). Everything below is measured in this one run, on
+the local stack (moto server + event pump + Chalice local API + provider simulator).
+
+    python bench/validation.py [--contacts 1000] [--quota-rps 5] [--batch 20]
+
+- quota phase: every platform's provider quota is `--quota-rps` requests/s (the simulator
+  answers 429 above it) and the validators pace themselves (per-container token bucket =
+  quota / maximum_concurrency). achieved_rps_per_platform = the simulator's answered
+  requests / the time between its first and last answer, min over platforms;
+  quota_ratio = achieved / quota (goal >= 0.9);
+- unthrottled phase: quota off; validations_per_min_unthrottled = contacts / (upload ->
+  every platform settled) x 60, i.e. per platform with all six running at once, storage
+  included (goal >= 10,000);
+- sync: POST /v2/validation/validate, six platforms at once, simulator latency fixed at
+  `--sync-latency-ms`; sync_overhead_ms = sync p50 - that latency (goal < 50).
+The machine is shared (2 cores, other engineers' runs): figures are noisy.
+The last line printed is one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def nationals(n: int, offset: int) -> list[str]:
+    return [f"55{(10_000_000 + (i + offset) * 4_111) % 100_000_000:08d}" for i in range(n)]
+
+
+def upload(nums: list[str], key: str) -> None:
+    from chalicelib.wiring import wiring
+
+    body = io.StringIO()
+    body.write("telefono\n")
+    body.writelines(f"{n}\n" for n in nums)
+    w = wiring()
+    w.clients.s3.put_object(Bucket=w.settings.data_bucket, Key=key, Body=body.getvalue())
+
+
+def configure(quota_rps: float, batch: int) -> None:
+    from chalicelib.wiring import wiring
+
+    svc = wiring().validation
+    providers = {
+        p: c.model_copy(update={"quota_rps": quota_rps, "batch_size": batch})
+        for p, c in svc.config.providers.items()
+    }
+    svc.config = svc.config.model_copy(update={"providers": providers, "requeue_base_delay_s": 1})
+
+
+def run_phase(stack: Any, n: int, offset: int, key: str) -> tuple[float, dict[str, Any]]:
+    from chalicelib.validation.drain import drain_validation
+    from chalicelib.wiring import wiring
+
+    stack.sim.sim.reset_stats()
+    t0 = time.monotonic()
+    upload(nationals(n, offset), key)
+    if not drain_validation(stack.pump, wiring().clients, timeout_s=3600):
+        raise SystemExit("validation did not finish")
+    wall = time.monotonic() - t0
+    return wall, {p: vars(s).copy() for p, s in stack.sim.sim.stats.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--contacts", type=int, default=1000)
+    ap.add_argument("--quota-rps", type=float, default=5.0)
+    ap.add_argument("--batch", type=int, default=20, help="numbers per provider request")
+    ap.add_argument("--sim-latency-ms", type=float, default=20.0)
+    ap.add_argument("--sync-latency-ms", type=float, default=20.0)
+    ap.add_argument("--sync-requests", type=int, default=60)
+    args = ap.parse_args()
+
+    import httpx
+
+    from chalicelib.local.stack import LocalStack
+    from chalicelib.validation.status import PLATFORMS
+
+    stack = LocalStack(retry_after_s=1).start()
+    sim = stack.sim.sim
+    try:
+        # -- quota phase
+        sim.config.update(
+            {"latency_p50_ms": args.sim_latency_ms, "latency_sigma": 0.3, "quota_rps": 0.0}
+        )
+        configure(args.quota_rps, args.batch)
+        sim.config.update({"quota_rps": args.quota_rps})
+        wall_q, stats_q = run_phase(stack, args.contacts, 0, "uploads/bench-quota.csv")
+        achieved = {}
+        for p in PLATFORMS:
+            st = stats_q[p]
+            span = (st["last_ok_t"] or 0) - (st["first_ok_t"] or 0)
+            achieved[p] = (st["ok"] - 1) / span if span > 0 else 0.0
+        throttled_q = sum(s["throttled_quota"] for s in stats_q.values())
+        print(f"quota phase: {wall_q:.1f} s, achieved rps {achieved}, 429s {throttled_q}")
+
+        # -- unthrottled phase
+        sim.config.update({"quota_rps": 0.0})
+        configure(0.0, 100)
+        wall_u, _ = run_phase(stack, args.contacts, 1_000_000, "uploads/bench-free.csv")
+        per_min = args.contacts / wall_u * 60
+        print(f"unthrottled: {args.contacts} contacts x 6 platforms in {wall_u:.1f} s")
+
+        # -- sync
+        sim.config.update({"latency_p50_ms": args.sync_latency_ms, "latency_sigma": 0.0})
+        headers = {"Authorization": f"Bearer {stack.admin_key}"}
+        lat: list[float] = []
+        with httpx.Client(base_url=stack.api_url, headers=headers, timeout=10) as http:
+            phones = nationals(args.sync_requests + 5, 2_000_000)
+            for i, phone in enumerate(phones):
+                t0 = time.perf_counter()
+                r = http.post("/v2/validation/validate", json={"phone": phone})
+                ms = (time.perf_counter() - t0) * 1000
+                r.raise_for_status()
+                if i >= 5:  # warm-up: first calls pay imports and connections
+                    lat.append(ms)
+        lat.sort()
+        p50 = statistics.median(lat)
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        result = {
+            "contacts": args.contacts,
+            "platforms": len(PLATFORMS),
+            "sim_latency_ms_p50": args.sim_latency_ms,
+            "quota_rps_per_platform": args.quota_rps,
+            "achieved_rps_per_platform": round(min(achieved.values()), 2),
+            "quota_ratio": round(min(achieved.values()) / args.quota_rps, 3),
+            "validations_per_min_unthrottled": round(per_min, 1),
+            "sync_p50_ms": round(p50, 1),
+            "sync_p99_ms": round(p99, 1),
+            "sync_overhead_ms": round(p50 - args.sync_latency_ms, 1),
+        }
+    finally:
+        stack.stop()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

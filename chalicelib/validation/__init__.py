@@ -1,0 +1,1 @@
+"""Multi-platform reachability validation: on which channels a number can be reached."""

@@ -1,0 +1,326 @@
+"""Validate a batch of numbers on one platform:
+cache filter -> circuit breaker -> rate limit -> adapter (with retries) -> store results
++ history -> send settled contacts to `score`; numbers without an answer are re-enqueued
+with a delay and, after `max_attempts` deliveries, settled as `unknown`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from chalicelib import resources
+from chalicelib.logging import logger
+from chalicelib.store.ddb import chunks
+from chalicelib.store.followups import Followups
+from chalicelib.validation.config import ProviderConfig, ValidationConfig
+from chalicelib.validation.providers import build_adapter
+from chalicelib.validation.providers.base import (
+    Adapter,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    SecretLoader,
+    Throttled,
+)
+from chalicelib.validation.resilience import (
+    STATE_VALUE,
+    CircuitBreaker,
+    Decision,
+    TokenBucket,
+    call_with_retry,
+    fresh_known,
+)
+from chalicelib.validation.runner import AsyncRunner
+from chalicelib.validation.status import PlatformResult, settled
+from chalicelib.validation.store import HistoryStore, PlatformStatusStore
+from chalicelib.validation.telemetry import Telemetry
+
+MAX_SQS_DELAY_S = 900
+
+
+class ValidateMessage(BaseModel):
+    """Body of a `validate-<platform>` message: ingest sends `{"source", "numbers"}`;
+    re-enqueued retries add `attempt` (deliveries so far after provider errors)."""
+
+    source: str = "ingest"
+    numbers: list[str] = Field(default_factory=list, max_length=1000)
+    attempt: int = 0
+
+
+@dataclass
+class BatchOutcome:
+    checked: int = 0
+    cached: int = 0
+    not_stored: int = 0
+    requeued: int = 0
+    settled_unknown: int = 0
+    circuit_open: bool = False
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _CallResult:
+    results: dict[str, PlatformResult] = field(default_factory=dict)
+    failed: dict[str, ProviderError] = field(default_factory=dict)
+    ok_calls: int = 0
+    unavailable_calls: int = 0
+
+
+def validate_queue(platform: str) -> resources.Queue:
+    return resources.queue_by_suffix(f"validate-{platform}")
+
+
+class ValidationService:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: Any,
+        config: ValidationConfig,
+        statuses: PlatformStatusStore,
+        history: HistoryStore,
+        breaker: CircuitBreaker,
+        runner: AsyncRunner,
+        followup_batch: int = 100,
+        secrets: SecretLoader | None = None,
+    ) -> None:
+        self._sqs = sqs
+        self._queue_url = queue_url  # suffix -> URL (Clients.queue_url)
+        self.config = config
+        self.statuses = statuses
+        self.history = history
+        self.breaker = breaker
+        self.runner = runner
+        self._followup_batch = followup_batch
+        self._secrets = secrets
+        self._adapters: dict[str, tuple[ProviderConfig, Adapter]] = {}
+        self._local = threading.local()
+        self._shared_buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    # -- parts -------------------------------------------------------------------------
+    def adapter(self, platform: str) -> Adapter:
+        cfg = self.config.provider(platform)
+        with self._lock:
+            cached = self._adapters.get(platform)
+            if cached is None or cached[0] != cfg:
+                cached = (cfg, build_adapter(cfg, self._secrets))
+                self._adapters[platform] = cached
+            return cached[1]
+
+    def per_container_rate(self, platform: str) -> float:
+        """quota / maximum concurrency: all containers together stay within the quota."""
+        quota = self.config.provider(platform).quota_rps
+        concurrency = validate_queue(platform).maximum_concurrency or 1
+        return quota / concurrency
+
+    def bucket(self, platform: str) -> TokenBucket:
+        """This container's bucket. Each thread of the local pump plays one container,
+        so the bucket is per thread; in Lambda a container runs one thread anyway."""
+        buckets: dict[str, TokenBucket] | None = getattr(self._local, "buckets", None)
+        if buckets is None:
+            buckets = self._local.buckets = {}
+        rate = self.per_container_rate(platform)
+        b = buckets.get(platform)
+        if b is None or b.rate != rate:
+            b = buckets[platform] = TokenBucket(rate)
+        return b
+
+    def shared_bucket(self, platform: str) -> TokenBucket:
+        """The API container's bucket for synchronous checks (one per process)."""
+        rate = self.per_container_rate(platform)
+        with self._lock:
+            b = self._shared_buckets.get(platform)
+            if b is None or b.rate != rate:
+                b = self._shared_buckets[platform] = TokenBucket(rate)
+            return b
+
+    def score_sender(self) -> Followups:
+        url = self._queue_url(resources.SCORE.suffix)
+        return Followups(self._sqs, [url], self._followup_batch, source="validation")
+
+    # -- the batch path ----------------------------------------------------------------
+    def process(
+        self, platform: str, msg: ValidateMessage, score: Followups, tel: Telemetry
+    ) -> BatchOutcome:
+        out = BatchOutcome()
+        cfg = self.config.provider(platform)
+        numbers = list(dict.fromkeys(msg.numbers))
+        stored = self.statuses.platforms_of(numbers)
+        out.not_stored = len(numbers) - len(stored)
+        todo: list[str] = []
+        for n in numbers:
+            if n not in stored:
+                continue  # removed since ingest: nothing to validate
+            if fresh_known(stored[n], platform, self.config.cache_ttl_s) is not None:
+                out.cached += 1
+                if settled(stored[n]):
+                    score.add([n])
+            else:
+                todo.append(n)
+        tel.count("ValidationCacheHits", out.cached, platform=platform)
+        if not todo:
+            return out
+
+        decision = self.breaker.allow(cfg.name)
+        tel.gauge("CircuitState", STATE_VALUE[decision.state], platform=platform)
+        if not decision.allowed:
+            out.circuit_open = True
+            delay = decision.retry_in_s + random.uniform(0, 2)
+            self.requeue(platform, todo, msg.attempt, delay, source="circuit-open")
+            out.requeued = len(todo)
+            tel.count("CircuitOpenDeferrals", len(todo), platform=platform)
+            return out
+
+        adapter = self.adapter(platform)
+        bucket = self.bucket(platform)
+        call = self.runner.run(self._check_all(adapter, cfg, todo, bucket, tel))
+        self._record_breaker(cfg.name, decision, call, tel, platform)
+
+        final: dict[str, PlatformResult] = dict(call.results)
+        retry_now: list[str] = []
+        retry_after = 0.0
+        for n, err in call.failed.items():
+            last = msg.attempt + 1 >= self.config.max_attempts
+            if isinstance(err, ProviderRejected) or last:
+                final[n] = PlatformResult.unknown(cfg.name, err.reason)
+                out.settled_unknown += 1
+            else:
+                retry_now.append(n)
+                if isinstance(err, Throttled) and err.retry_after_s:
+                    retry_after = max(retry_after, err.retry_after_s)
+        if retry_now:
+            backoff = self.config.requeue_base_delay_s * 2**msg.attempt
+            delay = max(retry_after, backoff * random.uniform(0.5, 1.0))
+            self.requeue(platform, retry_now, msg.attempt + 1, delay, source="retry")
+            out.requeued = len(retry_now)
+        self.store(platform, final, score)
+        out.checked = len(final)
+        for r in final.values():
+            out.statuses[r.status.value] = out.statuses.get(r.status.value, 0) + 1
+        for status, count in out.statuses.items():
+            tel.count("Validations", count, platform=platform, status=status)
+        tel.count("Requeued", out.requeued, platform=platform)
+        return out
+
+    async def _check_all(
+        self,
+        adapter: Adapter,
+        cfg: ProviderConfig,
+        numbers: list[str],
+        bucket: TokenBucket,
+        tel: Telemetry,
+    ) -> _CallResult:
+        out = _CallResult()
+        client = self.runner.client(cfg.proxy)
+        platform = cfg.platform
+
+        def on_retry(err: BaseException, wait: float) -> None:
+            tel.count("ProviderRetries", platform=platform)
+            if isinstance(err, Throttled):
+                tel.count("ProviderThrottles", platform=platform)
+            else:
+                tel.count("ProviderErrors", platform=platform)
+
+        async def one(batch: list[str]) -> None:
+            async def attempt() -> dict[str, PlatformResult]:
+                await bucket.acquire()
+                t0 = time.perf_counter()
+                try:
+                    return await adapter.check(client, batch)
+                finally:
+                    tel.latency(
+                        "ProviderLatency", (time.perf_counter() - t0) * 1000, platform=platform
+                    )
+
+            try:
+                got = await call_with_retry(attempt, self.config.retry, on_retry=on_retry)
+            except ProviderError as err:
+                if isinstance(err, ProviderUnavailable):
+                    out.unavailable_calls += 1
+                    tel.count("ProviderErrors", platform=platform)
+                elif isinstance(err, Throttled):
+                    tel.count("ProviderThrottles", platform=platform)
+                for n in batch:
+                    out.failed[n] = err
+                return
+            out.ok_calls += 1
+            for n in batch:
+                if n in got:
+                    out.results[n] = got[n]
+                else:
+                    out.failed[n] = ProviderUnavailable("no_answer")
+
+        await asyncio.gather(*(one(list(b)) for b in chunks(numbers, adapter.batch_size)))
+        return out
+
+    def _record_breaker(
+        self, provider: str, seen: Decision, call: _CallResult, tel: Telemetry, platform: str
+    ) -> None:
+        if call.ok_calls:
+            state = self.breaker.record_success(provider, seen)
+        elif call.unavailable_calls:
+            state = self.breaker.record_failure(provider)
+            if state == "open":
+                logger.warning("circuit opened", extra={"provider": provider})
+        else:
+            return
+        if state != seen.state:
+            tel.gauge("CircuitState", STATE_VALUE[state], platform=platform)
+
+    def requeue(
+        self, platform: str, numbers: Sequence[str], attempt: int, delay_s: float, source: str
+    ) -> None:
+        """Back on the platform's queue as a new message with DelaySeconds, so a long
+        outage never counts towards the queue's maxReceiveCount (no healthy message
+        ends in the DLQ) and the pump's retry shortcut cannot cut the delay."""
+        url = self._queue_url(validate_queue(platform).suffix)
+        delay = int(min(MAX_SQS_DELAY_S, max(0, delay_s)))
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": json.dumps(
+                    {"source": source, "numbers": list(group), "attempt": attempt}
+                ),
+                "DelaySeconds": delay,
+            }
+            for i, group in enumerate(chunks(list(numbers), 100))
+        ]
+        for group in chunks(entries, 10):
+            resp = self._sqs.send_message_batch(QueueUrl=url, Entries=list(group))
+            if resp.get("Failed"):
+                # Raise: the original message then fails and SQS redelivers it.
+                raise RuntimeError(f"could not re-enqueue {len(resp['Failed'])} messages")
+
+    def store(
+        self, platform: str, results: dict[str, PlatformResult], score: Followups | None
+    ) -> dict[str, dict[str, Any] | None]:
+        maps = self.store_rows([(n, platform, r) for n, r in results.items()], score)
+        return {n: m for (n, _), m in maps.items()}
+
+    def store_rows(
+        self, rows: list[tuple[str, str, PlatformResult]], score: Followups | None
+    ) -> dict[tuple[str, str], dict[str, Any] | None]:
+        """Write each (number, platform, result) on its contact (merge rule, concurrent
+        UpdateItems) and in the history; contacts whose platforms are all settled go to
+        `score`. Returns each contact's `platforms` map (None: no such contact)."""
+        if not rows:
+            return {}
+        fresh_s = self.config.cache_ttl_s
+        workers = max(1, min(self.config.store_workers, len(rows)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vstore") as pool:
+            maps = list(pool.map(lambda r: self.statuses.write(r[0], r[1], r[2], fresh_s), rows))
+        self.statuses.flush_transitions()
+        self.history.add(rows, ttl_s=self.config.history_ttl_s)
+        done = sorted({r[0] for r, m in zip(rows, maps, strict=True) if m and settled(m)})
+        if score is not None and done:
+            score.add(done)
+        return {(r[0], r[1]): m for r, m in zip(rows, maps, strict=True)}

@@ -1,0 +1,178 @@
+"""Where validation results live: the `platforms` map on the contact item (one nested
+path per platform, written with UpdateItem so attributes others write on the same item
+- score, opt_out, ... - are never touched) and the TTL'd history table."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+
+from chalicelib.domain import aggregates
+from chalicelib.store.ddb import batch_get, batch_write, from_item
+from chalicelib.store.stats import Stats
+from chalicelib.validation.status import PlatformResult, Status, stale_before
+
+_SER = TypeSerializer()
+
+
+class PlatformStatusStore:
+    def __init__(self, dynamodb: Any, table_name: str, stats: Stats | None = None) -> None:
+        self._ddb = dynamodb
+        self.table_name = table_name
+        # Status transitions (old platforms map, changed entry) since the last flush:
+        # the dashboard counters get one ADD per batch, not one write per result.
+        self._stats = stats
+        self._transitions: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._lock = threading.Lock()
+
+    def flush_transitions(self) -> None:
+        with self._lock:
+            pairs, self._transitions = self._transitions, []
+        if self._stats is not None and pairs:
+            self._stats.safe_apply(
+                aggregates.merge(aggregates.platform_deltas(o, n) for o, n in pairs)
+            )
+
+    def _changed(self, old: dict[str, Any], platform: str, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._transitions.append((old, {platform: entry}))
+
+    def platforms_of(self, numbers: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """number -> its `platforms` map ({} when none yet), for stored contacts only."""
+        found = batch_get(
+            self._ddb,
+            self.table_name,
+            "e164",
+            numbers,
+            projection="e164, #p",
+            expression_names={"#p": "platforms"},
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for item in found:
+            plain = from_item(item)
+            out[plain["e164"]] = plain.get("platforms") or {}
+        return out
+
+    def write(
+        self, e164: str, platform: str, result: PlatformResult, fresh_s: float
+    ) -> dict[str, Any] | None:
+        """Store one result under the merge rule (an `unknown` never replaces a fresh known
+        status). Returns the contact's `platforms` map after the write (or as it stands
+        when the rule kept the old value), or None when the contact does not exist."""
+        entry = result.to_store()
+        value = _SER.serialize(entry)
+        names = {"#p": "platforms", "#x": platform}
+        values: dict[str, Any] = {":r": value}
+        cond = "attribute_exists(e164)"
+        if not result.known:
+            names.update({"#st": "status", "#ca": "checked_at"})
+            values.update(
+                {":unknown": {"S": Status.UNKNOWN.value}, ":stale": {"S": stale_before(fresh_s)}}
+            )
+            cond += (
+                " AND (attribute_not_exists(#p.#x) OR #p.#x.#st = :unknown OR #p.#x.#ca < :stale)"
+            )
+        for _ in range(3):
+            try:
+                resp = self._ddb.update_item(
+                    TableName=self.table_name,
+                    Key={"e164": {"S": e164}},
+                    UpdateExpression="SET #p.#x = :r",
+                    ConditionExpression=cond,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_OLD",
+                )
+                old = dict(from_item(resp["Attributes"]).get("platforms") or {})
+                self._changed(old, platform, entry)
+                return {**old, platform: entry}
+            except self._ddb.exceptions.ConditionalCheckFailedException:
+                return self._current(e164)
+            except self._ddb.exceptions.ClientError as exc:
+                if exc.response["Error"]["Code"] != "ValidationException":
+                    raise
+            # Contacts stored before their first validation have no `platforms` map, and
+            # a nested path cannot be set inside a missing map: create it, unless another
+            # validator just did (then the nested write above is retried).
+            try:
+                resp = self._ddb.update_item(
+                    TableName=self.table_name,
+                    Key={"e164": {"S": e164}},
+                    UpdateExpression="SET #p = :m",
+                    ConditionExpression="attribute_exists(e164) AND attribute_not_exists(#p)",
+                    ExpressionAttributeNames={"#p": "platforms"},
+                    ExpressionAttributeValues={":m": {"M": {platform: value}}},
+                    ReturnValues="ALL_NEW",
+                )
+                self._changed({}, platform, entry)
+                return dict(from_item(resp["Attributes"]).get("platforms") or {})
+            except self._ddb.exceptions.ConditionalCheckFailedException:
+                current = self._current(e164)
+                if current is None:
+                    return None
+        raise RuntimeError("could not store a platform status after 3 attempts")
+
+    def _current(self, e164: str) -> dict[str, Any] | None:
+        item = self._ddb.get_item(
+            TableName=self.table_name,
+            Key={"e164": {"S": e164}},
+            ProjectionExpression="e164, #p",
+            ExpressionAttributeNames={"#p": "platforms"},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        return dict(from_item(item).get("platforms") or {})
+
+
+class HistoryStore:
+    """One item per check: pk `e164`, sk `vkey` = `<platform>#<checked_at>`, expiring."""
+
+    def __init__(self, dynamodb: Any, table_name: str) -> None:
+        self._ddb = dynamodb
+        self.table_name = table_name
+
+    def add(self, rows: Iterable[tuple[str, str, PlatformResult]], ttl_s: int) -> None:
+        expires = int(time.time()) + ttl_s
+        requests = []
+        seen: set[tuple[str, str]] = set()
+        for e164, platform, r in rows:
+            vkey = f"{platform}#{r.checked_at}"
+            if (e164, vkey) in seen:  # a batch write rejects duplicate keys
+                continue
+            seen.add((e164, vkey))
+            item = {"e164": e164, "vkey": vkey, "platform": platform, **r.to_store()}
+            item["expires_at"] = expires
+            requests.append({"PutRequest": {"Item": _serialize(item)}})
+        batch_write(self._ddb, self.table_name, requests)
+
+    def recent(self, e164: str, per_platform: int = 10) -> list[dict[str, Any]]:
+        """The latest checks of each platform, newest first (one Query per platform:
+        the sort key groups by platform, then time)."""
+        from chalicelib.validation.status import PLATFORMS
+
+        rows: list[dict[str, Any]] = []
+        for platform in PLATFORMS:
+            resp = self._ddb.query(
+                TableName=self.table_name,
+                KeyConditionExpression="e164 = :e AND begins_with(vkey, :p)",
+                ExpressionAttributeValues={":e": {"S": e164}, ":p": {"S": f"{platform}#"}},
+                ScanIndexForward=False,
+                Limit=per_platform,
+            )
+            rows.extend(from_item(i) for i in resp.get("Items", []))
+        for r in rows:
+            r.pop("e164", None)
+            r.pop("vkey", None)
+            r.pop("expires_at", None)
+        return sorted(rows, key=lambda r: str(r.get("checked_at")), reverse=True)
+
+
+def _serialize(data: Mapping[str, Any]) -> dict[str, Any]:
+    from chalicelib.store.ddb import to_item
+
+    return to_item(data)

@@ -1,0 +1,96 @@
+"""On-demand validation of one number on several platforms at once: every platform is
+checked concurrently (asyncio + httpx) under one overall deadline; a platform without an
+answer by then is `unknown` with reason `timeout`. Results are stored exactly like the
+queued ones (contact `platforms` map + history; a settled contact goes to `score`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from chalicelib.store.ddb import batch_get, from_item
+from chalicelib.validation.providers.base import ProviderError
+from chalicelib.validation.resilience import CLOSED, Decision, call_with_retry
+from chalicelib.validation.service import ValidationService
+from chalicelib.validation.status import PlatformResult
+from chalicelib.validation.telemetry import Telemetry
+
+
+async def _check_platforms(
+    svc: ValidationService,
+    e164: str,
+    platforms: list[str],
+    decisions: dict[str, Decision],
+    deadline: float,
+    tel: Telemetry,
+) -> dict[str, PlatformResult]:
+    async def one(platform: str) -> PlatformResult:
+        cfg = svc.config.provider(platform)
+        if not decisions[platform].allowed:
+            return PlatformResult.unknown(cfg.name, "circuit_open")
+        if not await svc.shared_bucket(platform).acquire(deadline):
+            tel.count("ProviderThrottles", platform=platform)
+            return PlatformResult.unknown(cfg.name, "rate_limited")
+        adapter = svc.adapter(platform)
+        client = svc.runner.client(cfg.proxy)
+        t0 = time.perf_counter()
+        try:
+            got = await call_with_retry(
+                lambda: adapter.check(client, [e164]), svc.config.retry, deadline=deadline
+            )
+        except ProviderError as err:
+            tel.count("ProviderErrors", platform=platform)
+            return PlatformResult.unknown(cfg.name, err.reason)
+        finally:
+            tel.latency("ProviderLatency", (time.perf_counter() - t0) * 1000, platform=platform)
+        return got.get(e164) or PlatformResult.unknown(cfg.name, "no_answer")
+
+    tasks = {p: asyncio.ensure_future(one(p)) for p in platforms}
+    await asyncio.wait(tasks.values(), timeout=max(0.0, deadline - time.monotonic()))
+    out: dict[str, PlatformResult] = {}
+    for p, task in tasks.items():
+        if task.done() and not task.cancelled() and task.exception() is None:
+            out[p] = task.result()
+        else:
+            task.cancel()
+            out[p] = PlatformResult.unknown(svc.config.provider(p).name, "timeout")
+    return out
+
+
+def decisions_for(svc: ValidationService, platforms: list[str]) -> dict[str, Decision]:
+    """Breaker state of every platform's provider in one BatchGetItem."""
+    names = {p: svc.config.provider(p).name for p in platforms}
+    found = batch_get(svc.breaker._ddb, svc.breaker._table, "provider", list(set(names.values())))
+    items = {i["provider"]: i for i in (from_item(x) for x in found)}
+    out: dict[str, Decision] = {}
+    for p, name in names.items():
+        item = items.get(name)
+        out[p] = Decision(True, CLOSED) if item is None else svc.breaker.decide(name, item)
+    return out
+
+
+def validate_now(
+    svc: ValidationService, e164: str, platforms: list[str], tel: Telemetry
+) -> dict[str, Any]:
+    started = time.monotonic()
+    deadline = started + svc.config.sync_deadline_s
+    decisions = decisions_for(svc, platforms)
+    results = svc.runner.run(
+        _check_platforms(svc, e164, platforms, decisions, deadline, tel),
+        timeout_s=svc.config.sync_deadline_s + 1,
+    )
+    for p, r in results.items():
+        tel.count("Validations", platform=p, status=r.status.value)
+        if r.known and decisions[p].state != CLOSED:
+            svc.breaker.record_success(svc.config.provider(p).name, decisions[p])
+    score = svc.score_sender()
+    maps = svc.store_rows([(e164, p, r) for p, r in results.items()], score)
+    score.flush()
+    stored = any(m is not None for m in maps.values())
+    return {
+        "e164": e164,
+        "results": {p: r.to_store() for p, r in results.items()},
+        "stored_on_contact": stored,
+        "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+    }

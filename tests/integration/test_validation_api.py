@@ -1,0 +1,96 @@
+"""The sync API and the contact view on the local stack, and the vendor-shaped adapters
+(Twilio Lookup, Google RBM) running against the provider simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from chalicelib.local.stack import LocalStack
+from chalicelib.validation.config import ProviderConfig
+from chalicelib.validation.providers import build_adapter
+from chalicelib.validation.simulator_server import SimulatorServer
+from chalicelib.validation.status import PLATFORMS, Status
+from chalicelib.validation.truth import truth
+from chalicelib.wiring import wiring
+
+pytestmark = pytest.mark.integration
+
+
+def test_sync_validate_checks_all_platforms_and_stores_them(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    w = wiring()
+    w.clients.s3.put_object(
+        Bucket=w.settings.data_bucket, Key="uploads/one.csv", Body="telefono\n5512345678\n"
+    )
+    assert stack.pump.drain(timeout_s=60)
+    r = api.post("/v2/validation/validate", json={"phone": "044 55 1234 5678"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["e164"] == "+525512345678"
+    assert set(body["results"]) == set(PLATFORMS)
+    for p, res in body["results"].items():
+        assert res["status"] == truth(p, "+525512345678").status
+    contact = api.get("/v2/contacts/5512345678").json()
+    assert {p: v["status"] for p, v in contact["platforms"].items()} == {
+        p: truth(p, "+525512345678").status.value for p in PLATFORMS
+    }
+    assert {h["platform"] for h in contact["validation_history"]} == set(PLATFORMS)
+
+    bad = api.post("/v2/validation/validate", json={"phone": "5512345678", "platforms": ["x"]})
+    assert bad.status_code == 422
+    assert api.post("/v2/validation/validate", json={"phone": "12"}).status_code == 400
+
+
+def test_sync_deadline_turns_late_platforms_into_unknown_timeout(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    sim = stack.sim.sim
+    saved = dict(vars(sim.config))
+    svc = wiring().validation
+    svc.config = svc.config.model_copy(update={"sync_deadline_s": 0.5})
+    try:
+        sim.config.update({"latency_p50_ms": 1500.0, "latency_sigma": 0.0})
+        r = api.post("/v2/validation/validate", json={"phone": "5512340000", "platforms": ["sms"]})
+        assert r.status_code == 200, r.text
+        res = r.json()["results"]["sms"]
+        assert (res["status"], res["reason"]) == ("unknown", "timeout")
+        assert r.json()["elapsed_ms"] < 1500
+    finally:
+        sim.config.update(saved)
+        wiring().__dict__.pop("validation", None)
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Any:
+    server = SimulatorServer().start()
+    server.sim.config.update({"latency_p50_ms": 1.0})
+    yield server
+    server.stop()
+
+
+async def _check(adapter: Any, numbers: list[str]) -> Any:
+    async with httpx.AsyncClient() as client:
+        return await adapter.check(client, numbers)
+
+
+def test_vendor_shaped_adapters_run_against_the_simulator(simulator: Any) -> None:
+    nums = [f"+52551000{i:04d}" for i in range(40)]
+    lookup = build_adapter(
+        ProviderConfig(platform="sms", adapter="carrier_lookup", base_url=simulator.url)
+    )
+    got = asyncio.run(_check(lookup, nums))
+    for n in nums:
+        t = truth("sms", n)
+        assert got[n].status is t.status
+        assert got[n].details.get("line_type") == t.line_type
+    rbm = build_adapter(ProviderConfig(platform="google", adapter="rbm", base_url=simulator.url))
+    batch = asyncio.run(_check(rbm, nums))
+    single = asyncio.run(_check(rbm, nums[:1]))
+    assert {n: r.status for n, r in batch.items()} == {n: truth("google", n).status for n in nums}
+    assert single[nums[0]].status is truth("google", nums[0]).status
+    assert Status.VALID in {r.status for r in batch.values()}
