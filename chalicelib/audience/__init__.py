@@ -1,0 +1,1 @@
+"""Audiences: extraction, do-not-contact list, campaigns and their return."""

@@ -1,0 +1,169 @@
+"""The extraction request and the one predicate that decides whether a contact belongs to
+an audience (pure: no boto3). The query path and the tests' brute-force reference both
+call `matches`, so "what the filters mean" is written exactly once.
+
+Semantics worth knowing:
+- `states` match `state_code` (JAL, NL, CDMX...). A contact whose LADA spans several
+  states has no `state_code` (only `state_candidates`) and never matches a state filter:
+  we do not guess.
+- Filters of different kinds are ANDed; values inside one filter are ORed.
+- A contact without a score matches only when neither min_score nor max_score is set.
+- `platforms` {"whatsapp": ["valid", "business"]}: the contact's status on every listed
+  platform must be one of the listed values. A platform status is stored either as a
+  plain string or as a map with a `status` key; both are read.
+- An opted-out contact (`opt_out` flag, or in the do-not-contact list passed in the
+  context) never matches, whatever the filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SYNC_LIMIT = 10_000
+MAX_AMOUNT = 1_000_000
+PlatformStatus = Literal["valid", "invalid", "business", "premium", "unknown"]
+
+
+class AttributeFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    equals: str | None = None
+    any_of: list[str] | None = Field(default=None, alias="in", min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AttributeFilter:
+        if (self.equals is None) == (self.any_of is None):
+            raise ValueError("give exactly one of 'equals' or 'in'")
+        return self
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return False
+        text = str(value).strip().casefold()
+        if self.equals is not None:
+            return text == self.equals.strip().casefold()
+        return text in {v.strip().casefold() for v in self.any_of or ()}
+
+
+class AudienceFilters(BaseModel):
+    """Who is in the audience (shared by extraction and campaigns)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    states: list[str] = Field(default_factory=list, max_length=40)
+    ladas: list[str] = Field(default_factory=list, max_length=500)
+    municipalities: list[str] = Field(default_factory=list, max_length=500)
+    platforms: dict[str, list[PlatformStatus]] = Field(default_factory=dict)
+    min_score: float | None = Field(default=None, ge=0, le=100)
+    max_score: float | None = Field(default=None, ge=0, le=100)
+    attributes: dict[str, AttributeFilter] = Field(default_factory=dict)
+    exclude_campaigns: list[str] = Field(default_factory=list, max_length=50)
+    not_contacted_within_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator("states")
+    @classmethod
+    def _upper_states(cls, v: list[str]) -> list[str]:
+        return sorted({s.strip().upper() for s in v if s.strip()})
+
+    @field_validator("ladas")
+    @classmethod
+    def _digit_ladas(cls, v: list[str]) -> list[str]:
+        out = sorted({s.strip() for s in v if s.strip()})
+        for lada in out:
+            if not lada.isdigit() or not 2 <= len(lada) <= 3:
+                raise ValueError(f"LADA must be 2 or 3 digits: {lada!r}")
+        return out
+
+    @field_validator("platforms")
+    @classmethod
+    def _nonempty_platforms(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, wanted in v.items():
+            if not wanted:
+                raise ValueError(f"platform {name!r}: list at least one accepted status")
+        return {k.strip().lower(): sorted(set(w)) for k, w in v.items()}
+
+    @field_validator("min_score", "max_score")
+    @classmethod
+    def _round_score(cls, v: float | None) -> float | None:
+        # DynamoDB numbers stop at 1E-130: a score bound of 1e-200 would fail the Query.
+        return None if v is None else round(v, 4)
+
+    @model_validator(mode="after")
+    def _score_range(self) -> AudienceFilters:
+        if (
+            self.min_score is not None
+            and self.max_score is not None
+            and self.min_score > self.max_score
+        ):
+            raise ValueError("min_score is greater than max_score")
+        return self
+
+    @property
+    def needs_exclusions(self) -> bool:
+        return bool(self.exclude_campaigns) or self.not_contacted_within_days is not None
+
+
+class ExtractRequest(AudienceFilters):
+    amount: int = Field(ge=1, le=MAX_AMOUNT)
+    order: Literal["score_desc", "random"] = "score_desc"
+    format: Literal["json", "csv"] = "json"
+    # Same seed, same data -> same random sample (reproducible audiences).
+    seed: int | None = None
+
+    @property
+    def is_async(self) -> bool:
+        return self.amount > SYNC_LIMIT
+
+
+@dataclass(frozen=True)
+class MatchContext:
+    """What a contact item alone does not say: numbers already contacted / in excluded
+    campaigns, and the do-not-contact list (when it has been read)."""
+
+    excluded: Set[str] = field(default_factory=frozenset)
+    opted_out: Set[str] = field(default_factory=frozenset)
+
+
+def platform_status(contact: Mapping[str, Any], platform: str) -> str | None:
+    entry = (contact.get("platforms") or {}).get(platform)
+    if isinstance(entry, Mapping):
+        entry = entry.get("status")
+    return str(entry) if entry is not None else None
+
+
+def score_of(contact: Mapping[str, Any]) -> float | None:
+    s = contact.get("score")
+    return float(s) if s is not None else None
+
+
+def matches(contact: Mapping[str, Any], f: AudienceFilters, ctx: MatchContext) -> bool:
+    e164 = contact.get("e164")
+    if not e164 or contact.get("opt_out") is True or e164 in ctx.opted_out:
+        return False
+    if e164 in ctx.excluded:
+        return False
+    if f.states and contact.get("state_code") not in f.states:
+        return False
+    if f.ladas and contact.get("lada") not in f.ladas:
+        return False
+    if f.municipalities:
+        wanted = {m.casefold() for m in f.municipalities}
+        if str(contact.get("municipality") or "").casefold() not in wanted:
+            return False
+    score = score_of(contact)
+    if f.min_score is not None and (score is None or score < f.min_score):
+        return False
+    if f.max_score is not None and (score is None or score > f.max_score):
+        return False
+    for platform, accepted in f.platforms.items():
+        if platform_status(contact, platform) not in accepted:
+            return False
+    attrs = contact.get("attributes") or {}
+    return all(
+        cond.accepts(attrs.get(name, attrs.get(name.casefold())))
+        for name, cond in f.attributes.items()
+    )
