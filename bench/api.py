@@ -1,0 +1,116 @@
+"""API latency under concurrency on the local stack (loopback only, bounded).
+
+    python bench/api.py [--concurrency 50] [--seconds 15] [--max-requests 20000]
+
+Starts the local stack (moto server + Chalice local API with the authorizer, the
+per-key rate limit in DynamoDB and the middleware), then N client threads, each with
+its own API key (so no client is rate limited: this measures the served path), call
+GET /v2/contacts/{phone} for stored contacts until the time or request budget runs
+out. The last line is one JSON object: concurrency, requests, p50_ms, p99_ms, mean_ms,
+errors (non-2xx or failed), rps. Chalice local is one threaded process sharing 2 cores
+with moto: figures are noisy and far from Lambda's."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--max-requests", type=int, default=20_000)
+    args = ap.parse_args()
+
+    from chalicelib.local.stack import LocalStack
+    from chalicelib.wiring import wiring
+
+    stack = LocalStack().start()
+    try:
+        w = wiring()
+        phones = [f"+52551234{i:04d}" for i in range(200)]
+        w.clients.dynamodb.batch_write_item(
+            RequestItems={
+                w.contacts.table_name: [
+                    {"PutRequest": {"Item": {"e164": {"S": p}, "national": {"S": p[3:]}}}}
+                    for p in phones[:25]
+                ]
+            }
+        )
+        keys = [
+            w.api_keys.create(f"bench-{i}", ["read"], rate_per_s=10_000, burst=10_000)[1]
+            for i in range(args.concurrency)
+        ]
+        latencies: list[float] = []
+        errors = 0
+        lock = threading.Lock()
+        budget = [args.max_requests]
+        deadline = time.monotonic() + args.seconds
+        start = threading.Barrier(args.concurrency + 1)
+
+        def client(i: int) -> None:
+            nonlocal errors
+            mine: list[float] = []
+            bad = 0
+            with httpx.Client(
+                base_url=stack.api_url,
+                headers={"Authorization": f"Bearer {keys[i]}"},
+                timeout=30,
+            ) as c:
+                start.wait()
+                n = 0
+                while time.monotonic() < deadline:
+                    with lock:
+                        if budget[0] <= 0:
+                            break
+                        budget[0] -= 1
+                    t0 = time.perf_counter()
+                    try:
+                        r = c.get(f"/v2/contacts/{phones[(i + n) % 25]}")
+                        ok = r.status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    mine.append((time.perf_counter() - t0) * 1000)
+                    bad += not ok
+                    n += 1
+            with lock:
+                latencies.extend(mine)
+                errors += bad
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.concurrency)]
+        for t in threads:
+            t.start()
+        t0 = time.monotonic()
+        start.wait()
+        for t in threads:
+            t.join(timeout=args.seconds + 60)
+        elapsed = time.monotonic() - t0
+    finally:
+        stack.stop()
+    latencies.sort()
+    out: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "requests": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1) if latencies else None,
+        "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+        "errors": errors,
+        "rps": round(len(latencies) / elapsed, 1) if elapsed else None,
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Admin endpoints: create, list and revoke API keys (scope `admin`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.api.errors import ApiError, not_found
+from chalicelib.security.keys import KEY_ID, KeyRevoked
+from chalicelib.security.scopes import Scope
+from chalicelib.wiring import Wiring
+
+
+class CreateKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="Who or what uses the key")
+    scopes: list[Scope] = Field(min_length=1, max_length=3)
+    rate_per_s: float | None = Field(default=None, gt=0, le=10_000)
+    burst: int | None = Field(default=None, ge=1, le=100_000)
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("name must not be blank")
+        return v.strip()
+
+
+class ListKeys(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    include_revoked: bool = False
+
+
+class KeyInfo(BaseModel):
+    key_id: str
+    prefix: str = Field(description="Shown in listings; the key starts with it")
+    name: str
+    scopes: list[Scope]
+    created_at: str
+    revoked_at: str | None = None
+    rate_per_s: float | None = None
+    burst: int | None = None
+
+
+class CreatedKey(KeyInfo):
+    api_key: str = Field(description="The secret key; shown only in this answer")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]
+
+
+def _check_id(key_id: str) -> None:
+    if not KEY_ID.match(key_id):
+        raise ApiError(
+            400, "invalid_key_id", "Identificador de key inválido", "Invalid key id", {"id": key_id}
+        )
+
+
+def create_key(w: Wiring, req: CreateKey) -> dict[str, Any]:
+    key, secret = w.api_keys.create(req.name, req.scopes, req.rate_per_s, req.burst)
+    return {**key.public(), "api_key": secret}
+
+
+def list_keys(w: Wiring, q: ListKeys) -> dict[str, Any]:
+    return {"keys": [k.public() for k in w.api_keys.list(include_revoked=q.include_revoked)]}
+
+
+def revoke_key(w: Wiring, key_id: str) -> dict[str, Any]:
+    _check_id(key_id)
+    try:
+        key = w.api_keys.revoke(key_id)
+    except KeyRevoked as exc:
+        raise ApiError(
+            409,
+            "already_revoked",
+            "La key ya estaba revocada",
+            "The key was already revoked",
+            {"id": key_id},
+        ) from exc
+    if key is None:
+        raise not_found("Key", "Key", key_id)
+    return key.public()

@@ -1,0 +1,103 @@
+"""Chalice's local API Gateway, made to answer like the deployed one does with the
+gateway responses set in infra/render.py: an authorizer failing with "Unauthorized" is
+a 401 (Chalice local would drop the connection), an unknown path is a 404, and every
+gateway-level refusal comes back in the API's one error shape."""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    InvalidAuthorizerError,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayException,
+    NotAuthorizedError,
+)
+
+from chalicelib.logging import logger
+
+UNAUTHORIZED = "Unauthorized"
+
+# Same codes and words as the GatewayResponses of the deployed template.
+GATEWAY_ERRORS: dict[int, tuple[str, str, str]] = {
+    401: (
+        "unauthorized",
+        "Falta una API key válida (Authorization: Bearer alc_...)",
+        "A valid API key is required (Authorization: Bearer alc_...)",
+    ),
+    403: ("forbidden", "Acceso denegado", "Access denied"),
+    404: ("not_found", "Ruta no encontrada", "Route not found"),
+    413: ("body_too_large", "El cuerpo es demasiado grande", "The body is too large"),
+    429: ("rate_limited", "Demasiadas solicitudes", "Too many requests"),
+    500: ("internal_error", "Error interno; intente de nuevo", "Internal error; please retry"),
+}
+
+
+def error_body(status: int) -> bytes:
+    code, es, en = GATEWAY_ERRORS.get(status, GATEWAY_ERRORS[500])
+    body = {"error": code, "message_es": es, "message_en": en, "details": None}
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+class RouteNotFound(LocalGatewayException):
+    CODE = 404
+
+
+class AlcanceGateway(LocalGateway):
+    def _generate_lambda_event(
+        self, method: str, path: str, headers: Any, body: bytes | None
+    ) -> Any:
+        try:
+            return super()._generate_lambda_event(method, path, headers, body)
+        except ValueError as exc:
+            raise RouteNotFound({}) from exc
+
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        try:
+            return super().handle_request(method, path, headers, body)
+        except LocalGatewayException:
+            raise
+        except Exception as exc:
+            if str(exc) == UNAUTHORIZED:
+                raise NotAuthorizedError({}) from exc
+            logger.exception("local gateway: authorizer or routing failed")
+            raise InvalidAuthorizerError({}) from exc
+
+
+class AlcanceRequestHandler(ChaliceRequestHandler):
+    def __init__(
+        self,
+        request: bytes,
+        client_address: tuple[str, int],
+        server: HTTPServer,
+        app_object: Chalice,
+        config: Config,
+    ) -> None:
+        self.local_gateway = AlcanceGateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # type: ignore[arg-type]
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        self._send_http_response(error.CODE, headers, error_body(error.CODE))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # One access-log line per request on stderr would drown the demo and the bench;
+        # the paths can hold phone numbers, too.
+        return
+
+
+def create_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
+    """`chalice.local.create_local_server` with our request handler. The class swap is
+    what Chalice does there: it makes `app.current_request` thread-local."""
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, config, host, port, handler_cls=AlcanceRequestHandler)

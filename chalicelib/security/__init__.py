@@ -1,0 +1,1 @@
+"""API security: scoped API keys, the authorizer, per-key rate limits, CORS."""

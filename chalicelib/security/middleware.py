@@ -1,0 +1,179 @@
+"""The HTTP middleware every request goes through (registered once in app.py):
+body size limit, scope check, per-key rate limit, CORS origin echo, and Chalice's own
+error answers rewritten into the API's one error shape."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from chalice import Response
+from chalice.app import Request, RouteEntry
+
+from chalicelib.api.errors import ApiError
+from chalicelib.api.http import MAX_BODY_BYTES, respond
+from chalicelib.logging import logger
+from chalicelib.security import cors
+from chalicelib.security.authorizer import caller_from_context
+from chalicelib.security.guard import declared_scope, public_reason
+from chalicelib.security.ratelimit import Limit, RateLimiter
+
+DEFAULT_RATE_PER_S = 20.0
+DEFAULT_BURST = 40
+
+# Chalice's own error bodies are {"Code": ..., "Message": ...}.
+_CHALICE_CODES: dict[str, tuple[str, str, str]] = {
+    "MethodNotAllowedError": (
+        "method_not_allowed",
+        "Método no permitido en esta ruta",
+        "Method not allowed on this route",
+    ),
+    "UnsupportedMediaType": (
+        "unsupported_media_type",
+        "Tipo de contenido no soportado",
+        "Unsupported media type",
+    ),
+    "BadRequestError": ("bad_request", "Solicitud inválida", "Bad request"),
+    "BadRequest": ("bad_request", "Solicitud inválida", "Bad request"),
+    "NotFoundError": ("not_found", "No encontrado", "Not found"),
+    "InternalServerError": (
+        "internal_error",
+        "Error interno; intente de nuevo",
+        "Internal error; please retry",
+    ),
+}
+
+
+def default_limit() -> Limit:
+    return Limit(
+        rate_per_s=float(os.environ.get("API_RATE_PER_S", DEFAULT_RATE_PER_S)),
+        burst=int(os.environ.get("API_BURST", DEFAULT_BURST)),
+    )
+
+
+def unauthorized() -> ApiError:
+    return ApiError(
+        401,
+        "unauthorized",
+        "Falta una API key válida (Authorization: Bearer alc_...)",
+        "A valid API key is required (Authorization: Bearer alc_...)",
+    )
+
+
+def forbidden(required: str, granted: frozenset[str]) -> ApiError:
+    return ApiError(
+        403,
+        "forbidden",
+        f"La API key no tiene el permiso '{required}'",
+        f"The API key lacks the '{required}' scope",
+        {"required": required, "granted": sorted(granted)},
+    )
+
+
+def too_large() -> ApiError:
+    return ApiError(
+        413,
+        "body_too_large",
+        f"El cuerpo excede {MAX_BODY_BYTES} bytes",
+        f"The body exceeds {MAX_BODY_BYTES} bytes",
+        {"max_bytes": MAX_BODY_BYTES},
+    )
+
+
+def rate_limited(retry_after_s: int) -> Response:
+    err = ApiError(
+        429,
+        "rate_limited",
+        f"Demasiadas solicitudes con esta API key; reintente en {retry_after_s} s",
+        f"Too many requests with this API key; retry in {retry_after_s} s",
+        {"retry_after_s": retry_after_s},
+    )
+    r = respond(err.status, err.body())
+    r.headers["Retry-After"] = str(retry_after_s)
+    return r
+
+
+def _route(routes: dict[str, dict[str, RouteEntry]], event: Request) -> RouteEntry | None:
+    path = (event.context or {}).get("resourcePath")
+    return (routes.get(path) or {}).get(event.method) if path else None
+
+
+def _check(
+    event: Request,
+    route: RouteEntry,
+    limiter: Callable[[], RateLimiter],
+) -> Response | None:
+    """A refusal, or None to let the request through."""
+    fn = route.view_function
+    if route.authorizer is None:
+        if public_reason(fn) is not None:
+            return None
+        logger.error("route without authorizer or public mark", extra={"path": route.uri_pattern})
+        return _err(forbidden("undeclared", frozenset()))
+    scope = declared_scope(fn)
+    caller = caller_from_context(event.context or {})
+    if caller is None:
+        return _err(unauthorized())
+    if scope is None:
+        # Fail closed: a guarded route that forgot to say which scope it needs.
+        logger.error("route without a declared scope", extra={"path": route.uri_pattern})
+        return _err(forbidden("undeclared", caller.scopes))
+    if scope not in caller.scopes:
+        return _err(forbidden(scope, caller.scopes))
+    dflt = default_limit()
+    limit = Limit(caller.rate_per_s or dflt.rate_per_s, caller.burst or dflt.burst)
+    try:
+        decision = limiter().acquire(caller.key_id, limit)
+    except Exception:
+        # The limiter's table failing must not take the API down; API Gateway's
+        # stage throttling still bounds the total.
+        logger.exception("rate limiter unavailable; request let through")
+        return None
+    if not decision.allowed:
+        return rate_limited(decision.retry_after_s)
+    return None
+
+
+def _err(exc: ApiError) -> Response:
+    return respond(exc.status, exc.body())
+
+
+def _one_shape(response: Response) -> Response:
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code, es, en = _CHALICE_CODES.get(
+            str(body["Code"]), ("error", "Error en la solicitud", "Request error")
+        )
+        details = None if code == "internal_error" else {"reason": str(body["Message"])}
+        out = respond(
+            response.status_code,
+            {"error": code, "message_es": es, "message_en": en, "details": details},
+        )
+        out.headers.update({k: v for k, v in response.headers.items() if k != "Content-Type"})
+        return out
+    return response
+
+
+def enforce(
+    routes: dict[str, dict[str, RouteEntry]],
+    event: Request,
+    get_response: Callable[[Request], Response],
+    limiter: Callable[[], RateLimiter],
+) -> Response:
+    route = _route(routes, event)
+    refusal: Response | None = None
+    if route is not None:
+        raw = event.raw_body or b""
+        # JSON bodies are small by contract; file routes (text/csv...) have their own
+        # limits (API Gateway's 10 MB, the route's parser).
+        json_only = set(route.content_types or ["application/json"]) == {"application/json"}
+        if json_only and len(raw) > MAX_BODY_BYTES:
+            refusal = _err(too_large())
+        else:
+            refusal = _check(event, route, limiter)
+    response = refusal or _one_shape(get_response(event))
+    origin = cors.allowed_origin(event.headers.get("origin") if event.headers else None)
+    if origin is not None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response

@@ -1,0 +1,116 @@
+"""Per-key rate limits shared by every API container: a token bucket kept in DynamoDB.
+
+The bucket is stored in its GCRA form (generic cell rate algorithm, the token bucket
+written as one "theoretical arrival time", `tat`): a bucket of `burst` tokens refilled
+at `rate` per second admits a request at `now` iff max(tat, now) + 1/rate <= now +
+burst/rate, and then tat becomes max(tat, now) + 1/rate. DynamoDB update expressions can
+add but not take a max or multiply, so the two cases are two conditional UpdateItems
+(busy bucket first: that is the case under load); the condition does the arithmetic
+check atomically, so concurrent containers never over-admit and no read is needed.
+Times are integer microseconds."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    # By code, not by `client.exceptions.X`: botocore builds those classes lazily per
+    # client, and threads racing on a fresh client can end up with two copies.
+    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+# An idle bucket is deleted by the table's TTL a while after it refilled.
+_TTL_MARGIN_S = 3600
+
+
+@dataclass(frozen=True)
+class Limit:
+    rate_per_s: float
+    burst: int
+
+    @property
+    def interval_us(self) -> int:
+        return max(1, int(1_000_000 / self.rate_per_s))
+
+    @property
+    def tolerance_us(self) -> int:
+        """How far tat may run ahead of now after admitting a request."""
+        return self.interval_us * self.burst
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after_s: int = 0
+
+
+def retry_after(tat_us: int, now_us: int, limit: Limit) -> int:
+    """Whole seconds (Retry-After has no fractions) until one more request fits."""
+    wait_us = tat_us + limit.interval_us - limit.tolerance_us - now_us
+    return max(1, math.ceil(wait_us / 1_000_000))
+
+
+class RateLimiter:
+    def __init__(self, ddb: Any, table: str, clock: Callable[[], float] = time.time) -> None:
+        self.ddb = ddb
+        self.table = table
+        self.clock = clock
+
+    def _update(self, bucket: str, expr: str, cond: str, values: dict[str, int]) -> Any:
+        return self.ddb.update_item(
+            TableName=self.table,
+            Key={"bucket": {"S": bucket}},
+            UpdateExpression=expr + ", expires_at = :exp",
+            ConditionExpression=cond,
+            ExpressionAttributeValues={k: {"N": str(v)} for k, v in values.items()},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+
+    def acquire(self, bucket: str, limit: Limit) -> Decision:
+        now = int(self.clock() * 1_000_000)
+        interval = limit.interval_us
+        exp = now // 1_000_000 + math.ceil(limit.tolerance_us / 1_000_000) + _TTL_MARGIN_S
+        for _ in range(3):
+            try:
+                # Busy bucket: tokens left iff tat + interval <= now + tolerance.
+                self._update(
+                    bucket,
+                    "SET tat = tat + :i",
+                    "tat > :now AND tat <= :max",
+                    {
+                        ":i": interval,
+                        ":now": now,
+                        ":max": now + limit.tolerance_us - interval,
+                        ":exp": exp,
+                    },
+                )
+                return Decision(True)
+            except ClientError as exc:
+                if not _condition_failed(exc):
+                    raise
+                old = exc.response.get("Item")
+            tat = int(old["tat"]["N"]) if old and "tat" in old else None
+            if tat is not None and tat > now:
+                return Decision(False, retry_after(tat, now, limit))
+            try:
+                # Idle (or new) bucket: full, so this request fits.
+                self._update(
+                    bucket,
+                    "SET tat = :next",
+                    "attribute_not_exists(tat) OR tat <= :now",
+                    {":next": now + interval, ":now": now, ":exp": exp},
+                )
+                return Decision(True)
+            except ClientError as exc:
+                if not _condition_failed(exc):
+                    raise
+                # Another container took the idle bucket between our two calls: retry.
+                continue
+        return Decision(False, 1)

@@ -1,0 +1,93 @@
+"""API keys, scopes and the shared token bucket (moto in process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.security import scopes
+from chalicelib.security.keys import ApiKeyStore, KeyRevoked, hash_key, parse_token
+from chalicelib.security.ratelimit import Limit, RateLimiter, retry_after
+
+
+@pytest.fixture
+def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    import boto3
+    from moto import mock_aws
+
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        for name, key in (("keys", "key_id"), ("limits", "bucket")):
+            client.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        yield client
+
+
+def test_scopes_imply_the_weaker_ones() -> None:
+    assert scopes.effective(["admin"]) == {"read", "write", "admin"}
+    assert scopes.effective(["write"]) == {"read", "write"}
+    assert scopes.effective(["read"]) == {"read"}
+    assert scopes.effective(["root"]) == frozenset()
+    assert scopes.decode(scopes.encode(frozenset({"read", "write"}))) == {"read", "write"}
+
+
+def test_key_is_stored_hashed_and_verified(ddb: Any) -> None:
+    store = ApiKeyStore(ddb, "keys")
+    key, secret = store.create("partner", ["read"])
+    assert secret.startswith(f"alc_{key.key_id}_")
+    item = ddb.get_item(TableName="keys", Key={"key_id": {"S": key.key_id}})["Item"]
+    assert secret not in str(item) and item["key_hash"]["S"] == hash_key(secret)
+    assert store.verify(f"Bearer {secret}") == key
+    assert store.verify(secret) == key
+    assert store.verify(secret[:-1] + ("A" if secret[-1] != "A" else "B")) is None
+    assert store.verify("Bearer nope") is None and store.verify(None) is None
+    assert store.revoke(key.key_id) is not None
+    assert store.verify(secret) is None
+    with pytest.raises(KeyRevoked):
+        store.revoke(key.key_id)
+    assert store.revoke("k0000000000000000") is None
+    assert [k.key_id for k in store.list()] == [key.key_id]
+    assert store.list(include_revoked=False) == []
+
+
+def test_parse_token_shapes() -> None:
+    good = "alc_k0123456789abcdef_" + "x" * 43
+    assert parse_token(f"Bearer {good}") == ("k0123456789abcdef", good)
+    assert parse_token(f"bearer   {good} ") == ("k0123456789abcdef", good)
+    assert parse_token("Basic abc") is None
+    assert parse_token(good + "y") is None
+
+
+def test_token_bucket_is_shared_between_containers(ddb: Any) -> None:
+    now = [1000.0]
+    # Two limiters = two API containers; one bucket in the table.
+    a = RateLimiter(ddb, "limits", clock=lambda: now[0])
+    b = RateLimiter(ddb, "limits", clock=lambda: now[0])
+    limit = Limit(rate_per_s=2, burst=4)
+    got = [(a if i % 2 else b).acquire("k1", limit) for i in range(6)]
+    assert [d.allowed for d in got] == [True] * 4 + [False] * 2
+    assert all(d.retry_after_s == 1 for d in got[4:])
+    assert a.acquire("k2", limit).allowed  # another key has its own bucket
+    now[0] += 1.0  # two tokens back
+    assert [b.acquire("k1", limit).allowed for _ in range(3)] == [True, True, False]
+    now[0] += 60
+    assert [a.acquire("k1", limit).allowed for _ in range(5)] == [True] * 4 + [False]
+
+
+def test_retry_after_rounds_up_to_whole_seconds() -> None:
+    limit = Limit(rate_per_s=0.1, burst=1)  # one request per 10 s
+    assert retry_after(10_000_000, 0, limit) == 10
+    assert retry_after(10_000_000, 9_500_000, limit) == 1
