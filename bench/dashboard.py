@@ -1,0 +1,120 @@
+"""Dashboard benchmark (not a test). Everything below is measured in this one run, on the
+local stack (moto server in its own process, Chalice local API), so figures include
+moto's overhead and are noisy on a shared 2-core machine.
+
+    python bench/dashboard.py [--contacts 100000] [--loads 3]
+
+- seeds `--contacts` contacts (batch writes straight to DynamoDB) and the matching
+  stats counters, as ingest + validation + scoring would leave them;
+- first_load_ms: in headless Chromium (Debian's package via Playwright), a fresh
+  browser context per load: navigation start -> the page's `dashboard-ready` mark, set
+  once every card, chart and the leads table are drawn and all their API calls are
+  done (summary, leads, uploads, campaigns). Median of `--loads` loads; every load is
+  listed in `first_load_runs_ms`;
+- summary_api_ms: median latency of GET /v2/dashboard/summary over 20 calls from
+  Python (after one warm-up), and leads_api_ms the same for the first leads page.
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def api_latency_ms(url: str, headers: dict[str, str], n: int = 20) -> float:
+    import httpx
+
+    with httpx.Client(headers=headers, timeout=60) as client:
+        client.get(url).raise_for_status()
+        runs = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            client.get(url).raise_for_status()
+            runs.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(runs), 1)
+
+
+def browser_loads(page_url: str, key: str, loads: int) -> list[float]:
+    from playwright.sync_api import sync_playwright
+
+    out = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for _ in range(loads):
+                ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+                ctx.add_init_script(f"sessionStorage.setItem('alcance.apiKey', {json.dumps(key)})")
+                page = ctx.new_page()
+                page.goto(page_url)
+                page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+                ready = page.evaluate(
+                    "performance.getEntriesByName('dashboard-ready')[0].startTime"
+                )
+                out.append(round(float(ready), 1))
+                ctx.close()
+        finally:
+            browser.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--contacts", type=int, default=100_000)
+    ap.add_argument("--loads", type=int, default=3)
+    args = ap.parse_args()
+
+    from chalicelib.local import dashboard_seed
+    from chalicelib.local.stack import LocalStack
+    from chalicelib.wiring import wiring
+
+    with LocalStack() as stack:
+        w = wiring()
+        t0 = time.perf_counter()
+        seeded = dashboard_seed.seed(
+            w.clients.dynamodb, w.contacts.table_name, w.stats, args.contacts
+        )
+        seed_s = time.perf_counter() - t0
+        print(f"seeded {seeded.total} contacts in {seed_s:.1f}s", file=sys.stderr)
+        _, key = w.api_keys.create("bench-dashboard", ["read"])
+        headers = {"Authorization": f"Bearer {key}"}
+        summary = w.stats.summary()
+        assert summary["cards"]["total_leads"] == seeded.total, summary["cards"]
+
+        summary_ms = api_latency_ms(f"{stack.api_url}/v2/dashboard/summary", headers)
+        leads_ms = api_latency_ms(f"{stack.api_url}/v2/dashboard/leads?limit=25", headers, n=5)
+        runs = browser_loads(f"{stack.api_url}/dashboard", key, args.loads)
+
+    result = {
+        "contacts": seeded.total,
+        "first_load_ms": statistics.median(runs),
+        "first_load_runs_ms": runs,
+        "summary_api_ms": summary_ms,
+        "leads_api_ms": leads_ms,
+        "seed_s": round(seed_s, 1),
+        "goal_first_load_ms": 1000,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""CloudWatch dashboard and alarms for the merged template (pure: dicts in, dicts out).
+
+Metric names are the ones the code emits (namespace `Alcance`, Powertools adds the
+`service` dimension):
+- ingest (chalicelib/ingest/service.py): RowsIngested, RowsRejected, ContactsNew,
+  UploadsFailed;
+- validation (chalicelib/validation/telemetry.py): Validations {platform, status},
+  ProviderErrors / ProviderThrottles {platform}, ProviderLatency {platform} (its
+  SampleCount is the number of provider calls), CircuitState {platform} (0 closed,
+  1 half-open, 2 open);
+- scoring: ScoringLatency (found by SEARCH, so any dimensions the scorer uses show);
+- API (chalicelib/api/observe.py): ApiLatency {route, status_class}.
+AWS metrics: SQS ApproximateNumberOfMessagesVisible of every DLQ, Lambda Errors and
+Throttles of every function."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib import resources
+from chalicelib.domain.aggregates import PLATFORMS
+
+NAMESPACE = "Alcance"
+SERVICE = "alcance"
+DASHBOARD_ID = "OperationsDashboard"
+TOPIC_PARAM = "AlarmTopicArn"
+HAS_TOPIC = "HasAlarmTopic"
+PERIOD_S = 300
+# A provider failing more than this share of calls over 15 minutes pages someone.
+PROVIDER_ERROR_RATE = 0.2
+# Circuit open (CircuitState = 2) for this many consecutive 5-minute periods.
+CIRCUIT_OPEN_PERIODS = 3
+
+PARAMETERS: dict[str, Any] = {
+    TOPIC_PARAM: {
+        "Type": "String",
+        "Default": "",
+        "Description": "SNS topic ARN notified by the alarms (empty: alarms only show)",
+    }
+}
+CONDITIONS: dict[str, Any] = {HAS_TOPIC: {"Fn::Not": [{"Fn::Equals": [{"Ref": TOPIC_PARAM}, ""]}]}}
+
+
+def _actions() -> dict[str, Any]:
+    topic = {"Fn::If": [HAS_TOPIC, [{"Ref": TOPIC_PARAM}], {"Ref": "AWS::NoValue"}]}
+    return {"AlarmActions": topic, "OKActions": topic}
+
+
+def _alarm(description: str, **props: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            "TreatMissingData": "notBreaching",
+            **_actions(),
+            **props,
+        },
+    }
+
+
+def _logical(s: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in s.replace("_", "-").split("-"))
+
+
+def functions_of(template: dict[str, Any]) -> list[tuple[str, str]]:
+    """(logical id, physical name) of every Lambda function in the merged template."""
+    out = []
+    for lid, r in template.get("Resources", {}).items():
+        if r.get("Type") == "AWS::Serverless::Function":
+            name = r["Properties"].get("FunctionName")
+            if isinstance(name, str):
+                out.append((lid, name))
+    return sorted(out)
+
+
+def alarms(prefix: str, functions: list[tuple[str, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for q in resources.QUEUES:
+        dlq_id = f"{q.logical_id}Dlq"
+        out[f"{dlq_id}NotEmptyAlarm"] = _alarm(
+            f"{prefix}: messages in the {q.suffix} dead-letter queue (failed work to inspect)",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}],
+            Statistic="Maximum",
+            Period=PERIOD_S,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    for lid, name in functions:
+        out[f"{lid}ErrorsAlarm"] = _alarm(
+            f"{prefix}: Lambda {name} reported errors",
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=[{"Name": "FunctionName", "Value": name}],
+            Statistic="Sum",
+            Period=PERIOD_S,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    for p in PLATFORMS:
+        dims = [{"Name": "platform", "Value": p}, {"Name": "service", "Value": SERVICE}]
+
+        def stat(metric: str, statistic: str, dims: list[dict[str, str]] = dims) -> dict[str, Any]:
+            return {
+                "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dims},
+                "Period": PERIOD_S * 3,
+                "Stat": statistic,
+            }
+
+        out[f"Provider{_logical(p)}ErrorRateAlarm"] = _alarm(
+            f"{prefix}: {p} provider fails more than {PROVIDER_ERROR_RATE:.0%} of calls",
+            Metrics=[
+                {"Id": "errors", "MetricStat": stat("ProviderErrors", "Sum"), "ReturnData": False},
+                {
+                    "Id": "calls",
+                    "MetricStat": stat("ProviderLatency", "SampleCount"),
+                    "ReturnData": False,
+                },
+                {
+                    "Id": "rate",
+                    "Expression": "IF(calls > 0, errors / calls, 0)",
+                    "Label": "provider error rate",
+                    "ReturnData": True,
+                },
+            ],
+            EvaluationPeriods=1,
+            Threshold=PROVIDER_ERROR_RATE,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        out[f"Circuit{_logical(p)}OpenAlarm"] = _alarm(
+            f"{prefix}: {p} provider circuit open for "
+            f"{CIRCUIT_OPEN_PERIODS * PERIOD_S // 60} minutes",
+            Namespace=NAMESPACE,
+            MetricName="CircuitState",
+            Dimensions=dims,
+            Statistic="Minimum",
+            Period=PERIOD_S,
+            EvaluationPeriods=CIRCUIT_OPEN_PERIODS,
+            Threshold=2,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+    return out
+
+
+def _search(expr: str, stat: str, label: str, ident: str) -> list[Any]:
+    entry: dict[str, Any] = {
+        "expression": f"SEARCH('{expr}', '{stat}', {PERIOD_S})",
+        "id": ident,
+    }
+    if label:
+        entry["label"] = label
+    return [[entry]]
+
+
+def _widget(title: str, metrics: list[Any], x: int, y: int, **extra: Any) -> dict[str, Any]:
+    props = {
+        "title": title,
+        "metrics": metrics,
+        "region": "${AWS::Region}",
+        "period": PERIOD_S,
+        "view": "timeSeries",
+        **extra,
+    }
+    return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6, "properties": props}
+
+
+def dashboard_body(prefix: str, functions: list[tuple[str, str]]) -> dict[str, Any]:
+    ns = NAMESPACE
+    svc = ["service", SERVICE]
+    dlqs = [
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"{prefix}-{q.dlq_suffix}"]
+        for q in resources.QUEUES
+    ]
+    lambda_errors = [["AWS/Lambda", "Errors", "FunctionName", name] for _, name in functions]
+    lambda_throttles = [["AWS/Lambda", "Throttles", "FunctionName", name] for _, name in functions]
+    widgets = [
+        _widget(
+            "Ingest: rows, new contacts, rejects",
+            [
+                [ns, "RowsIngested", *svc],
+                [ns, "ContactsNew", *svc],
+                [ns, "RowsRejected", *svc],
+                [ns, "UploadsFailed", *svc],
+            ],
+            0,
+            0,
+            stat="Sum",
+        ),
+        _widget(
+            "Validations by platform and status",
+            _search(f'{{{ns},platform,service,status}} MetricName="Validations"', "Sum", "", "e1"),
+            12,
+            0,
+            stat="Sum",
+        ),
+        _widget(
+            "Provider errors and throttles",
+            _search(
+                f'{{{ns},platform,service}} MetricName="ProviderErrors" OR '
+                'MetricName="ProviderThrottles"',
+                "Sum",
+                "",
+                "e2",
+            ),
+            0,
+            6,
+            stat="Sum",
+        ),
+        _widget(
+            "Circuit state (0 closed, 1 half-open, 2 open)",
+            _search(f'{{{ns},platform,service}} MetricName="CircuitState"', "Maximum", "", "e3"),
+            12,
+            6,
+            stat="Maximum",
+        ),
+        _widget(
+            "Scoring latency (p50, p99)",
+            _search(f'{ns} MetricName="ScoringLatency"', "p50", "p50", "e4")
+            + _search(f'{ns} MetricName="ScoringLatency"', "p99", "p99", "e5"),
+            0,
+            12,
+        ),
+        _widget(
+            "API latency p99 by route",
+            _search(
+                f'{{{ns},route,service,status_class}} MetricName="ApiLatency"', "p99", "", "e6"
+            ),
+            12,
+            12,
+        ),
+        _widget("Dead-letter queues: messages visible", dlqs, 0, 18, stat="Maximum"),
+        _widget("Lambda errors", lambda_errors, 12, 18, stat="Sum"),
+        _widget("Lambda throttles", lambda_throttles, 0, 24, stat="Sum"),
+    ]
+    return {"widgets": widgets}
+
+
+def render(template: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Resources, Parameters and Conditions to add to the merged template."""
+    functions = functions_of(template)
+    res = alarms(prefix, functions)
+    body = json.dumps(dashboard_body(prefix, functions), separators=(",", ":"))
+    res[DASHBOARD_ID] = {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {"DashboardName": f"{prefix}-operations", "DashboardBody": {"Fn::Sub": body}},
+    }
+    return {"Resources": res, "Parameters": PARAMETERS, "Conditions": CONDITIONS}
+
+
+def attach(template: dict[str, Any], prefix: str) -> None:
+    """Add the dashboard, alarms, the topic parameter and its condition in place."""
+    rendered = render(template, prefix)
+    template.setdefault("Resources", {}).update(rendered["Resources"])
+    template.setdefault("Parameters", {}).update(rendered["Parameters"])
+    template.setdefault("Conditions", {}).update(rendered["Conditions"])
