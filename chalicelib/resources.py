@@ -70,10 +70,54 @@ class Bucket:
     expire_prefixes: tuple[tuple[str, int], ...] = field(default=())
 
 
-CONTACTS = Table("ContactsTable", "contacts", Key("e164"))
-JOBS = Table("JobsTable", "jobs", Key("job_id"), ttl_attribute="expires_at")
+CONTACTS = Table(
+    "ContactsTable",
+    "contacts",
+    Key("e164"),
+    # Audience extraction: one partition per state / LADA, sorted by lead score, so
+    # "JAL, score >= 70, best first" is a Query, not a Scan. Sparse: unscored contacts
+    # (no `score`) are not in them (chalicelib/audience/extract.py handles those).
+    indexes=(
+        Index("by_state", Key("state_code"), Key("score", "N")),
+        Index("by_lada", Key("lada"), Key("score", "N")),
+    ),
+)
+JOBS = Table(
+    "JobsTable",
+    "jobs",
+    Key("job_id"),
+    ttl_attribute="expires_at",
+    # The dashboard's "recent uploads": one kind's jobs, most recently active first.
+    indexes=(Index("by_kind", Key("kind"), Key("updated_at")),),
+)
+# Pre-aggregated dashboard counters (chalicelib/store/stats.py): a few items, atomic ADD.
+STATS = Table("StatsTable", "stats", Key("pk"))
 IDEMPOTENCY = Table("IdempotencyTable", "idempotency", Key("id"), ttl_attribute="expiration")
-OUTCOMES = Table("OutcomesTable", "outcomes", Key("e164"), range_key=Key("outcome_key"))
+OUTCOMES = Table(
+    "OutcomesTable",
+    "outcomes",
+    Key("e164"),
+    range_key=Key("outcome_key"),
+    # A campaign's report reads all its outcomes in one Query.
+    indexes=(Index("by_campaign", Key("campaign_id"), Key("outcome_key")),),
+)
+# Do-not-contact list: one item per opted-out E.164, with its audit trail.
+OPTOUTS = Table("OptoutsTable", "optouts", Key("e164"))
+CAMPAIGNS = Table("CampaignsTable", "campaigns", Key("campaign_id"))
+# API keys: one item per key, only the SHA-256 of the secret is stored.
+API_KEYS = Table("ApiKeysTable", "api-keys", Key("key_id"))
+# Per-key rate-limit state shared by every API container (GCRA token bucket).
+RATE_LIMITS = Table("RateLimitsTable", "rate-limits", Key("bucket"), ttl_attribute="expires_at")
+# Validation: one item per check (`vkey` = "<platform>#<checked_at>"), expiring; and the
+# circuit-breaker state of each provider, shared by every validator container.
+VALIDATION_HISTORY = Table(
+    "ValidationHistoryTable",
+    "validation-history",
+    Key("e164"),
+    range_key=Key("vkey"),
+    ttl_attribute="expires_at",
+)
+CIRCUITS = Table("CircuitsTable", "circuits", Key("provider"))
 
 INGEST = Queue(
     "IngestQueue",
@@ -84,6 +128,42 @@ INGEST = Queue(
     max_receive_count=3,
 )
 
+# Audience extractions above the synchronous limit: one task per message.
+EXTRACT = Queue(
+    "ExtractQueue",
+    "extract",
+    batch_size=1,
+    maximum_concurrency=2,
+    visibility_timeout_s=6 * 900,
+    max_receive_count=3,
+)
+
+# One queue per validation platform: each its own DLQ and maximum concurrency (the
+# provider quota's lever: per-container rate = quota / maximum_concurrency). Messages carry
+# up to 100 numbers; provider trouble re-enqueues with DelaySeconds (never a failed
+# receive), so maxReceiveCount only counts our own crashes.
+VALIDATION_PLATFORMS = ("sms", "whatsapp", "instagram", "facebook", "google", "apple")
+VALIDATE: tuple[Queue, ...] = tuple(
+    Queue(
+        f"Validate{p.capitalize()}Queue",
+        f"validate-{p}",
+        batch_size=10,
+        maximum_concurrency=5,
+        visibility_timeout_s=6 * 120,
+        max_receive_count=5,
+    )
+    for p in VALIDATION_PLATFORMS
+)
+# Contacts whose platforms are all settled, for lead scoring: {"source", "numbers"}.
+SCORE = Queue(
+    "ScoreQueue",
+    "score",
+    batch_size=10,
+    maximum_concurrency=2,
+    visibility_timeout_s=6 * 900,
+    max_receive_count=5,
+)
+
 DATA = Bucket(
     "DataBucket",
     "data",
@@ -91,8 +171,20 @@ DATA = Bucket(
     expire_prefixes=(("exports/", 7), ("tmp/", 1)),
 )
 
-TABLES: tuple[Table, ...] = (CONTACTS, JOBS, IDEMPOTENCY, OUTCOMES)
-QUEUES: tuple[Queue, ...] = (INGEST,)
+TABLES: tuple[Table, ...] = (
+    CONTACTS,
+    JOBS,
+    IDEMPOTENCY,
+    OUTCOMES,
+    OPTOUTS,
+    CAMPAIGNS,
+    API_KEYS,
+    RATE_LIMITS,
+    STATS,
+    VALIDATION_HISTORY,
+    CIRCUITS,
+)
+QUEUES: tuple[Queue, ...] = (INGEST, EXTRACT, *VALIDATE, SCORE)
 BUCKETS: tuple[Bucket, ...] = (DATA,)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib import resources
 from chalicelib.aws import Clients, default_clients
@@ -12,12 +13,23 @@ from chalicelib.ingest.service import IngestService, UploadRef, now_iso, upload_
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.jobs import JobStore
 from chalicelib.store.outcomes import OutcomeStore
+from chalicelib.store.stats import Stats
+
+if TYPE_CHECKING:
+    from chalicelib.audience.campaigns import CampaignService
+    from chalicelib.audience.optout import OptOutStore
+    from chalicelib.audience.service import ExtractionService
+    from chalicelib.scoring.service import ScoringService
+    from chalicelib.security.keys import ApiKeyStore
+    from chalicelib.security.ratelimit import RateLimiter
+    from chalicelib.validation.service import ValidationService
 
 
 @dataclass(eq=False)
 class Wiring:
     clients: Clients
-    followup_queues: tuple[str, ...] = field(default=())
+    # Ingest sends every new or merged contact to these queues: validation, per platform.
+    followup_queues: tuple[str, ...] = field(default=tuple(q.suffix for q in resources.VALIDATE))
 
     @property
     def settings(self) -> Settings:
@@ -35,10 +47,108 @@ class Wiring:
     def outcomes(self) -> OutcomeStore:
         return OutcomeStore(self.clients.dynamodb, self.settings.name(resources.OUTCOMES.suffix))
 
+    # -- audiences (chalicelib/audience): imported lazily, routes that don't use them
+    # don't pay for them at cold start.
+    @cached_property
+    def optouts(self) -> OptOutStore:
+        from chalicelib.audience.optout import OptOutStore
+
+        return OptOutStore(
+            self.clients.dynamodb,
+            self.settings.name(resources.OPTOUTS.suffix),
+            self.settings.name(resources.CONTACTS.suffix),
+        )
+
+    @cached_property
+    def extraction(self) -> ExtractionService:
+        from chalicelib.audience.extract import Extractor
+        from chalicelib.audience.service import ExtractionService
+
+        return ExtractionService(
+            extractor=Extractor(
+                self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), self.optouts
+            ),
+            jobs=self.jobs,
+            s3=self.clients.s3,
+            sqs=self.clients.sqs,
+            bucket=self.settings.data_bucket,
+            queue_url=lambda: self.clients.queue_url(resources.EXTRACT.suffix),
+            exclusions=lambda f: self.campaigns.exclusions(f),
+        )
+
+    @cached_property
+    def campaigns(self) -> CampaignService:
+        from chalicelib.audience.campaigns import CampaignService
+
+        return CampaignService(
+            dynamodb=self.clients.dynamodb,
+            table=self.settings.name(resources.CAMPAIGNS.suffix),
+            s3=self.clients.s3,
+            bucket=self.settings.data_bucket,
+            outcomes=self.outcomes,
+            extraction=self.extraction,
+        )
+
+    @cached_property
+    def stats(self) -> Stats:
+        return Stats(self.clients.dynamodb, self.settings.name(resources.STATS.suffix))
+
+    # -- API security (chalicelib/security): keys and the shared per-key rate limits.
+    @cached_property
+    def api_keys(self) -> ApiKeyStore:
+        from chalicelib.security.keys import ApiKeyStore
+
+        return ApiKeyStore(self.clients.dynamodb, self.settings.name(resources.API_KEYS.suffix))
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        from chalicelib.security.ratelimit import RateLimiter
+
+        return RateLimiter(self.clients.dynamodb, self.settings.name(resources.RATE_LIMITS.suffix))
+
+    # -- validation (chalicelib/validation): reachability per platform.
+    @cached_property
+    def validation(self) -> ValidationService:
+        from chalicelib.validation.config import get_config
+        from chalicelib.validation.resilience import CircuitBreaker
+        from chalicelib.validation.runner import runner
+        from chalicelib.validation.service import ValidationService
+        from chalicelib.validation.store import HistoryStore, PlatformStatusStore
+
+        config = get_config()
+        ddb = self.clients.dynamodb
+        return ValidationService(
+            sqs=self.clients.sqs,
+            queue_url=self.clients.queue_url,
+            config=config,
+            statuses=PlatformStatusStore(
+                ddb, self.settings.name(resources.CONTACTS.suffix), stats=self.stats
+            ),
+            history=HistoryStore(ddb, self.settings.name(resources.VALIDATION_HISTORY.suffix)),
+            breaker=CircuitBreaker(
+                ddb, self.settings.name(resources.CIRCUITS.suffix), config.breaker
+            ),
+            runner=runner(),
+            followup_batch=self.settings.followup_batch,
+        )
+
+    # -- lead scoring (chalicelib/scoring): numpy only at serve time.
+    @cached_property
+    def scoring(self) -> ScoringService:
+        from chalicelib.scoring.registry import ModelRegistry
+        from chalicelib.scoring.service import ScoringService
+        from chalicelib.scoring.store import ScoreStore
+
+        return ScoringService(
+            ScoreStore(self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix)),
+            self.outcomes,
+            ModelRegistry(self.clients.s3, self.settings.data_bucket),
+        )
+
     @cached_property
     def ingest(self) -> IngestService:
         urls = tuple(self.clients.queue_url(q) for q in self.followup_queues)
-        return IngestService(self.clients, self.contacts, self.jobs, urls)
+        return IngestService(self.clients, self.contacts, self.jobs, urls, stats=self.stats)
 
     def mark_retrying(self, ref: UploadRef) -> None:
         self.jobs.update(

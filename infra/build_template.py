@@ -26,6 +26,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from infra import dashboard_assets
 from infra.render import merge_template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,9 @@ REQUIRED_IN_ZIP = (
     "phonenumbers/__init__.py",
     "openpyxl/__init__.py",
     "httpx/__init__.py",
+    # The dashboard's chart library, served by the API (infra/dashboard_assets.py).
+    "chalicelib/static/vendor/chart.umd.js",
+    "chalicelib/static/dashboard/index.html",
 )
 
 
@@ -152,6 +156,7 @@ def build(stage: str, out: Path, root: Path = ROOT) -> Path:
     prefix = env.get("ALCANCE_PREFIX")
     if not prefix:
         raise SystemExit(f"stage {stage!r} sets no ALCANCE_PREFIX in .chalice/config.json")
+    dashboard_assets.ensure(root)
     vendor = vendor_dependencies(root / "requirements.txt")
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import resources
+from infra import observability
 
 KMS_KEY_ID = "DataKey"
 METRICS_NAMESPACE = "Alcance"
@@ -53,20 +55,82 @@ class Access:
     s3_write: tuple[str, ...] = ()
     send_to: tuple[str, ...] = ()  # queue suffix patterns (fnmatch), e.g. "validate-*"
     metrics: bool = True
+    # Provider credentials (validation): SSM parameters under /alcance/providers/ and
+    # Secrets Manager secrets named alcance/providers/*, read with Powertools Parameters.
+    provider_secrets: bool = False
 
 
 # One entry per Chalice function (its Python name; the REST API is "api_handler").
 # A function missing here fails the build: new functions must declare their access.
 FUNCTION_ACCESS: dict[str, Access] = {
     "api_handler": Access(
-        tables_read=("contacts", "jobs"),
-        tables_write=("jobs",),
-        s3_read=("reports/", "exports/"),
-        s3_write=("uploads/",),  # presigned PUT URLs are signed with this role
+        tables_read=(
+            "contacts",
+            "jobs",
+            "stats",  # the dashboard's counters
+            "optouts",
+            "campaigns",
+            "outcomes",
+            "api-keys",
+            "validation-history",
+            "circuits",
+        ),
+        # contacts: only the `opt_out` flag (UpdateItem); outcomes: campaign results;
+        # api-keys: the admin routes; rate-limits: the per-key token buckets.
+        tables_write=(
+            "jobs",
+            "optouts",
+            "contacts",
+            "campaigns",
+            "outcomes",
+            "api-keys",
+            "rate-limits",
+            # POST /v2/validation/validate: platform statuses, history, circuit state,
+            # and the dashboard counters they move.
+            "validation-history",
+            "circuits",
+            "stats",
+        ),
+        # models/: POST /v2/scores and GET .../score load the promoted model.
+        s3_read=("reports/", "exports/", "campaigns/", "models/"),
+        # uploads/: presigned PUT URLs are signed with this role; exports/ and
+        # campaigns/: small extractions and campaign audiences are written in the request.
+        s3_write=("uploads/", "exports/", "campaigns/"),
+        send_to=("extract", "score"),  # extractions; contacts settled by a sync validation
+        provider_secrets=True,  # POST /v2/validation/validate calls the providers
+    ),
+    "extract": Access(
+        tables_read=("contacts", "jobs", "optouts", "campaigns"),
+        tables_write=("jobs", "campaigns"),
+        s3_read=("campaigns/",),  # audiences of excluded / recent campaigns
+        s3_write=("exports/", "campaigns/"),
+    ),
+    # The API Gateway authorizer (chalicelib/security/authorizer.py): reads keys only.
+    "api_key_auth": Access(tables_read=("api-keys",)),
+    # Validators, one per platform (chalicelib/handlers/validate.py): platform statuses on
+    # contacts, history, the shared circuit state; re-enqueue to their own queue; settled
+    # contacts to `score`.
+    **{
+        f"validate_{p}": Access(
+            tables_read=("contacts", "validation-history", "circuits"),
+            # stats: the dashboard's per-platform counters (one ADD per batch).
+            tables_write=("contacts", "validation-history", "circuits", "stats"),
+            send_to=(f"validate-{p}", "score"),
+            provider_secrets=True,
+        )
+        for p in resources.VALIDATION_PLATFORMS
+    },
+    # Lead scoring (chalicelib/handlers/score.py): contacts + outcomes in, the score
+    # attributes of contacts out (UpdateItem); the promoted model from S3 models/.
+    "score": Access(
+        tables_read=("contacts", "outcomes"),
+        tables_write=("contacts",),
+        s3_read=("models/",),
     ),
     "ingest": Access(
         tables_read=("contacts", "jobs", "idempotency"),
-        tables_write=("contacts", "jobs", "idempotency"),
+        # stats: the dashboard's counters of new contacts and finished uploads.
+        tables_write=("contacts", "jobs", "idempotency", "stats"),
         s3_read=("uploads/",),
         s3_write=("reports/", "tmp/"),
         send_to=("validate-*", "score"),  # follow-up queues, once they exist
@@ -428,7 +492,9 @@ def function_policy(function_name: str, consumes: list[str], access: Access) -> 
     send = [
         q.logical_id
         for q in resources.QUEUES
-        if q.logical_id not in consumes
+        # A consumer may send to its own queue only when it says so (validators
+        # re-enqueue deferred work with DelaySeconds).
+        if (q.logical_id not in consumes or q.suffix in access.send_to)
         and any(fnmatch.fnmatchcase(q.suffix, pat) for pat in access.send_to)
     ]
     if send:
@@ -438,6 +504,22 @@ def function_policy(function_name: str, consumes: list[str], access: Access) -> 
                 "Effect": "Allow",
                 "Action": SQS_SEND,
                 "Resource": [{"Fn::GetAtt": [q, "Arn"]} for q in send],
+            }
+        )
+    if access.provider_secrets:
+        where = "${AWS::Region}:${AWS::AccountId}"
+        st.append(
+            {
+                "Sid": "ProviderSecrets",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameter", "secretsmanager:GetSecretValue"],
+                "Resource": [
+                    {"Fn::Sub": f"arn:{PARTITION}:ssm:{where}:parameter/alcance/providers/*"},
+                    {
+                        "Fn::Sub": f"arn:{PARTITION}:secretsmanager:{where}"
+                        ":secret:alcance/providers/*"
+                    },
+                ],
             }
         )
     if access.metrics:
@@ -605,4 +687,51 @@ def merge_template(
                 "MetricsEnabled": True,
             }
         ]
+        body = api["Properties"].get("DefinitionBody")
+        if isinstance(body, dict):
+            body["x-amazon-apigateway-gateway-responses"] = gateway_responses()
+    # CloudWatch dashboard + alarms over every function and DLQ (infra/observability.py).
+    observability.attach(t, prefix)
     return t
+
+
+# API Gateway's own refusals (no/invalid key, unknown path, throttling...) in the API's
+# one error shape; chalicelib/local/gateway.py answers the same locally.
+_GATEWAY_RESPONSES: dict[str, tuple[int | None, str, str, str]] = {
+    "UNAUTHORIZED": (
+        401,
+        "unauthorized",
+        "Falta una API key válida (Authorization: Bearer alc_...)",
+        "A valid API key is required (Authorization: Bearer alc_...)",
+    ),
+    "ACCESS_DENIED": (403, "forbidden", "Acceso denegado", "Access denied"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "not_found", "Ruta no encontrada", "Route not found"),
+    "THROTTLED": (429, "rate_limited", "Demasiadas solicitudes", "Too many requests"),
+    "REQUEST_TOO_LARGE": (
+        413,
+        "body_too_large",
+        "El cuerpo es demasiado grande",
+        "The body is too large",
+    ),
+    "DEFAULT_4XX": (None, "bad_request", "Solicitud inválida", "Bad request"),
+    "DEFAULT_5XX": (
+        None,
+        "internal_error",
+        "Error interno; intente de nuevo",
+        "Internal error; please retry",
+    ),
+}
+
+
+def gateway_responses() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind, (status, code, es, en) in _GATEWAY_RESPONSES.items():
+        body = json.dumps(
+            {"error": code, "message_es": es, "message_en": en, "details": None},
+            ensure_ascii=False,
+        )
+        resp: dict[str, Any] = {"responseTemplates": {"application/json": body}}
+        if status is not None:
+            resp["statusCode"] = str(status)
+        out[kind] = resp
+    return out

@@ -16,3 +16,24 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
+
+# Headless Chromium for the dashboard's browser tests and bench (Debian's package;
+# Playwright drives it: `playwright install` would download its own browser and fails here).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing chromium (apt)"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  if ! $SUDO apt-get install -y -q chromium >/dev/null 2>&1; then
+    $SUDO apt-get update -q >/dev/null
+    $SUDO apt-get install -y -q chromium >/dev/null
+  fi
+fi
+
+# The dashboard's chart library comes from npm (pinned by dashboard/package-lock.json) and
+# is served by the app from chalicelib/static/vendor/ (git-ignored): no CDN at run time.
+if [ ! -f chalicelib/static/vendor/chart.umd.js ] \
+  || [ dashboard/package-lock.json -nt chalicelib/static/vendor/chart.umd.js ]; then
+  echo "==> installing dashboard assets (npm ci)"
+  (cd dashboard && npm ci --silent --no-audit --no-fund)
+  mkdir -p chalicelib/static/vendor
+  cp dashboard/node_modules/chart.js/dist/chart.umd.js chalicelib/static/vendor/
+fi

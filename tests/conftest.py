@@ -38,4 +38,20 @@ def stack(local_stack: LocalStack) -> LocalStack:
     assert local_stack.pump.drain(timeout_s=60)
     httpx.post(f"{local_stack.endpoint}/moto-api/reset", timeout=30).raise_for_status()
     provision(wiring().clients)
+    local_stack.create_admin_key()
     return local_stack
+
+
+@pytest.fixture
+def api_key(stack: LocalStack) -> str:
+    """An admin API key (all scopes) on the clean stack."""
+    return stack.admin_key
+
+
+@pytest.fixture
+def api(stack: LocalStack, api_key: str) -> Iterator[httpx.Client]:
+    """An HTTP client for the local API that sends the admin key."""
+    with httpx.Client(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
+    ) as client:
+        yield client

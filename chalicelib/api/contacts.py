@@ -20,6 +20,7 @@ PUBLIC_FIELDS = (
     "state_candidates",
     "municipality_candidates",
     "attributes",
+    "platforms",
     "source_uploads",
     "first_upload",
     "created_at",
@@ -49,4 +50,7 @@ def get_contact(w: Wiring, raw_phone: str) -> dict[str, Any]:
         raise not_found("Contacto", "Contact", phone.e164)
     out = {k: item[k] for k in PUBLIC_FIELDS if k in item}
     out.setdefault("attributes", {})
+    # Reachability per platform (chalicelib/validation) and its recent checks.
+    out.setdefault("platforms", {})
+    out["validation_history"] = w.validation.history.recent(phone.e164)
     return out

@@ -4,7 +4,8 @@ one error shape. No stack trace ever reaches a client."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -12,11 +13,21 @@ from chalice import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.errors import ApiError, bad_json, from_validation
+from chalicelib.api.observe import observed
 from chalicelib.logging import logger
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY_BYTES = 64 * 1024
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class WithStatus:
+    """Returned by a route whose status depends on the outcome (200 answered / 202
+    accepted as a task)."""
+
+    status: int
+    body: Any
 
 
 def respond(status: int, body: Any) -> Response:
@@ -46,12 +57,26 @@ def parse_body(raw: str | bytes | None, model: type[M]) -> M:
         raise from_validation(exc) from exc
 
 
+def parse_query(params: Mapping[str, str] | None, model: type[M]) -> M:
+    """Query string -> model (422 in the one shape on a bad or unknown parameter).
+    Chalice hands a multi-dict: a repeated parameter keeps its last value."""
+    try:
+        return model.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        raise from_validation(exc) from exc
+
+
 def api(status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     def deco(fn: Callable[..., Any]) -> Callable[..., Response]:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             try:
-                return respond(status, fn(*args, **kwargs))
+                result = fn(*args, **kwargs)
+                if isinstance(result, WithStatus):
+                    return respond(result.status, result.body)
+                if isinstance(result, Response):  # pages and assets (chalicelib/api/static)
+                    return result
+                return respond(status, result)
             except ApiError as exc:
                 return respond(exc.status, exc.body())
             except Exception:
@@ -66,6 +91,6 @@ def api(status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Respo
                     },
                 )
 
-        return wrapper
+        return observed(wrapper)
 
     return deco

@@ -38,6 +38,9 @@ class ContactRecord:
             "state_candidates": list(p.state_candidates),
             "municipality_candidates": list(p.municipality_candidates),
             "attributes": self.attributes,
+            # Validation writes one nested path per platform (platforms.<p>); a nested
+            # path can only be set inside an existing map, so the map starts empty.
+            "platforms": {},
             "source_uploads": {upload_id},
             "first_upload": upload_id,
             "created_at": now,

@@ -17,6 +17,7 @@ from typing import IO, Any
 from pydantic import BaseModel
 
 from chalicelib.aws import Clients
+from chalicelib.domain import aggregates
 from chalicelib.domain.contact import ContactRecord
 from chalicelib.ingest.columns import ColumnNotFound
 from chalicelib.ingest.pipeline import IngestCounts, ingest_rows
@@ -27,6 +28,7 @@ from chalicelib.metrics import metrics
 from chalicelib.store.contacts import ContactStore, UpsertOutcome
 from chalicelib.store.followups import Followups
 from chalicelib.store.jobs import JobStore
+from chalicelib.store.stats import Stats
 
 UPLOAD_ID = re.compile(r"^up_[0-9a-z]{8,40}$")
 SPOOL_EXTENSIONS = (".xlsx", ".xlsm")
@@ -71,8 +73,10 @@ class _AsyncContactSink:
         upload_id: str,
         now: str,
         workers: int = 4,
+        stats: Stats | None = None,
     ) -> None:
         self._store = store
+        self._stats = stats
         self._followups = followups
         self._upload_id = upload_id
         self._now = now
@@ -90,6 +94,17 @@ class _AsyncContactSink:
 
     def _write(self, batch: list[ContactRecord]) -> UpsertOutcome:
         outcome = self._store.upsert(batch, self._upload_id, self._now)
+        if self._stats is not None and outcome.new:
+            # Only contacts this batch created are counted: re-uploads and redeliveries
+            # find them existing, so the dashboard's totals never count one twice.
+            created = set(outcome.new)
+            self._stats.safe_apply(
+                aggregates.merge(
+                    aggregates.new_contact_deltas(r.phone.state_code, r.phone.lada)
+                    for r in batch
+                    if r.e164 in created
+                )
+            )
         self._followups.add(outcome.new + outcome.existing)
         return outcome
 
@@ -124,6 +139,7 @@ class IngestService:
     contacts: ContactStore
     jobs: JobStore
     followup_queue_urls: tuple[str, ...] = ()
+    stats: Stats | None = None
 
     def process(self, ref: UploadRef) -> dict[str, Any]:
         upload_id = upload_id_for(ref.key, ref.etag)
@@ -169,7 +185,7 @@ class IngestService:
             self.clients.settings.followup_batch,
             source=upload_id,
         )
-        sink = _AsyncContactSink(self.contacts, followups, upload_id, started_at)
+        sink = _AsyncContactSink(self.contacts, followups, upload_id, started_at, stats=self.stats)
         spooled: IO[bytes] | None = None
         try:
             body: IO[bytes] = obj["Body"]
@@ -244,6 +260,10 @@ class IngestService:
                 "updated_at": summary["timings"]["finished_at"],
             },
         )
+        if self.stats is not None:
+            self.stats.safe_apply(
+                aggregates.upload_deltas("completed", counts.rows, counts.rejected)
+            )
         metrics.add_metric(name="RowsIngested", unit="Count", value=counts.rows)
         metrics.add_metric(name="ContactsAccepted", unit="Count", value=counts.accepted)
         metrics.add_metric(name="ContactsNew", unit="Count", value=sink.new)
@@ -287,6 +307,8 @@ class IngestService:
                 "updated_at": finished_at,
             },
         )
+        if self.stats is not None:
+            self.stats.safe_apply(aggregates.upload_deltas("failed"))
         metrics.add_metric(name="UploadsFailed", unit="Count", value=1)
         logger.warning("ingest failed", extra={"upload_id": upload_id, "error": exc.code})
         return summary

@@ -45,7 +45,7 @@ class ContactStore:
                 self.merge(rec.e164, rec.attributes, upload_id, now)
                 outcome.existing.append(rec.e164)
             else:
-                item = to_item(rec.to_item(upload_id, now), keep=("attributes",))
+                item = to_item(rec.to_item(upload_id, now), keep=("attributes", "platforms"))
                 puts.append({"PutRequest": {"Item": item}})
                 outcome.new.append(rec.e164)
         batch_write(self._ddb, self.table_name, puts)

@@ -5,6 +5,7 @@ the pure render/merge functions."""
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import re
 from collections.abc import Iterator
@@ -230,6 +231,15 @@ class TestBuiltTemplate:
         assert fns["Ingest"]["Properties"]["MemorySize"] == 1536
         assert fns["APIHandler"]["Properties"]["Timeout"] == 30
 
+    def test_dashboard_and_an_alarm_per_dlq(self, built: dict[str, Any]) -> None:
+        assert len(of_type(built, "AWS::CloudWatch::Dashboard")) == 1
+        dims = [
+            a["Properties"].get("Dimensions", [{}])[0].get("Value")
+            for a in of_type(built, "AWS::CloudWatch::Alarm").values()
+            if a["Properties"].get("Namespace") == "AWS/SQS"
+        ]
+        assert {d["Fn::GetAtt"][0] for d in dims} == dlq_ids(built)
+
     def test_api_is_throttled(self, built: dict[str, Any]) -> None:
         (ms,) = built["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
         assert ms["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
@@ -380,7 +390,9 @@ def test_render_is_generic_over_new_resources(monkeypatch: pytest.MonkeyPatch) -
         "ContactsTable", "contacts", resources.Key("e164"), None, (by_state,)
     )
     tables = (contacts, *[t for t in resources.TABLES if t.suffix != "contacts"])
-    monkeypatch.setattr(resources, "QUEUES", (*resources.QUEUES, score))
+    # resources.py now has its own `score` queue: swap in this differently shaped one.
+    others = [q for q in resources.QUEUES if q.suffix != "score"]
+    monkeypatch.setattr(resources, "QUEUES", (*others, score))
     monkeypatch.setattr(resources, "TABLES", tables)
     t = render.merge_template(fake_sam("p"), "p")
     res = t["Resources"]
@@ -392,7 +404,7 @@ def test_render_is_generic_over_new_resources(monkeypatch: pytest.MonkeyPatch) -
     ingest_policy = res["IngestRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     by_sid = {s["Sid"]: s for s in ingest_policy["Statement"]}
     # ingest may send to the score queue, and reach the contacts index it now has.
-    assert by_sid["QueuesSend"]["Resource"] == [{"Fn::GetAtt": ["ScoreQueue", "Arn"]}]
+    assert {"Fn::GetAtt": ["ScoreQueue", "Arn"]} in by_sid["QueuesSend"]["Resource"]
     assert {"Fn::Sub": "${ContactsTable.Arn}/index/*"} in by_sid["TablesReadWrite"]["Resource"]
 
 
@@ -412,20 +424,33 @@ def test_merge_patches_sqs_events_env_and_roles() -> None:
 
     api_doc = t["Resources"]["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     sids = {s["Sid"] for s in api_doc["Statement"]}
-    assert "QueuesConsume" not in sids and "QueuesSend" not in sids
+    assert "QueuesConsume" not in sids
+    # The API only sends where FUNCTION_ACCESS says (extraction tasks), never consumes.
+    sends = [s for s in api_doc["Statement"] if s["Sid"] == "QueuesSend"]
+    allowed = render.FUNCTION_ACCESS["api_handler"].send_to
+    for st in sends:
+        for res in st["Resource"]:
+            queue = next(q for q in resources.QUEUES if q.logical_id == res["Fn::GetAtt"][0])
+            assert any(fnmatch.fnmatchcase(queue.suffix, pat) for pat in allowed)
     ingest_doc = t["Resources"]["IngestRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     consume = next(s for s in ingest_doc["Statement"] if s["Sid"] == "QueuesConsume")
     assert consume["Resource"] == [{"Fn::GetAtt": ["IngestQueue", "Arn"]}]
     writes = next(s for s in api_doc["Statement"] if s["Sid"] == "ObjectsWrite")
-    assert writes["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:s3:::${DataBucket}/uploads/*"}]
+    # Exactly the prefixes declared for the API (uploads/ for presigned PUTs; exports/
+    # and campaigns/ for extractions answered in the request), nothing bucket-wide.
+    assert writes["Resource"] == [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{DataBucket}}/{p}*"}
+        for p in render.FUNCTION_ACCESS["api_handler"].s3_write
+    ]
+    assert "uploads/" in render.FUNCTION_ACCESS["api_handler"].s3_write
     assert t["Resources"]["RestAPI"]["Properties"]["MethodSettings"][0]["HttpMethod"] == "*"
     assert {"ApiThrottlingRateLimit", "ApiThrottlingBurstLimit"} <= set(t["Parameters"])
 
 
 def test_merge_refuses_undeclared_function() -> None:
     sam = fake_sam()
-    sam["Resources"]["Ingest"]["Properties"]["Handler"] = "app.validate_sms"
-    with pytest.raises(KeyError, match="validate_sms"):
+    sam["Resources"]["Ingest"]["Properties"]["Handler"] = "app.validate_fax"
+    with pytest.raises(KeyError, match="validate_fax"):
         render.merge_template(sam, PREFIX)
 
 
