@@ -4,7 +4,7 @@ Every number format that old files carry appears (044/045/01 prefixes, +52 1, 00
 Excel's .0 and scientific notation, full-width digits, extensions, stray text), with
 in-file duplicates and junk rows. Used by the README demo (samples/), tests and benches.
 
-    python scripts/make_sample.py --rows 5000 --out samples/contactos_demo.csv
+    python scripts/make_sample.py --rows 2000 --out samples/contactos_demo.csv
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def write(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--rows", type=int, default=5000)
+    ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=2019)
     ap.add_argument("--out", type=Path, default=ROOT / "samples" / "contactos_demo.csv")
     ap.add_argument("--encoding", default="utf-8-sig", help='Excel\'s "CSV UTF-8"; try cp1252')

@@ -37,7 +37,7 @@ def test_demo_ingests_the_sample_and_accounts_for_every_row() -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         env={**os.environ, "POWERTOOLS_LOG_LEVEL": "DEBUG"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
