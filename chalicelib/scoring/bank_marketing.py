@@ -1,0 +1,85 @@
+"""The UCI bank-marketing outcomes as a customer's upload: a contact file (one synthetic,
+valid Mexican number per row + the columns as attributes) and an outcomes file.
+
+`duration` is dropped: the call's length is known only after the call and leaks the
+outcome. The numbers are deterministic (row i always gets the same one), spread over
+the numbering plan's LADAs; they carry no signal (LADA is random w.r.t. the outcome)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from chalicelib.domain.numbering_plan import all_entries
+from chalicelib.domain.phone import Accepted, normalize
+
+DATASET_DIR = Path("shared") / "data" / "bank-marketing"
+FILE = "bank-additional-full.csv"
+LEAKS = ("duration",)
+LABEL = "output"
+CAMPAIGN = "bank-marketing"
+# Declared, not inferred: 999 means "never contacted before", not 999 days.
+DECLARED = {"pdays": {"kind": "numeric", "missing": ["999"]}}
+
+
+def locate(repo_root: Path) -> Path:
+    return (repo_root / ".." / DATASET_DIR / FILE).resolve()
+
+
+def synthetic_number(i: int) -> str:
+    """A valid Mexican mobile-format national number (10 digits) for row i."""
+    ladas = sorted(all_entries())
+    salt = 0
+    while True:
+        h = int.from_bytes(hashlib.sha256(f"{i}:{salt}".encode()).digest()[:8], "big")
+        lada = ladas[h % len(ladas)]
+        rest = str(h // len(ladas)).zfill(10)[: 10 - len(lada)]
+        national = lada + rest
+        res = normalize(national)
+        if isinstance(res, Accepted) and res.e164 == "+52" + national:
+            return national
+        salt += 1
+
+
+def rows(src: Path) -> Iterator[dict[str, str]]:
+    with src.open(newline="", encoding="utf-8") as fh:
+        yield from csv.DictReader(fh)
+
+
+def convert(src: Path, contacts_csv: Path, outcomes_csv: Path, limit: int | None = None) -> int:
+    """Write the contact file (telefono + attributes) and the outcomes file; returns rows.
+    Numbers are unique: a collision takes the next salt."""
+    start = datetime(2008, 5, 1, tzinfo=UTC)
+    seen: set[str] = set()
+    n = 0
+    with (
+        contacts_csv.open("w", newline="", encoding="utf-8") as cf,
+        outcomes_csv.open("w", newline="", encoding="utf-8") as of,
+    ):
+        cw = co = None
+        outw = csv.writer(of)
+        outw.writerow(["e164", "campaign_id", "recorded_at", "converted"])
+        for i, row in enumerate(rows(src)):
+            if limit is not None and i >= limit:
+                break
+            national = synthetic_number(i)
+            k = 0
+            while national in seen:
+                k += 1
+                national = synthetic_number(i + 1_000_000 * k)
+            seen.add(national)
+            attrs = {k2: v for k2, v in row.items() if k2 not in LEAKS and k2 != LABEL}
+            if cw is None:
+                cw = csv.writer(cf)
+                co = list(attrs)
+                cw.writerow(["telefono", *co])
+            assert co is not None
+            cw.writerow([national, *(attrs[c] for c in co)])
+            # Row order is chronological: one minute apart keeps that order in time.
+            at = (start + timedelta(minutes=i)).isoformat(timespec="seconds")
+            outw.writerow(["+52" + national, CAMPAIGN, at, row[LABEL] == "yes"])
+            n += 1
+    return n

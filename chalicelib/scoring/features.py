@@ -1,0 +1,366 @@
+"""Lead-scoring features (pure: no boto3, no scikit-learn; numpy only).
+
+A contact is the plain dict stored in DynamoDB: `platforms` (validation statuses, may be
+absent), `attributes` (strings from the uploaded file), `lada`, `state_code`,
+`municipality`, plus its campaign outcomes. The feature vector is the six seed features
+followed by the attribute features declared in a `FeatureSchema`. See
+models/MODEL_CARD.md for what each one means.
+
+Missing is NaN, never a made-up number: the tree models route NaN with the split's
+learned `missing_go_to_left`, the prior gives it zero points."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+
+SEED_FEATURES: tuple[str, ...] = (
+    "platform_count",
+    "business_accounts",
+    "profile_completeness",
+    "activity_score",
+    "geographic_score",
+    "demographic_score",
+)
+REACHABLE = frozenset({"valid", "business", "premium"})
+
+# Attribute groups that make a profile useful for a marketer (any alias counts).
+PROFILE_GROUPS: dict[str, tuple[str, ...]] = {
+    "name": ("nombre", "name", "nombre_completo", "full_name", "first_name"),
+    "email": ("correo", "email", "e_mail", "mail", "correo_electronico"),
+    "city": ("ciudad", "city", "municipio", "localidad"),
+    "age": ("edad", "age"),
+    "gender": ("genero", "sexo", "gender", "sex"),
+    "segment": ("segmento", "segment", "tipo_cliente", "categoria"),
+}
+PROFILE_FIELDS = ("lada", "state_code", "municipality")
+
+# Engagement weights per outcome and the half-life of an outcome's influence.
+ACTIVITY_WEIGHTS = {"delivered": 0.25, "replied": 1.0, "converted": 2.0}
+ACTIVITY_HALF_LIFE_DAYS = 90.0
+
+AGE_BANDS = (25, 35, 45, 55, 65)
+# Target-encoding smoothing: a LADA with m outcomes counts as much as its state's rate.
+SMOOTHING = 20.0
+MAX_CATEGORIES = 60
+MIN_CATEGORY_COUNT = 5
+
+
+def norm_key(key: str) -> str:
+    text = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+def norm_value(value: Any) -> str:
+    return str(value).strip().lower() if value is not None else ""
+
+
+def parse_number(value: Any) -> float:
+    text = norm_value(value).replace(",", ".")
+    if not text:
+        return math.nan
+    try:
+        out = float(text)
+    except ValueError:
+        return math.nan
+    return out if math.isfinite(out) else math.nan
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+# -- schema ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AttributeSpec:
+    """One attribute column of the uploads turned into a feature."""
+
+    key: str  # normalized attribute key (as ingest stores it)
+    kind: Literal["numeric", "categorical"]
+    # Raw values meaning "not applicable" (e.g. bank marketing's pdays=999): read as NaN.
+    missing: tuple[str, ...] = ()
+
+    @property
+    def feature(self) -> str:
+        return f"attr_{self.key}"
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    attributes: tuple[AttributeSpec, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return [*SEED_FEATURES, *(a.feature for a in self.attributes)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seed": list(SEED_FEATURES),
+            "attributes": [
+                {"key": a.key, "kind": a.kind, "missing": list(a.missing)} for a in self.attributes
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FeatureSchema:
+        return cls(
+            tuple(
+                AttributeSpec(norm_key(a["key"]), a["kind"], tuple(a.get("missing") or ()))
+                for a in data.get("attributes") or ()
+            )
+        )
+
+
+def infer_schema(
+    contacts: Sequence[Mapping[str, Any]],
+    declared: Mapping[str, Mapping[str, Any]] | None = None,
+    min_coverage: float = 0.2,
+) -> FeatureSchema:
+    """Attribute columns worth learning from: numeric when >= 95% of the present values
+    parse as numbers, categorical when they have few distinct values; free text (names,
+    emails) is left out. `declared` overrides per key ({"pdays": {"kind": "numeric",
+    "missing": ["999"]}})."""
+    declared = {norm_key(k): v for k, v in (declared or {}).items()}
+    values: dict[str, list[str]] = {}
+    for c in contacts:
+        for k, v in (c.get("attributes") or {}).items():
+            text = norm_value(v)
+            if text:
+                values.setdefault(norm_key(k), []).append(text)
+    identity = {a for group in ("name", "email") for a in PROFILE_GROUPS[group]}
+    specs: list[AttributeSpec] = []
+    for key in sorted(values):
+        vals = values[key]
+        if key in declared:
+            d = declared[key]
+            specs.append(AttributeSpec(key, d["kind"], tuple(d.get("missing") or ())))
+            continue
+        if key in identity or len(vals) < min_coverage * len(contacts):
+            continue
+        numeric = sum(1 for v in vals if not math.isnan(parse_number(v)))
+        if numeric >= 0.95 * len(vals):
+            specs.append(AttributeSpec(key, "numeric"))
+        elif len(set(vals)) <= MAX_CATEGORIES:
+            specs.append(AttributeSpec(key, "categorical"))
+    return FeatureSchema(tuple(specs))
+
+
+# -- learned encodings (training writes them into the model's metadata) -----------------
+@dataclass
+class Encoders:
+    """What features learn from the training data, without the label of the row being
+    encoded (training fits these out-of-fold): smoothed conversion rates per state,
+    LADA and demographic cell, and the category vocabularies."""
+
+    global_rate: float = math.nan
+    state_rates: dict[str, float] = field(default_factory=dict)
+    lada_rates: dict[str, float] = field(default_factory=dict)
+    demo_rates: dict[str, float] = field(default_factory=dict)
+    vocab: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "global_rate": self.global_rate,
+            "state_rates": self.state_rates,
+            "lada_rates": self.lada_rates,
+            "demo_rates": self.demo_rates,
+            "vocab": self.vocab,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Encoders:
+        return cls(
+            global_rate=float(data.get("global_rate", math.nan)),
+            state_rates=dict(data.get("state_rates") or {}),
+            lada_rates=dict(data.get("lada_rates") or {}),
+            demo_rates=dict(data.get("demo_rates") or {}),
+            vocab={k: list(v) for k, v in (data.get("vocab") or {}).items()},
+        )
+
+
+def _attr(attributes: Mapping[str, Any], aliases: Iterable[str]) -> str:
+    for a in aliases:
+        v = attributes.get(a)
+        if v is not None:
+            text = str(v).strip().lower()
+            if text:
+                return text
+    return ""
+
+
+def demographic_cell(attributes: Mapping[str, Any]) -> str | None:
+    """Age band x gender, from whichever of the two the file carries."""
+    age = parse_number(_attr(attributes, PROFILE_GROUPS["age"]))
+    gender = _attr(attributes, PROFILE_GROUPS["gender"])[:1]
+    if math.isnan(age) and not gender:
+        return None
+    band = "?" if math.isnan(age) else str(sum(1 for b in AGE_BANDS if age >= b))
+    return f"{band}|{gender or '?'}"
+
+
+def _rates(
+    keys: Sequence[str | None], labels: Sequence[int], prior: Mapping[str | None, float]
+) -> dict[str, float]:
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for k, y in zip(keys, labels, strict=True):
+        if k is None:
+            continue
+        sums[k] = sums.get(k, 0.0) + y
+        counts[k] = counts.get(k, 0) + 1
+    return {
+        k: (sums[k] + SMOOTHING * prior[k]) / (counts[k] + SMOOTHING) for k in counts if k in prior
+    }
+
+
+def fit_encoders(
+    contacts: Sequence[Mapping[str, Any]], labels: Sequence[int], schema: FeatureSchema
+) -> Encoders:
+    g = float(np.mean(labels)) if len(labels) else math.nan
+    states = [c.get("state_code") or None for c in contacts]
+    state_rates = _rates(states, labels, {s: g for s in states})
+    # A LADA shrinks toward its state's rate (or the global one), not straight to global.
+    ladas = [c.get("lada") or None for c in contacts]
+    lada_prior = {
+        lada: state_rates.get(s or "", g) for lada, s in zip(ladas, states, strict=True) if lada
+    }
+    lada_rates = _rates(ladas, labels, lada_prior)
+    cells = [demographic_cell(attributes_of(c)) for c in contacts]
+    demo_rates = _rates(cells, labels, {c: g for c in cells})
+    vocab: dict[str, list[str]] = {}
+    for spec in schema.attributes:
+        if spec.kind != "categorical":
+            continue
+        counts: dict[str, int] = {}
+        for c in contacts:
+            v = norm_value(attributes_of(c).get(spec.key))
+            if v and v not in spec.missing:
+                counts[v] = counts.get(v, 0) + 1
+        kept = [v for v, n in counts.items() if n >= MIN_CATEGORY_COUNT]
+        kept = sorted(sorted(kept, key=lambda v: -counts[v])[:MAX_CATEGORIES])
+        vocab[spec.key] = kept
+    return Encoders(g, state_rates, lada_rates, demo_rates, vocab)
+
+
+def attributes_of(contact: Mapping[str, Any]) -> dict[str, Any]:
+    return {norm_key(k): v for k, v in (contact.get("attributes") or {}).items()}
+
+
+# -- the features of one contact ----------------------------------------------------------
+def platform_features(platforms: Mapping[str, Any] | None) -> tuple[float, float]:
+    """(reachable platforms, business accounts); NaN before validation ran at all."""
+    if not platforms:
+        return math.nan, math.nan
+    statuses = [
+        norm_value(v.get("status") if isinstance(v, Mapping) else v) for v in platforms.values()
+    ]
+    return (
+        float(sum(1 for s in statuses if s in REACHABLE)),
+        float(sum(1 for s in statuses if s == "business")),
+    )
+
+
+def profile_completeness(contact: Mapping[str, Any], attributes: Mapping[str, Any]) -> float:
+    present = sum(1 for f in PROFILE_FIELDS if contact.get(f))
+    present += sum(1 for aliases in PROFILE_GROUPS.values() if _attr(attributes, aliases))
+    return present / (len(PROFILE_FIELDS) + len(PROFILE_GROUPS))
+
+
+def activity_score(outcomes: Iterable[Any], now: datetime) -> float:
+    """0..1: recency-weighted engagement (delivered < replied < converted) before `now`."""
+    total = 0.0
+    for o in outcomes:
+        t = parse_time(_get(o, "recorded_at"))
+        if t is None or t >= now:
+            continue
+        age_days = (now - t).total_seconds() / 86400
+        decay = 0.5 ** (age_days / ACTIVITY_HALF_LIFE_DAYS)
+        weight = sum(w for name, w in ACTIVITY_WEIGHTS.items() if _get(o, name))
+        total += weight * decay
+    return 1.0 - math.exp(-total / 2.0)
+
+
+def _get(o: Any, name: str) -> Any:
+    return o.get(name) if isinstance(o, Mapping) else getattr(o, name, None)
+
+
+class FeatureBuilder:
+    def __init__(self, schema: FeatureSchema, encoders: Encoders | None = None) -> None:
+        self.schema = schema
+        self.encoders = encoders or Encoders()
+        self.names = schema.names
+        self._codes = {
+            k: {v: float(i) for i, v in enumerate(vs)} for k, vs in self.encoders.vocab.items()
+        }
+
+    def row(
+        self,
+        contact: Mapping[str, Any],
+        outcomes: Iterable[Any] = (),
+        now: datetime | None = None,
+        geo: float | None = None,
+        demo: float | None = None,
+    ) -> np.ndarray:
+        """One feature vector. `geo`/`demo` override the encoded rates (training passes
+        its out-of-fold values so a row never sees its own label)."""
+        now = now or datetime.now(UTC)
+        attributes = attributes_of(contact)
+        out = np.full(len(self.names), math.nan)
+        out[0], out[1] = platform_features(contact.get("platforms"))
+        out[2] = profile_completeness(contact, attributes)
+        out[3] = activity_score(outcomes, now)
+        out[4] = self.geographic(contact) if geo is None else geo
+        out[5] = self.demographic(attributes) if demo is None else demo
+        for i, spec in enumerate(self.schema.attributes, start=len(SEED_FEATURES)):
+            raw = norm_value(attributes.get(spec.key))
+            if not raw or raw in spec.missing:
+                continue
+            if spec.kind == "numeric":
+                out[i] = parse_number(raw)
+            else:
+                # Unseen categories share one code after the vocabulary (not NaN: a new
+                # value is information, "missing" is another).
+                codes = self._codes.get(spec.key, {})
+                out[i] = codes.get(raw, float(len(codes)))
+        return out
+
+    def matrix(
+        self,
+        contacts: Sequence[Mapping[str, Any]],
+        outcomes: Sequence[Iterable[Any]] | None = None,
+        now: Sequence[datetime] | datetime | None = None,
+    ) -> np.ndarray:
+        X = np.empty((len(contacts), len(self.names)))
+        fixed = now if isinstance(now, datetime) or now is None else None
+        for i, c in enumerate(contacts):
+            t = fixed if fixed is not None or now is None else now[i]  # type: ignore[index]
+            X[i] = self.row(c, outcomes[i] if outcomes is not None else (), t)
+        return X
+
+    def geographic(self, contact: Mapping[str, Any]) -> float:
+        e = self.encoders
+        lada, state = contact.get("lada"), contact.get("state_code")
+        if lada and lada in e.lada_rates:
+            return e.lada_rates[lada]
+        if state and state in e.state_rates:
+            return e.state_rates[state]
+        return e.global_rate
+
+    def demographic(self, attributes: Mapping[str, Any]) -> float:
+        cell = demographic_cell(attributes)
+        if cell is None:
+            return math.nan
+        return self.encoders.demo_rates.get(cell, self.encoders.global_rate)

@@ -1,0 +1,111 @@
+"""Scores on the contact item: UpdateItem of the score attributes only (other engineers
+write `platforms`, `opt_out`... on the same items; nothing else is touched)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.domain import aggregates
+from chalicelib.scoring.engine import ScoreResult
+from chalicelib.store.ddb import batch_get, from_item
+from chalicelib.store.stats import Stats
+
+SCORE_FIELDS = (
+    "score",
+    "score_model_version",
+    "score_factors",
+    "score_baseline",
+    "scored_at",
+    "score_input_hash",
+)
+READ_FIELDS = (
+    "e164",
+    "lada",
+    "state_code",
+    "municipality",
+    "attributes",
+    "platforms",
+    "score_input_hash",
+)
+
+
+class ScoreStore:
+    def __init__(self, dynamodb: Any, table_name: str, stats: Stats | None = None) -> None:
+        self._ddb = dynamodb
+        self.table_name = table_name
+        self._stats = stats
+        self._transitions: list[tuple[float | None, float]] = []
+        self._lock = threading.Lock()
+
+    def load(self, numbers: Sequence[str]) -> list[dict[str, Any]]:
+        """The stored contacts among `numbers` (unknown numbers are skipped), with just
+        the fields scoring reads."""
+        names = {f"#f{i}": f for i, f in enumerate(READ_FIELDS)}
+        items = batch_get(
+            self._ddb,
+            self.table_name,
+            "e164",
+            list(numbers),
+            projection=", ".join(names),
+            expression_names=names,
+        )
+        return [from_item(i) for i in items]
+
+    def write(self, result: ScoreResult, now: str | None = None) -> bool:
+        """False when the contact no longer exists (deleted between read and write)."""
+        now = now or datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            old = self._update(result, now)
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        with self._lock:
+            self._transitions.append((old, result.score))
+        return True
+
+    def flush_transitions(self) -> None:
+        """Move the dashboard's score counters by what the writes since the last flush
+        changed: one ADD per batch. The old score comes from the write itself
+        (UPDATED_OLD), so concurrent scorers never count a transition twice."""
+        with self._lock:
+            pairs, self._transitions = self._transitions, []
+        if self._stats is not None and pairs:
+            self._stats.safe_apply(
+                aggregates.merge(aggregates.score_deltas(o, n) for o, n in pairs)
+            )
+
+    def _update(self, result: ScoreResult, now: str) -> float | None:
+        resp = self._ddb.update_item(
+            TableName=self.table_name,
+            Key={"e164": {"S": result.e164}},
+            # Only existing contacts: a number deleted meanwhile is not re-created.
+            ConditionExpression="attribute_exists(e164)",
+            UpdateExpression="SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(SCORE_FIELDS))),
+            ExpressionAttributeNames={f"#s{i}": f for i, f in enumerate(SCORE_FIELDS)},
+            ExpressionAttributeValues={
+                ":s0": {"N": str(Decimal(str(result.score)))},
+                ":s1": {"S": result.model_version},
+                ":s2": {"M": {k: {"N": str(Decimal(str(v)))} for k, v in result.factors.items()}},
+                ":s3": {"N": str(Decimal(str(result.baseline)))},
+                ":s4": {"S": now},
+                ":s5": {"S": result.input_hash},
+            },
+            ReturnValues="UPDATED_OLD",
+        )
+        old = (resp.get("Attributes") or {}).get("score")
+        return float(old["N"]) if old else None
+
+    def stored_score(self, e164: str) -> dict[str, Any] | None:
+        names = {f"#f{i}": f for i, f in enumerate(("e164", *SCORE_FIELDS))}
+        resp = self._ddb.get_item(
+            TableName=self.table_name,
+            Key={"e164": {"S": e164}},
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+            ConsistentRead=True,
+        )
+        item = resp.get("Item")
+        return from_item(item) if item else None

@@ -1,0 +1,108 @@
+"""Lead scoring on the local stack: the `score` SQS handler (moto + event pump), the
+prior at cold start, a promoted model picked up by scoring, no rewrite when nothing
+changed, and the two API routes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from chalicelib import resources
+from chalicelib.domain.contact import ContactRecord
+from chalicelib.domain.phone import Accepted, normalize
+from chalicelib.local.stack import LocalStack
+from chalicelib.scoring.features import infer_schema
+from chalicelib.scoring.registry import metadata_for
+from chalicelib.scoring.train import TrainConfig, train
+from chalicelib.wiring import wiring
+from tests.unit.test_scoring_pure import generated
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry(stack: LocalStack) -> None:
+    # The wiring outlives moto resets; its cached promoted model must not.
+    wiring().scoring.registry.invalidate()
+
+
+def store_contacts(n: int) -> list[str]:
+    w = wiring()
+    records = []
+    for i in range(n):
+        res = normalize(f"55{i:08d}")
+        assert isinstance(res, Accepted)
+        records.append(ContactRecord(res, {"edad": str(20 + i % 50), "segmento": "a"}))
+    w.contacts.upsert(records, "up_test00000001", datetime.now(UTC).isoformat())
+    return [r.e164 for r in records]
+
+
+def send_to_score(numbers: list[str]) -> None:
+    w = wiring()
+    url = w.clients.queue_url(resources.SCORE.suffix)
+    for i in range(0, len(numbers), 100):
+        body = {"source": "test", "numbers": numbers[i : i + 100]}
+        w.clients.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+
+
+def test_score_handler_prior_then_promoted_model(stack: LocalStack) -> None:
+    numbers = store_contacts(150)
+    send_to_score(numbers)
+    assert stack.pump.drain(timeout_s=120)
+    w = wiring()
+    first = [w.contacts.get(n) for n in numbers]
+    assert all(c and c["score_model_version"] == "prior" for c in first)
+    for c in first:
+        assert c is not None
+        assert abs(sum(c["score_factors"].values()) - (c["score"] - c["score_baseline"])) < 0.5
+        assert c["attributes"]["segmento"] == "a"  # other attributes untouched
+
+    # Nothing changed: scoring again writes nothing.
+    assert w.scoring.score_numbers(numbers).written == 0
+
+    # A trained model is published and promoted: the next messages use it.
+    examples = generated(600, seed=5)
+    schema = infer_schema([e.contact for e in examples])
+    result = train(examples, schema, TrainConfig(cv=False, rf_trees=20, hgb_iter=30))
+    meta = metadata_for("vtest-1", result.chosen.model.kind, schema, result.chosen.encoders, {})
+    w.scoring.registry.publish("vtest-1", result.chosen.model, meta, "# test")
+    w.scoring.registry.promote("vtest-1", result.chosen.holdout_auc)
+    send_to_score(numbers)
+    assert stack.pump.drain(timeout_s=120)
+    second = [w.contacts.get(n) for n in numbers]
+    assert all(c and c["score_model_version"] == "vtest-1" for c in second)
+    for c in second:
+        assert c is not None
+        assert abs(sum(c["score_factors"].values()) - (c["score"] - c["score_baseline"])) < 0.5
+
+
+def test_score_handler_parks_a_malformed_message(stack: LocalStack) -> None:
+    w = wiring()
+    url = w.clients.queue_url(resources.SCORE.suffix)
+    w.clients.sqs.send_message(QueueUrl=url, MessageBody="not json")
+    assert stack.pump.drain(timeout_s=120)
+    dlq = w.clients.queue_url(resources.SCORE.dlq_suffix)
+    attrs = w.clients.sqs.get_queue_attributes(
+        QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert int(attrs["ApproximateNumberOfMessages"]) == 1
+
+
+def test_score_routes(stack: LocalStack, api: httpx.Client) -> None:
+    numbers = store_contacts(5)
+    r = api.post("/v2/scores", json={"phones": [*numbers, "+525599999999", "abc"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["scores"]) == 5 and body["not_found"] == ["+525599999999"]
+    assert body["invalid"] == ["abc"]
+    r = api.get(f"/v2/contacts/{quote(numbers[0], safe='')}/score")
+    assert r.status_code == 200, r.text
+    one = r.json()
+    assert one["model_version"] == "prior" and one["scored_at"]
+    assert abs(sum(one["factors"].values()) - (one["score"] - one["baseline"])) < 0.5
+    assert api.post("/v2/scores", json={"phones": ["1"] * 1001}).status_code == 422
+    assert api.get("/v2/contacts/5599999999/score").status_code == 404

@@ -1,0 +1,245 @@
+"""Lead scoring, pure parts: features, prior, serving format, factors, training and the
+promotion rule, on generated outcomes whose signal is known."""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chalicelib.scoring import prior
+from chalicelib.scoring.engine import score_contacts
+from chalicelib.scoring.explain import score_with_factors
+from chalicelib.scoring.features import (
+    SEED_FEATURES,
+    AttributeSpec,
+    FeatureBuilder,
+    FeatureSchema,
+    activity_score,
+    fit_encoders,
+    infer_schema,
+)
+from chalicelib.scoring.model_format import TreeEnsemble
+from chalicelib.scoring.registry import LoadedModel
+from chalicelib.scoring.train import Example, TrainConfig, examples_from, train
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def contact(i: int, **kw: object) -> dict[str, object]:
+    base: dict[str, object] = {"e164": f"+52551{i:07d}", "lada": "55", "state_code": "CDMX"}
+    base.update(kw)
+    return base
+
+
+# -- features ---------------------------------------------------------------------------
+def test_seed_features_of_a_contact() -> None:
+    c = contact(
+        1,
+        municipality="Benito Juárez",
+        platforms={
+            "sms": {"status": "valid"},
+            "whatsapp": {"status": "business"},
+            "instagram": {"status": "invalid"},
+            "apple": {"status": "unknown"},
+        },
+        attributes={"Nombre": "Ana", "Edad": "34", "Correo": "a@b.mx"},
+    )
+    outcomes = [
+        {"recorded_at": (NOW - timedelta(days=1)).isoformat(), "replied": True},
+        {"recorded_at": (NOW + timedelta(days=1)).isoformat(), "converted": True},  # future
+    ]
+    row = FeatureBuilder(FeatureSchema()).row(c, outcomes, NOW)
+    f = dict(zip(SEED_FEATURES, row, strict=True))
+    assert f["platform_count"] == 2 and f["business_accounts"] == 1
+    assert f["profile_completeness"] == pytest.approx(6 / 9)  # lada, state, municipality + 3
+    assert f["activity_score"] == pytest.approx(1 - math.exp(-(0.5 ** (1 / 90)) / 2))
+    assert math.isnan(f["geographic_score"])  # nothing learned yet
+
+
+def test_unvalidated_contact_has_unknown_platforms_not_zero() -> None:
+    row = FeatureBuilder(FeatureSchema()).row(contact(2), (), NOW)
+    assert math.isnan(row[0]) and math.isnan(row[1])
+
+
+def test_activity_ignores_outcomes_at_or_after_now_and_decays() -> None:
+    old = [{"recorded_at": (NOW - timedelta(days=365)).isoformat(), "converted": True}]
+    new = [{"recorded_at": (NOW - timedelta(days=1)).isoformat(), "converted": True}]
+    assert activity_score(new, NOW) > activity_score(old, NOW) > 0
+    assert activity_score([{"recorded_at": NOW.isoformat(), "converted": True}], NOW) == 0
+
+
+def test_schema_inference_and_attribute_features() -> None:
+    contacts = [
+        contact(
+            i,
+            attributes={
+                "Edad": str(20 + i % 40),
+                "Segmento": "vip" if i % 2 else "ret",
+                "Nombre": f"N{i}",
+                "pdays": "999" if i % 3 else "5",
+            },
+        )
+        for i in range(60)
+    ]
+    schema = infer_schema(contacts, {"pdays": {"kind": "numeric", "missing": ["999"]}})
+    kinds = {a.key: a.kind for a in schema.attributes}
+    assert kinds == {"edad": "numeric", "segmento": "categorical", "pdays": "numeric"}
+    enc = fit_encoders(contacts, [i % 2 for i in range(60)], schema)
+    fb = FeatureBuilder(schema, enc)
+    row = dict(zip(fb.names, fb.row(contacts[1], (), NOW), strict=True))
+    assert row["attr_edad"] == 21 and math.isnan(row["attr_pdays"])
+    assert row["attr_segmento"] == enc.vocab["segmento"].index("vip")
+    # Geography learned: this LADA's smoothed rate, between 0 and 1.
+    assert 0 < row["geographic_score"] < 1
+
+
+def test_schema_round_trips_through_json() -> None:
+    s = FeatureSchema((AttributeSpec("edad", "numeric"), AttributeSpec("seg", "categorical")))
+    assert FeatureSchema.from_json(s.to_json()) == s
+
+
+# -- prior ------------------------------------------------------------------------------
+def test_prior_scores_without_a_model_and_factors_sum_exactly() -> None:
+    contacts = [
+        contact(1, platforms={p: {"status": "valid"} for p in ("sms", "whatsapp", "google")}),
+        contact(2),
+        contact(3, attributes={"nombre": "x", "correo": "y", "edad": "30", "genero": "f"}),
+    ]
+    results = score_contacts(None, contacts, None, NOW)
+    assert [r.model_version for r in results] == ["prior"] * 3
+    for r in results:
+        assert 0 <= r.score <= 100
+        assert abs(sum(r.factors.values()) - (r.score - r.baseline)) < 0.5
+    # Unknown platforms give no points; 3 reachable of 6 gives some.
+    assert results[1].factors["platform_count"] == 0
+    assert results[0].factors["platform_count"] > 0
+    assert results[0].score > results[1].score
+
+
+def test_prior_clipping_keeps_the_identity() -> None:
+    s, base, factors = prior.score(np.array([6, 6, 1.0, 1.0, np.nan, np.nan]))
+    assert s == 100 and sum(factors.values()) == pytest.approx(s - base)
+
+
+# -- generated outcomes with a known signal ----------------------------------------------
+def generated(n: int, seed: int = 0, signal: float = 1.0) -> list[Example]:
+    """Conversion depends on platforms and age (young converts), not on the segment."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        k = int(rng.integers(0, 7))
+        age = int(rng.integers(18, 70))
+        logit = -2.0 + signal * (0.6 * k - 0.05 * (age - 40))
+        y = int(rng.random() < 1 / (1 + math.exp(-logit)))
+        platforms = {f"p{j}": {"status": "valid" if j < k else "invalid"} for j in range(6)}
+        attrs = {"edad": str(age), "segmento": str(rng.choice(["a", "b", "c"]))}
+        c = contact(i, platforms=platforms, attributes=attrs)
+        out.append(Example(c, [], y, NOW))
+    return out
+
+
+FAST = TrainConfig(cv=True, folds=3, rf_trees=20, rf_max_depth=8, hgb_iter=40)
+
+
+def test_training_finds_the_signal_and_exports_an_exact_model() -> None:
+    examples = generated(1000)
+    schema = infer_schema([e.contact for e in examples])
+    result = train(examples, schema, FAST)
+    assert result.promote and result.champion_holdout_auc is None
+    for c in result.candidates:
+        assert c.holdout_auc > 0.7, c.name  # the generator's own ceiling is ~0.8
+        assert c.cv["auc"] > 0.7 and len(c.cv["lift_by_decile"]) == 10
+        assert c.cv["lift_by_decile"][0] > 1.5
+        assert 0 < c.cv["brier"] < 0.25
+    # The served arrays survive the npz round trip (no pickle) unchanged.
+    model = TreeEnsemble.from_npz(result.chosen.model.to_npz())
+    assert np.array_equal(model.value, result.chosen.model.value)
+
+
+@pytest.mark.parametrize("which", ["random_forest", "hist_gradient_boosting"])
+def test_factors_sum_to_score_minus_baseline(which: str) -> None:
+    examples = generated(800, seed=1)
+    schema = infer_schema([e.contact for e in examples])
+    result = train(examples, schema, TrainConfig(cv=False, rf_trees=20, hgb_iter=40))
+    cand = next(c for c in result.candidates if c.name == which)
+    loaded = LoadedModel("vtest", cand.model, FeatureBuilder(schema, cand.encoders), {})
+    results = score_contacts(loaded, [e.contact for e in examples[:200]], None, NOW)
+    for r in results:
+        assert abs(sum(r.factors.values()) - (r.score - r.baseline)) < 0.5
+    # And the platform count, the real signal, moves scores the right way.
+    X = loaded.features.matrix([e.contact for e in examples[:200]], None, NOW)
+    _, _, pts = score_with_factors(cand.model, X)
+    k = X[:, 0]
+    assert pts[k >= 5, 0].mean() > 0 > pts[k <= 1, 0].mean()
+
+
+def test_a_worse_challenger_is_not_promoted() -> None:
+    strong = generated(1200, seed=2)
+    schema = infer_schema([e.contact for e in strong])
+    first = train(strong, schema, TrainConfig(cv=False, rf_trees=30, hgb_iter=60))
+    champion = LoadedModel(
+        "vchamp", first.chosen.model, FeatureBuilder(schema, first.chosen.encoders), {}
+    )
+    # Same contacts, labels shuffled: nothing to learn, the champion must stay.
+    rng = np.random.default_rng(3)
+    labels = rng.permutation([e.label for e in strong])
+    noise = [Example(e.contact, [], int(y), NOW) for e, y in zip(strong, labels, strict=True)]
+    second = train(noise, schema, TrainConfig(cv=False, rf_trees=30, hgb_iter=60), champion)
+    assert second.champion_holdout_auc is not None
+    assert second.chosen.holdout_auc < second.champion_holdout_auc
+    assert not second.promote
+
+
+def test_labels_come_from_the_latest_campaign_and_history_precedes_it() -> None:
+    c = contact(9)
+    outs = [
+        {
+            "e164": c["e164"],
+            "campaign_id": "a",
+            "recorded_at": "2026-01-01T00:00:00+00:00",
+            "converted": True,
+            "replied": True,
+        },
+        {
+            "e164": c["e164"],
+            "campaign_id": "b",
+            "recorded_at": "2026-03-01T00:00:00+00:00",
+            "delivered": True,
+            "converted": False,
+        },
+    ]
+    (ex,) = examples_from([c, contact(10)], outs)
+    assert ex.label == 0 and len(ex.history) == 1
+    assert ex.as_of == datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_tampered_model_file_is_rejected() -> None:
+    examples = generated(300, seed=4)
+    schema = infer_schema([e.contact for e in examples])
+    m = train(examples, schema, TrainConfig(cv=False, rf_trees=5, hgb_iter=5)).chosen.model
+    bad = TreeEnsemble(**{**m.__dict__, "left": m.left + len(m.left)})
+    with pytest.raises(ValueError):
+        TreeEnsemble.from_npz(bad.to_npz())
+
+
+def test_bank_marketing_rows_become_valid_unique_mexican_contacts(tmp_path: Path) -> None:
+    from chalicelib.domain.phone import Accepted, normalize
+    from chalicelib.scoring import bank_marketing as bm
+
+    src = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "bank-marketing"
+    if not (src / bm.FILE).exists():
+        pytest.skip("bank-marketing data set not beside the repository")
+    n = bm.convert(src / bm.FILE, tmp_path / "c.csv", tmp_path / "o.csv", limit=300)
+    with (tmp_path / "c.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert n == len(rows) == 300
+    assert "duration" not in rows[0] and "output" not in rows[0]
+    phones = [normalize(r["telefono"]) for r in rows]
+    assert all(isinstance(p, Accepted) for p in phones)
+    assert len({p.e164 for p in phones if isinstance(p, Accepted)}) == 300
+    assert bm.synthetic_number(5) == bm.synthetic_number(5)  # deterministic
