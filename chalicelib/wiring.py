@@ -140,7 +140,11 @@ class Wiring:
         from chalicelib.scoring.store import ScoreStore
 
         return ScoringService(
-            ScoreStore(self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix)),
+            ScoreStore(
+                self.clients.dynamodb,
+                self.settings.name(resources.CONTACTS.suffix),
+                stats=self.stats,
+            ),
             self.outcomes,
             ModelRegistry(self.clients.s3, self.settings.data_bucket),
         )

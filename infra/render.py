@@ -124,7 +124,8 @@ FUNCTION_ACCESS: dict[str, Access] = {
     # attributes of contacts out (UpdateItem); the promoted model from S3 models/.
     "score": Access(
         tables_read=("contacts", "outcomes"),
-        tables_write=("contacts",),
+        # stats: the dashboard's score histogram, moved once per batch.
+        tables_write=("contacts", "stats"),
         s3_read=("models/",),
     ),
     "ingest": Access(
