@@ -117,6 +117,8 @@ def main() -> None:
 
     with LocalStack(with_api=False) as stack:
         w = wiring()
+        # Ingest alone: no follow-up validation competing for the same moto server.
+        w.followup_queues = ()
         s3 = w.clients.s3
         bucket = w.settings.data_bucket
         t0 = time.perf_counter()
