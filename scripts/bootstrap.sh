@@ -12,7 +12,8 @@ stamp=.venv/.requirements.sha
 want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing requirements (requirements.txt + requirements-dev.txt)"
-  .venv/bin/python -m pip install -q --upgrade pip
+  # chalice 1.34 declares pip<26.3: stay inside that range.
+  .venv/bin/python -m pip install -q --upgrade "pip<26.3"
   .venv/bin/python -m pip install -q -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
