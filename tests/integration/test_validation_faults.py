@@ -124,7 +124,16 @@ def test_faults_2000_contacts_six_platforms_match_ground_truth(stack: LocalStack
     assert not missing, missing[:5]
     assert not disagree, disagree[:5]
     # The faults really happened (otherwise this test proves nothing).
-    assert all(st["errors_5xx"] > 0 and st["timeouts"] > 0 for st in stats.values())
+    # Per platform only ~20-40 requests are made, so a given fault kind can miss one
+    # platform by chance (0.9^20 ~ 12% for timeouts): require every platform to have met
+    # some fault, and each fault kind to have happened somewhere.
+    faults = {
+        p: st["errors_5xx"] + st["timeouts"] + st["throttled_burst"] + st["throttled_quota"]
+        for p, st in stats.items()
+    }
+    assert all(n > 0 for n in faults.values()), faults
+    assert sum(st["errors_5xx"] for st in stats.values()) > 0
+    assert sum(st["timeouts"] for st in stats.values()) > 0
     assert sum(st["throttled_burst"] for st in stats.values()) > 0
     assert dlq_depths() == {q.dlq_suffix: 0 for q in resources.VALIDATE}
     # History kept per platform.
