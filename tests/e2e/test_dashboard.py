@@ -46,20 +46,23 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-def _painted(page: Any, canvas_id: str) -> bool:
-    """True when the canvas has non-transparent pixels (a chart was drawn on it)."""
-    return bool(
-        page.evaluate(
-            """(id) => {
-              const c = document.getElementById(id);
-              if (!c || !c.width || !c.height) return false;
-              const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-              for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) return true;
-              return false;
-            }""",
-            canvas_id,
-        )
-    )
+_PAINTED_JS = """(id) => {
+  const c = document.getElementById(id);
+  if (!c || !c.width || !c.height) return false;
+  const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) return true;
+  return false;
+}"""
+
+
+def _painted(page: Any, canvas_id: str, timeout_ms: int = 10_000) -> bool:
+    """True once the canvas has non-transparent pixels (a chart was drawn on it). Waits:
+    Chart.js draws on the next animation frames, after the data is in the DOM."""
+    try:
+        page.wait_for_function(_PAINTED_JS, arg=canvas_id, timeout=timeout_ms)
+    except Exception:
+        return False
+    return True
 
 
 def _rows(page: Any) -> list[dict[str, Any]]:
