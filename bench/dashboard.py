@@ -28,17 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from chalicelib.local.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 
 def api_latency_ms(url: str, headers: dict[str, str], n: int = 20) -> float:

@@ -12,24 +12,15 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import aggregates
-from chalicelib.local import dashboard_seed
+from chalicelib.local import browser, dashboard_seed
 from chalicelib.local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = Path(browser.CHROMIUM)
+CHROMIUM_ARGS = browser.CHROMIUM_ARGS
 SEEDED = 140  # more than 5 pages of 25 rows
 
 
