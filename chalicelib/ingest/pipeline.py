@@ -92,6 +92,8 @@ def ingest_rows(
     attr_cols = attribute_columns(table.header, choice.index)
     extra_bit_ext = 1 << len(attr_cols)
     extra_bit_alt = extra_bit_ext << 1
+    # Attribute name of each mask bit, to send a merge only the values that are new.
+    bit_names = [name for _, name in attr_cols] + ["phone_extension", "other_phones", EXTRA_COLUMN]
 
     counts = IngestCounts()
     seen: dict[int, int] = {}
@@ -124,13 +126,14 @@ def ingest_rows(
                     pending.clear()
             else:
                 counts.duplicates += 1
-                if mask & ~prev:
+                fresh = mask & ~prev
+                if fresh:
                     seen[key] = prev | mask
                     first = pending.get(key)
                     if first is not None:
                         first.fill_missing(attrs)
                     else:
-                        sink.merge(result.e164, attrs)
+                        sink.merge(result.e164, _only_bits(attrs, bit_names, fresh))
         if progress is not None and counts.rows % 1000 == 0:
             now = time.monotonic()
             if now - last_progress >= progress_every_s:
@@ -142,6 +145,10 @@ def ingest_rows(
     if counts.accepted + counts.duplicates + counts.rejected != counts.rows:
         raise AssertionError(f"row accounting broken: {counts.as_dict()}")
     return IngestOutcome(counts, choice, tuple(name for _, name in attr_cols))
+
+
+def _only_bits(attrs: dict[str, str], bit_names: list[str], bits: int) -> dict[str, str]:
+    return {name: attrs[name] for i, name in enumerate(bit_names) if bits >> i & 1}
 
 
 def _attributes(

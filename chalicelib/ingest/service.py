@@ -7,8 +7,9 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ from chalicelib.store.stats import Stats
 
 UPLOAD_ID = re.compile(r"^up_[0-9a-z]{8,40}$")
 SPOOL_EXTENSIONS = (".xlsx", ".xlsm")
+# How often a running ingest moves the dashboard's contact counters.
+STATS_FLUSH_S = 10.0
 
 
 class UploadRef(BaseModel):
@@ -64,7 +67,12 @@ def report_keys(upload_id: str) -> dict[str, str]:
 
 class _AsyncContactSink:
     """Writes batches on a small thread pool so parsing overlaps DynamoDB round trips;
-    at most `max_inflight` batches are in flight, which bounds memory."""
+    at most `max_inflight` batches are in flight, which bounds memory.
+
+    Dashboard counters for the contacts created are summed here and written by
+    `flush_stats` (on each progress tick and at the end), not once per batch: the stats
+    items are few and hot, and one ADD per batch cost more than the contact writes
+    themselves (measured on the local stack: ingest 2.5x slower)."""
 
     def __init__(
         self,
@@ -83,7 +91,10 @@ class _AsyncContactSink:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest-write")
         self._inflight: deque[Future[UpsertOutcome]] = deque()
         self._max_inflight = workers * 2
-        self._merges: list[tuple[str, dict[str, str]]] = []
+        self._fills: dict[str, dict[str, str]] = {}
+        self._deltas: aggregates.Deltas = Counter()
+        self._deltas_lock = threading.Lock()
+        self._stats_flushed_at = time.monotonic()
         self.new = 0
         self.existing = 0
 
@@ -98,13 +109,13 @@ class _AsyncContactSink:
             # Only contacts this batch created are counted: re-uploads and redeliveries
             # find them existing, so the dashboard's totals never count one twice.
             created = set(outcome.new)
-            self._stats.safe_apply(
-                aggregates.merge(
-                    aggregates.new_contact_deltas(r.phone.state_code, r.phone.lada)
-                    for r in batch
-                    if r.e164 in created
-                )
+            deltas = aggregates.merge(
+                aggregates.new_contact_deltas(r.phone.state_code, r.phone.lada)
+                for r in batch
+                if r.e164 in created
             )
+            with self._deltas_lock:
+                self._deltas.update(deltas)
         self._followups.add(outcome.new + outcome.existing)
         return outcome
 
@@ -113,24 +124,49 @@ class _AsyncContactSink:
         self.new += len(outcome.new)
         self.existing += len(outcome.existing)
 
+    def flush_stats(self, every_s: float = 0.0) -> None:
+        """Write the summed counters; with `every_s`, only if that long since the last."""
+        if time.monotonic() - self._stats_flushed_at < every_s:
+            return
+        self._stats_flushed_at = time.monotonic()
+        with self._deltas_lock:
+            deltas, self._deltas = self._deltas, Counter()
+        if self._stats is not None and deltas:
+            self._stats.safe_apply(deltas)
+
     def merge(self, e164: str, attributes: dict[str, str]) -> None:
         # Applied after every batch is written: merging into a contact whose first
-        # occurrence is still in flight would race with its creation.
-        self._merges.append((e164, attributes))
+        # occurrence is still in flight would race with its creation. Later rows of one
+        # number become one write; the earliest row's value wins, as in the pipeline.
+        fills = self._fills.setdefault(e164, {})
+        for k, v in attributes.items():
+            fills.setdefault(k, v)
+
+    def abort(self) -> None:
+        """After a failure: let the writes in flight end, and count what they created."""
+        for fut in self._inflight:
+            if fut.exception() is None:
+                self._collect(fut)
+        self._inflight.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.flush_stats()
 
     def close(self) -> None:
         try:
             while self._inflight:
                 self._collect(self._inflight.popleft())
             merges = [
-                self._pool.submit(self._store.merge, e164, attrs, self._upload_id, self._now)
-                for e164, attrs in self._merges
+                self._pool.submit(self._store.fill_missing, e164, attrs)
+                for e164, attrs in self._fills.items()
             ]
             for fut in merges:
                 fut.result()
             self._followups.flush()
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            # Also when a write failed: the contacts already created are counted, and a
+            # retry finds them existing and does not count them again.
+            self.flush_stats()
 
 
 @dataclass
@@ -167,6 +203,15 @@ class IngestService:
         )
         logger.info("ingest started", extra={"upload_id": upload_id, "bytes": size})
 
+        rejects = RejectReport()
+        followups = Followups(
+            self.clients.sqs,
+            self.followup_queue_urls,
+            self.clients.settings.followup_batch,
+            source=upload_id,
+        )
+        sink = _AsyncContactSink(self.contacts, followups, upload_id, started_at, stats=self.stats)
+
         def progress(counts: IngestCounts, bytes_read: int) -> None:
             self.jobs.update(
                 upload_id,
@@ -177,15 +222,8 @@ class IngestService:
                     "updated_at": now_iso(),
                 },
             )
+            sink.flush_stats(every_s=STATS_FLUSH_S)
 
-        rejects = RejectReport()
-        followups = Followups(
-            self.clients.sqs,
-            self.followup_queue_urls,
-            self.clients.settings.followup_batch,
-            source=upload_id,
-        )
-        sink = _AsyncContactSink(self.contacts, followups, upload_id, started_at, stats=self.stats)
         spooled: IO[bytes] | None = None
         try:
             body: IO[bytes] = obj["Body"]
@@ -209,6 +247,9 @@ class IngestService:
         except (ColumnNotFound, UnsupportedFile) as exc:
             sink.close()
             return self._fail(upload_id, ref, filename, keys, started_at, exc)
+        except Exception:
+            sink.abort()
+            raise
         finally:
             if spooled is not None:
                 spooled.close()

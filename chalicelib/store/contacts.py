@@ -56,19 +56,27 @@ class ContactStore:
 
         Every stored contact has an `attributes` map (possibly empty), so nested paths
         can be set in this one call."""
-        names = {"#u": "updated_at", "#s": "source_uploads"}
-        values: dict[str, Any] = {":now": {"S": now}, ":up": {"SS": [upload_id]}}
-        sets = ["#u = :now"]
-        if attributes:
-            names["#a"] = "attributes"
-        for i, (k, v) in enumerate(attributes.items()):
-            names[f"#k{i}"] = k
-            values[f":v{i}"] = {"S": v}
-            sets.append(f"#a.#k{i} = if_not_exists(#a.#k{i}, :v{i})")
+        names, values, sets = _fill_clauses(attributes)
+        names |= {"#u": "updated_at", "#s": "source_uploads"}
+        values |= {":now": {"S": now}, ":up": {"SS": [upload_id]}}
         self._ddb.update_item(
             TableName=self.table_name,
             Key={"e164": {"S": e164}},
-            UpdateExpression="SET " + ", ".join(sets) + " ADD #s :up",
+            UpdateExpression="SET " + ", ".join(["#u = :now", *sets]) + " ADD #s :up",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def fill_missing(self, e164: str, attributes: Mapping[str, str]) -> None:
+        """Fill the attributes a contact lacks, and nothing else: for a later row of the
+        same upload, whose first row already recorded the upload and the time."""
+        if not attributes:
+            return
+        names, values, sets = _fill_clauses(attributes)
+        self._ddb.update_item(
+            TableName=self.table_name,
+            Key={"e164": {"S": e164}},
+            UpdateExpression="SET " + ", ".join(sets),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
@@ -90,3 +98,17 @@ class ContactStore:
             if "LastEvaluatedKey" not in resp:
                 return total
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def _fill_clauses(
+    attributes: Mapping[str, str],
+) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """`SET` clauses that give each attribute its value only where it has none."""
+    names: dict[str, str] = {"#a": "attributes"} if attributes else {}
+    values: dict[str, Any] = {}
+    sets: list[str] = []
+    for i, (k, v) in enumerate(attributes.items()):
+        names[f"#k{i}"] = k
+        values[f":v{i}"] = {"S": v}
+        sets.append(f"#a.#k{i} = if_not_exists(#a.#k{i}, :v{i})")
+    return names, values, sets

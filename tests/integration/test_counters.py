@@ -47,3 +47,18 @@ def test_counters_match_the_stored_contacts_after_the_pipeline(stack: LocalStack
     for platform, counts in summary["platforms"].items():
         stored = sum(1 for c in contacts if platform in c.get("platforms", {}).get("M", {}))
         assert counts["checked"] == stored, platform
+
+
+def test_many_counters_in_one_apply_are_all_added(stack: LocalStack) -> None:
+    # More counters than one UpdateItem carries: applied in chunks, none lost.
+    from collections import Counter
+
+    from chalicelib.store.stats import ADDS_PER_UPDATE
+
+    stats = wiring().stats
+    ladas = [f"{600 + i}" for i in range(ADDS_PER_UPDATE * 2 + 7)]
+    deltas: Counter[tuple[str, str]] = Counter({("contacts", f"lada#{la}"): 2 for la in ladas})
+    stats.apply(deltas)
+    stats.apply(deltas)
+    item = stats.read(["contacts"])["contacts"]
+    assert {k: item[k] for k in item if k.startswith("lada#")} == {f"lada#{la}": 4 for la in ladas}
