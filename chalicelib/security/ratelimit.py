@@ -28,6 +28,8 @@ def _condition_failed(exc: ClientError) -> bool:
 
 # An idle bucket is deleted by the table's TTL a while after it refilled.
 _TTL_MARGIN_S = 3600
+# Buckets whose last `tat` a container remembers (a hint only; forgotten wholesale).
+_SEEN_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -58,59 +60,76 @@ def retry_after(tat_us: int, now_us: int, limit: Limit) -> int:
 
 
 class RateLimiter:
+    """Each container remembers the last `tat` it saw per bucket, only to guess which of
+    the two conditional updates will succeed: a quiet key (idle bucket) and a busy one
+    both cost one UpdateItem in the steady state; a wrong guess costs a second one."""
+
     def __init__(self, ddb: Any, table: str, clock: Callable[[], float] = time.time) -> None:
         self.ddb = ddb
         self.table = table
         self.clock = clock
+        self._seen_tat: dict[str, int] = {}
 
-    def _update(self, bucket: str, expr: str, cond: str, values: dict[str, int]) -> Any:
-        return self.ddb.update_item(
+    def _update(self, bucket: str, expr: str, cond: str, values: dict[str, int]) -> int | None:
+        """Apply; the new `tat` on success. On a failed condition, raise with the old item."""
+        resp = self.ddb.update_item(
             TableName=self.table,
             Key={"bucket": {"S": bucket}},
             UpdateExpression=expr + ", expires_at = :exp",
             ConditionExpression=cond,
             ExpressionAttributeValues={k: {"N": str(v)} for k, v in values.items()},
+            ReturnValues="UPDATED_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
+        tat = (resp.get("Attributes") or {}).get("tat")
+        return int(tat["N"]) if tat else None
+
+    def _remember(self, bucket: str, tat: int | None) -> None:
+        if tat is None:
+            return
+        if len(self._seen_tat) >= _SEEN_MAX and bucket not in self._seen_tat:
+            self._seen_tat.clear()
+        self._seen_tat[bucket] = tat
 
     def acquire(self, bucket: str, limit: Limit) -> Decision:
         now = int(self.clock() * 1_000_000)
         interval = limit.interval_us
         exp = now // 1_000_000 + math.ceil(limit.tolerance_us / 1_000_000) + _TTL_MARGIN_S
-        for _ in range(3):
+        busy = self._seen_tat.get(bucket, 0) > now
+        for _ in range(4):
             try:
-                # Busy bucket: tokens left iff tat + interval <= now + tolerance.
-                self._update(
-                    bucket,
-                    "SET tat = tat + :i",
-                    "tat > :now AND tat <= :max",
-                    {
-                        ":i": interval,
-                        ":now": now,
-                        ":max": now + limit.tolerance_us - interval,
-                        ":exp": exp,
-                    },
-                )
+                if busy:
+                    # Tokens left iff tat + interval <= now + tolerance.
+                    tat = self._update(
+                        bucket,
+                        "SET tat = tat + :i",
+                        "tat > :now AND tat <= :max",
+                        {
+                            ":i": interval,
+                            ":now": now,
+                            ":max": now + limit.tolerance_us - interval,
+                            ":exp": exp,
+                        },
+                    )
+                else:
+                    # Idle (or new) bucket: full, so this request fits.
+                    tat = self._update(
+                        bucket,
+                        "SET tat = :next",
+                        "attribute_not_exists(tat) OR tat <= :now",
+                        {":next": now + interval, ":now": now, ":exp": exp},
+                    )
+                self._remember(bucket, tat)
                 return Decision(True)
             except ClientError as exc:
                 if not _condition_failed(exc):
                     raise
                 old = exc.response.get("Item")
             tat = int(old["tat"]["N"]) if old and "tat" in old else None
-            if tat is not None and tat > now:
+            self._remember(bucket, tat)
+            if busy and tat is not None and tat > now:
+                # Busy and no token left.
                 return Decision(False, retry_after(tat, now, limit))
-            try:
-                # Idle (or new) bucket: full, so this request fits.
-                self._update(
-                    bucket,
-                    "SET tat = :next",
-                    "attribute_not_exists(tat) OR tat <= :now",
-                    {":next": now + interval, ":now": now, ":exp": exp},
-                )
-                return Decision(True)
-            except ClientError as exc:
-                if not _condition_failed(exc):
-                    raise
-                # Another container took the idle bucket between our two calls: retry.
-                continue
+            # The guess was wrong, or another container changed the bucket: the other case.
+            busy = tat is not None and tat > now
         return Decision(False, 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from chalicelib.store.stats import Stats
 from chalicelib.validation.status import PlatformResult, Status, stale_before
 
 _SER = TypeSerializer()
+# A contact's history read stops here (its items expire by TTL, so it stays far below).
+HISTORY_READ_CAP = 500
 
 
 class PlatformStatusStore:
@@ -151,24 +154,35 @@ class HistoryStore:
         batch_write(self._ddb, self.table_name, requests)
 
     def recent(self, e164: str, per_platform: int = 10) -> list[dict[str, Any]]:
-        """The latest checks of each platform, newest first (one Query per platform:
-        the sort key groups by platform, then time)."""
-        from chalicelib.validation.status import PLATFORMS
+        """The latest checks of each platform, newest first.
 
+        One Query for the contact's whole history (the sort key is `platform#time`, and
+        TTL keeps the history short), not one per platform: this is on the contact read
+        path, where each round trip counts."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "e164 = :e",
+            "ExpressionAttributeValues": {":e": {"S": e164}},
+            "ScanIndexForward": False,
+        }
+        while True:
+            resp = self._ddb.query(**kwargs)
+            items.extend(resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp or len(items) >= HISTORY_READ_CAP:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        kept: Counter[str] = Counter()
         rows: list[dict[str, Any]] = []
-        for platform in PLATFORMS:
-            resp = self._ddb.query(
-                TableName=self.table_name,
-                KeyConditionExpression="e164 = :e AND begins_with(vkey, :p)",
-                ExpressionAttributeValues={":e": {"S": e164}, ":p": {"S": f"{platform}#"}},
-                ScanIndexForward=False,
-                Limit=per_platform,
-            )
-            rows.extend(from_item(i) for i in resp.get("Items", []))
-        for r in rows:
-            r.pop("e164", None)
-            r.pop("vkey", None)
-            r.pop("expires_at", None)
+        for item in items:  # per platform, newest first
+            row = from_item(item)
+            platform = str(row.get("platform", ""))
+            if kept[platform] >= per_platform:
+                continue
+            kept[platform] += 1
+            for k in ("e164", "vkey", "expires_at"):
+                row.pop(k, None)
+            rows.append(row)
         return sorted(rows, key=lambda r: str(r.get("checked_at")), reverse=True)
 
 

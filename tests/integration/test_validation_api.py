@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -94,3 +95,32 @@ def test_vendor_shaped_adapters_run_against_the_simulator(simulator: Any) -> Non
     assert {n: r.status for n, r in batch.items()} == {n: truth("google", n).status for n in nums}
     assert single[nums[0]].status is truth("google", nums[0]).status
     assert Status.VALID in {r.status for r in batch.values()}
+
+
+def test_history_keeps_the_latest_checks_of_each_platform_newest_first(
+    stack: LocalStack,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.validation.status import PlatformResult
+
+    history = wiring().validation.history
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        (e164, platform, PlatformResult.make(Status.VALID, "sim", at=t0 + timedelta(minutes=i)))
+        for e164 in ("+525512345678", "+525512345679")
+        for platform in ("sms", "whatsapp")
+        for i in range(12)
+    ]
+    history.add(rows, ttl_s=3600)
+    got = history.recent("+525512345678", per_platform=10)
+    assert len(got) == 20
+    assert Counter(r["platform"] for r in got) == {"sms": 10, "whatsapp": 10}
+    stamps = [r["checked_at"] for r in got]
+    assert stamps == sorted(stamps, reverse=True)
+    # the two oldest checks of each platform are the ones left out
+    assert (
+        min(stamps)
+        == PlatformResult.make(Status.VALID, "x", at=t0 + timedelta(minutes=2)).checked_at
+    )
+    assert all("e164" not in r and "vkey" not in r for r in got)

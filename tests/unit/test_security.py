@@ -91,3 +91,24 @@ def test_retry_after_rounds_up_to_whole_seconds() -> None:
     limit = Limit(rate_per_s=0.1, burst=1)  # one request per 10 s
     assert retry_after(10_000_000, 0, limit) == 10
     assert retry_after(10_000_000, 9_500_000, limit) == 1
+
+
+def test_steady_state_costs_one_update_per_request(ddb: Any) -> None:
+    calls = []
+
+    class Counting:
+        def update_item(self, **kw: Any) -> Any:
+            calls.append(kw["UpdateExpression"].split(",")[0])
+            return ddb.update_item(**kw)
+
+    now = [1000.0]
+    limiter = RateLimiter(Counting(), "limits", clock=lambda: now[0])
+    quiet, busy = Limit(rate_per_s=1, burst=2), Limit(rate_per_s=1, burst=50)
+    for _ in range(5):  # one request per 2 s: the bucket is idle each time
+        assert limiter.acquire("quiet", quiet).allowed
+        now[0] += 2
+    assert calls == ["SET tat = :next"] * 5
+    calls.clear()
+    for _ in range(5):  # back to back: busy after the first
+        assert limiter.acquire("busy", busy).allowed
+    assert calls == ["SET tat = :next"] + ["SET tat = tat + :i"] * 4
