@@ -10,7 +10,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -182,16 +182,22 @@ class ValidationService:
 
         adapter = self.adapter(platform)
         bucket = self.bucket(platform)
-        call = self.runner.run(self._check_all(adapter, cfg, todo, bucket, tel))
+        # Each provider answer is stored while the next request waits for its token: the
+        # container's share of the quota is not left idle during the writes.
+        call = self.runner.run(
+            self._check_all(
+                adapter, cfg, todo, bucket, tel, on_results=lambda r: self.store(platform, r, score)
+            )
+        )
         self._record_breaker(cfg.name, decision, call, tel, platform)
 
-        final: dict[str, PlatformResult] = dict(call.results)
+        settled_now: dict[str, PlatformResult] = {}
         retry_now: list[str] = []
         retry_after = 0.0
         for n, err in call.failed.items():
             last = msg.attempt + 1 >= self.config.max_attempts
             if isinstance(err, ProviderRejected) or last:
-                final[n] = PlatformResult.unknown(cfg.name, err.reason)
+                settled_now[n] = PlatformResult.unknown(cfg.name, err.reason)
                 out.settled_unknown += 1
             else:
                 retry_now.append(n)
@@ -202,7 +208,8 @@ class ValidationService:
             delay = max(retry_after, backoff * random.uniform(0.5, 1.0))
             self.requeue(platform, retry_now, msg.attempt + 1, delay, source="retry")
             out.requeued = len(retry_now)
-        self.store(platform, final, score)
+        self.store(platform, settled_now, score)
+        final = {**call.results, **settled_now}
         out.checked = len(final)
         for r in final.values():
             out.statuses[r.status.value] = out.statuses.get(r.status.value, 0) + 1
@@ -218,8 +225,12 @@ class ValidationService:
         numbers: list[str],
         bucket: TokenBucket,
         tel: Telemetry,
+        on_results: Callable[[dict[str, PlatformResult]], object] | None = None,
     ) -> _CallResult:
+        """Every number checked (batches in flight at once, paced by `bucket`). Answers
+        go to `on_results` (run in a worker thread) as each batch returns."""
         out = _CallResult()
+        loop = asyncio.get_running_loop()
         client = self.runner.client(cfg.proxy)
         platform = cfg.platform
 
@@ -253,11 +264,15 @@ class ValidationService:
                     out.failed[n] = err
                 return
             out.ok_calls += 1
+            answered: dict[str, PlatformResult] = {}
             for n in batch:
                 if n in got:
-                    out.results[n] = got[n]
+                    answered[n] = got[n]
                 else:
                     out.failed[n] = ProviderUnavailable("no_answer")
+            if on_results is not None and answered:
+                await loop.run_in_executor(None, on_results, answered)
+            out.results.update(answered)
 
         await asyncio.gather(*(one(list(b)) for b in chunks(numbers, adapter.batch_size)))
         return out

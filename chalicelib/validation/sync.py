@@ -76,18 +76,29 @@ def validate_now(
     started = time.monotonic()
     deadline = started + svc.config.sync_deadline_s
     decisions = decisions_for(svc, platforms)
-    results = svc.runner.run(
-        _check_platforms(svc, e164, platforms, decisions, deadline, tel),
-        timeout_s=svc.config.sync_deadline_s + 1,
-    )
+
+    async def round_trip() -> tuple[dict[str, PlatformResult], bool]:
+        # Whether the number is a stored contact is asked while the providers answer.
+        loop = asyncio.get_running_loop()
+        lookup = loop.run_in_executor(None, svc.statuses.platforms_of, [e164])
+        results = await _check_platforms(svc, e164, platforms, decisions, deadline, tel)
+        return results, e164 in await lookup
+
+    results, is_contact = svc.runner.run(round_trip(), timeout_s=svc.config.sync_deadline_s + 1)
     for p, r in results.items():
         tel.count("Validations", platform=p, status=r.status.value)
         if r.known and decisions[p].state != CLOSED:
             svc.breaker.record_success(svc.config.provider(p).name, decisions[p])
-    score = svc.score_sender()
-    maps = svc.store_rows([(e164, p, r) for p, r in results.items()], score)
-    score.flush()
-    stored = any(m is not None for m in maps.values())
+    rows = [(e164, p, r) for p, r in results.items()]
+    stored = False
+    if is_contact:
+        score = svc.score_sender()
+        maps = svc.store_rows(rows, score)
+        score.flush()
+        stored = any(m is not None for m in maps.values())
+    else:
+        # Not a contact: nothing to update, but the check stays in the number's history.
+        svc.history.add(rows, ttl_s=svc.config.history_ttl_s)
     return {
         "e164": e164,
         "results": {p: r.to_store() for p, r in results.items()},

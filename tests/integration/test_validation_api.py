@@ -33,6 +33,7 @@ def test_sync_validate_checks_all_platforms_and_stores_them(
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["e164"] == "+525512345678"
+    assert body["stored_on_contact"] is True
     assert set(body["results"]) == set(PLATFORMS)
     for p, res in body["results"].items():
         assert res["status"] == truth(p, "+525512345678").status
@@ -41,6 +42,12 @@ def test_sync_validate_checks_all_platforms_and_stores_them(
         p: truth(p, "+525512345678").status.value for p in PLATFORMS
     }
     assert {h["platform"] for h in contact["validation_history"]} == set(PLATFORMS)
+
+    # A number that is not a contact is checked and kept in its history, nothing else.
+    other = api.post("/v2/validation/validate", json={"phone": "5512345679"}).json()
+    assert other["stored_on_contact"] is False and set(other["results"]) == set(PLATFORMS)
+    assert w.contacts.get("+525512345679") is None
+    assert {h["platform"] for h in w.validation.history.recent("+525512345679")} == set(PLATFORMS)
 
     bad = api.post("/v2/validation/validate", json={"phone": "5512345678", "platforms": ["x"]})
     assert bad.status_code == 422
