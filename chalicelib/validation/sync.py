@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from chalicelib.store.ddb import batch_get, from_item
-from chalicelib.validation.providers.base import ProviderError
+from chalicelib.validation.providers.base import ProviderError, ProviderUnavailable
 from chalicelib.validation.resilience import CLOSED, Decision, call_with_retry
 from chalicelib.validation.service import ValidationService
 from chalicelib.validation.status import PlatformResult
@@ -24,7 +24,11 @@ async def _check_platforms(
     decisions: dict[str, Decision],
     deadline: float,
     tel: Telemetry,
+    unavailable: set[str],
 ) -> dict[str, PlatformResult]:
+    """Each platform's result; the platforms whose provider failed (5xx, timeout, bad
+    answer) are added to `unavailable`, for the shared circuit breaker."""
+
     async def one(platform: str) -> PlatformResult:
         cfg = svc.config.provider(platform)
         if not decisions[platform].allowed:
@@ -41,6 +45,8 @@ async def _check_platforms(
             )
         except ProviderError as err:
             tel.count("ProviderErrors", platform=platform)
+            if isinstance(err, ProviderUnavailable):
+                unavailable.add(platform)
             return PlatformResult.unknown(cfg.name, err.reason)
         finally:
             tel.latency("ProviderLatency", (time.perf_counter() - t0) * 1000, platform=platform)
@@ -76,19 +82,26 @@ def validate_now(
     started = time.monotonic()
     deadline = started + svc.config.sync_deadline_s
     decisions = decisions_for(svc, platforms)
+    unavailable: set[str] = set()
 
     async def round_trip() -> tuple[dict[str, PlatformResult], bool]:
         # Whether the number is a stored contact is asked while the providers answer.
         loop = asyncio.get_running_loop()
         lookup = loop.run_in_executor(None, svc.statuses.platforms_of, [e164])
-        results = await _check_platforms(svc, e164, platforms, decisions, deadline, tel)
+        results = await _check_platforms(
+            svc, e164, platforms, decisions, deadline, tel, unavailable
+        )
         return results, e164 in await lookup
 
     results, is_contact = svc.runner.run(round_trip(), timeout_s=svc.config.sync_deadline_s + 1)
     for p, r in results.items():
         tel.count("Validations", platform=p, status=r.status.value)
-        if r.known and decisions[p].state != CLOSED:
-            svc.breaker.record_success(svc.config.provider(p).name, decisions[p])
+        name = svc.config.provider(p).name
+        # The same breaker as the queued path: failures here count towards opening it.
+        if p in unavailable:
+            svc.breaker.record_failure(name)
+        elif r.known:
+            svc.breaker.record_success(name, decisions[p])
     rows = [(e164, p, r) for p, r in results.items()]
     stored = False
     if is_contact:

@@ -131,3 +131,27 @@ def test_history_keeps_the_latest_checks_of_each_platform_newest_first(
         == PlatformResult.make(Status.VALID, "x", at=t0 + timedelta(minutes=2)).checked_at
     )
     assert all("e164" not in r and "vkey" not in r for r in got)
+
+
+def test_sync_failures_open_the_shared_breaker(stack: LocalStack, api: httpx.Client) -> None:
+    sim = stack.sim.sim
+    saved = dict(vars(sim.config))
+    svc = wiring().validation
+    breaker = svc.config.breaker.model_copy(update={"threshold": 2, "cooldown_s": 60.0})
+    svc.config = svc.config.model_copy(update={"breaker": breaker})
+    svc.breaker.policy = breaker
+    try:
+        sim.config.update({"latency_p50_ms": 1.0, "down": ["apple"]})
+        reasons = []
+        for _ in range(3):
+            r = api.post("/v2/validation/validate", json={"phone": "5512340001"})
+            assert r.status_code == 200, r.text
+            res = r.json()["results"]
+            reasons.append(res["apple"]["reason"])
+            assert res["sms"]["status"] == truth("sms", "+525512340001").status.value
+        # two provider failures open it; the third call does not reach the provider
+        assert reasons == ["provider_error", "provider_error", "circuit_open"]
+        assert svc.breaker._get(svc.config.provider("apple").name)["state"] == "open"
+    finally:
+        sim.config.update(saved)
+        wiring().__dict__.pop("validation", None)
