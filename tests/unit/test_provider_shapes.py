@@ -205,3 +205,45 @@ def test_generic_vendor_maps_its_reply_and_sends_the_secret() -> None:
     assert got["+1"].details == {}  # no profile data kept
     assert route.calls[0].request.headers["X-Api-Key"] == "k-123"
     assert b"msisdns" in route.calls[0].request.content
+
+
+@respx.mock
+def test_a_401_reloads_the_credential_once_and_retries() -> None:
+    """RBM's access token expires hourly; the deployment rotates it into the secret, and
+    a warm container must pick the new one up on the provider's 401."""
+    cfg = ProviderConfig(
+        platform="google", adapter="rbm", base_url=RBM, auth_secret="alcance/providers/rbm"
+    )
+    tokens = iter(["ya29.old", "ya29.new", "ya29.newer"])
+    reads: list[str] = []
+
+    def load(name: str) -> str:
+        reads.append(name)
+        return next(tokens)
+
+    adapter = build_adapter(cfg, secrets=load)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["Authorization"] != "Bearer ya29.new":
+            return httpx.Response(401, json={"error": {"status": "UNAUTHENTICATED"}})
+        return httpx.Response(200, json={"reachableUsers": ["+525512345678"]})
+
+    route = respx.post(f"{RBM}/v1/users:batchGet").mock(side_effect=answer)
+    got = run(check(adapter, ["+525512345678", "+525511111111"]))
+    assert got["+525512345678"].status is Status.VALID
+    assert route.call_count == 2 and len(reads) == 2
+    # the fresh token is kept: the next call reads nothing
+    run(check(adapter, ["+525512345678", "+525511111111"]))
+    assert route.call_count == 3 and len(reads) == 2
+
+
+@respx.mock
+def test_a_credential_refused_twice_is_rejected_not_retried_forever() -> None:
+    cfg = ProviderConfig(
+        platform="google", adapter="rbm", base_url=RBM, auth_secret="alcance/providers/rbm"
+    )
+    adapter = build_adapter(cfg, secrets=lambda name: "ya29.revoked")
+    route = respx.post(f"{RBM}/v1/users:batchGet").mock(return_value=httpx.Response(401))
+    with pytest.raises(ProviderRejected):
+        run(check(adapter, ["+525512345678", "+525511111111"]))
+    assert route.call_count == 2

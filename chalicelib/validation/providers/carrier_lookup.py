@@ -48,15 +48,9 @@ def map_lookup(body: dict[str, Any], source: str) -> PlatformResult:
 
 
 class _BasicAuth(SecretHeaders):
-    def get(self) -> dict[str, str]:
-        if self._headers is None:
-            if not self._cfg.auth_secret:
-                self._headers = {}
-            else:
-                pair = self._load(self._cfg.auth_secret).strip()
-                token = base64.b64encode(pair.encode()).decode()
-                self._headers = {"Authorization": f"Basic {token}"}
-        return self._headers
+    def headers_for(self, secret: str) -> dict[str, str]:
+        token = base64.b64encode(secret.strip().encode()).decode()
+        return {"Authorization": f"Basic {token}"}
 
 
 class CarrierLookupAdapter:
@@ -75,7 +69,7 @@ class CarrierLookupAdapter:
             self.cfg,
             "GET",
             url,
-            headers=self._auth.get(),
+            auth=self._auth,
             params={"Fields": "line_type_intelligence"},
         )
         reject_unexpected(resp)

@@ -81,7 +81,7 @@ class GenericHttpAdapter:
         return PlatformResult.make(status, self.name, details=details, reason=reason)
 
     async def _one(self, client: httpx.AsyncClient, number: str) -> PlatformResult:
-        resp = await send(client, self.cfg, self.method, self._url(number), self._auth.get())
+        resp = await send(client, self.cfg, self.method, self._url(number), self._auth)
         reject_unexpected(resp)
         return self._map(resp.json())
 
@@ -96,7 +96,7 @@ class GenericHttpAdapter:
             self.cfg,
             self.method,
             self._url(),
-            self._auth.get(),
+            self._auth,
             json={self.batch_field: numbers},
         )
         reject_unexpected(resp)

@@ -4,8 +4,10 @@
   of the asked batch are not (invalid). Google caps a call at 10,000 numbers;
 - one number: `GET {base_url}/v1/phones/{e164}/capabilities?requestId=&agentId=` ->
   200 with `features` (valid) or 404 NOT_FOUND (invalid).
-Auth: OAuth 2 bearer token from the configured secret (a deployment mints it from the
-agent's service account; refreshing that token is not implemented here)."""
+Auth: OAuth 2 bearer token from the configured secret. Minting it from the agent's
+service account is the deployment's job (a rotation writes a fresh token into the secret
+before the hour is up; not part of this repository); a 401 makes the adapter read the
+secret again and retry once (`base.send`)."""
 
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ class RbmAdapter:
         if self._agent:
             body["agentId"] = self._agent
         url = f"{self.cfg.base_url.rstrip('/')}/v1/users:batchGet"
-        resp = await send(client, self.cfg, "POST", url, headers=self._auth.get(), json=body)
+        resp = await send(client, self.cfg, "POST", url, auth=self._auth, json=body)
         reject_unexpected(resp)
         reachable = set(resp.json().get("reachableUsers") or [])
         return {
@@ -59,7 +61,7 @@ class RbmAdapter:
         params = {"requestId": str(uuid.uuid4())}
         if self._agent:
             params["agentId"] = self._agent
-        resp = await send(client, self.cfg, "GET", url, headers=self._auth.get(), params=params)
+        resp = await send(client, self.cfg, "GET", url, auth=self._auth, params=params)
         if resp.status_code == 404:
             return PlatformResult.make(Status.INVALID, self.name)
         reject_unexpected(resp)
