@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -55,3 +58,42 @@ def api(stack: LocalStack, api_key: str) -> Iterator[httpx.Client]:
         base_url=stack.api_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
     ) as client:
         yield client
+
+
+# A full phone number in a log line: 10 to 15 digits standing alone, with or without +.
+PHONE_LIKE = re.compile(r"(?<![\w-])\+?\d{10,15}(?![\w-])")
+
+
+class LogScan:
+    """The app's log lines written while a test ran (at DEBUG, through the app's own
+    masking formatter, from every thread), for PII checks."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._buffer = buffer
+
+    def lines(self) -> list[str]:
+        return [line for line in self._buffer.getvalue().splitlines() if line]
+
+    def assert_no_phone_numbers(self, min_lines: int = 1) -> None:
+        lines = self.lines()
+        assert len(lines) >= min_lines, f"expected the run to log ({len(lines)} lines)"
+        leaks = [line for line in lines if PHONE_LIKE.search(line)]
+        assert not leaks, "full numbers in logs:\n" + "\n".join(leaks[:5])
+
+
+@pytest.fixture
+def log_scan() -> Iterator[LogScan]:
+    from chalicelib.logging import logger
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logger.registered_formatter)
+    py_logger = logging.getLogger(logger.name)
+    level = py_logger.level
+    py_logger.addHandler(handler)
+    py_logger.setLevel(logging.DEBUG)
+    try:
+        yield LogScan(buffer)
+    finally:
+        py_logger.removeHandler(handler)
+        py_logger.setLevel(level)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.errors import ApiError, not_found
 from chalicelib.audience.campaigns import CreateCampaign, OutcomesIn, parse_outcomes_csv
-from chalicelib.audience.filters import ExtractRequest
+from chalicelib.audience.filters import CAMPAIGN_ID_PATTERN, ExtractRequest
 from chalicelib.audience.keywords import opt_out_keyword
 from chalicelib.audience.optout import OptOutEvent
 from chalicelib.domain.phone import Accepted, normalize
@@ -20,7 +20,7 @@ from chalicelib.ingest.service import now_iso
 from chalicelib.wiring import Wiring
 
 TASK_ID = re.compile(r"^ex_[0-9a-f]{8,40}$")
-CAMPAIGN_ID = re.compile(r"^cmp_[0-9a-f]{8,40}$")
+CAMPAIGN_ID = re.compile(CAMPAIGN_ID_PATTERN)
 # Opt-out files and outcome CSVs come in the request body (API Gateway caps bodies at
 # 10 MB; we take 5 MB: ~250,000 numbers). Bigger lists: split them.
 MAX_FILE_BYTES = 5 * 1024 * 1024

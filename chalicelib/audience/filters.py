@@ -19,13 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 SYNC_LIMIT = 10_000
 MAX_AMOUNT = 1_000_000
 PlatformStatus = Literal["valid", "invalid", "business", "premium", "unknown"]
+CAMPAIGN_ID_PATTERN = r"^cmp_[0-9a-f]{8,40}$"
+CampaignId = Annotated[str, StringConstraints(pattern=CAMPAIGN_ID_PATTERN)]
 
 
 class AttributeFilter(BaseModel):
@@ -61,7 +70,9 @@ class AudienceFilters(BaseModel):
     min_score: float | None = Field(default=None, ge=0, le=100)
     max_score: float | None = Field(default=None, ge=0, le=100)
     attributes: dict[str, AttributeFilter] = Field(default_factory=dict)
-    exclude_campaigns: list[str] = Field(default_factory=list, max_length=50)
+    # Well-formed ids only (an empty or malformed one used to fail the extraction task);
+    # a well-formed id of no campaign excludes nobody.
+    exclude_campaigns: list[CampaignId] = Field(default_factory=list, max_length=50)
     not_contacted_within_days: int | None = Field(default=None, ge=1, le=3650)
 
     @field_validator("states")

@@ -5,6 +5,7 @@ error answers rewritten into the API's one error shape."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
 from chalice import Response
@@ -160,6 +161,7 @@ def enforce(
     get_response: Callable[[Request], Response],
     limiter: Callable[[], RateLimiter],
 ) -> Response:
+    started = time.perf_counter()
     route = _route(routes, event)
     refusal: Response | None = None
     if route is not None:
@@ -176,4 +178,23 @@ def enforce(
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Vary"] = "Origin"
+    _access_log(event, response, started)
     return response
+
+
+def _access_log(event: Request, response: Response, started: float) -> None:
+    """One line per request. The path can hold a phone number: the log formatter masks
+    it (chalicelib/logging.py), and `resource` is the route template, which never does."""
+    context = event.context or {}
+    caller = caller_from_context(context)
+    logger.info(
+        "request",
+        extra={
+            "method": event.method,
+            "resource": context.get("resourcePath"),
+            "path": context.get("path"),
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+            "key_id": caller.key_id if caller else None,
+        },
+    )

@@ -8,6 +8,7 @@ in SAMPLES; for a route without a sample, any answer that is not 401/403/5xx).""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -23,6 +24,7 @@ from chalicelib.local.stack import LocalStack
 from chalicelib.security.guard import declared_scope
 from chalicelib.security.scopes import effective
 from chalicelib.wiring import wiring
+from tests.conftest import LogScan
 
 pytestmark = pytest.mark.integration
 ERROR_KEYS = {"error", "message_es", "message_en", "details"}
@@ -171,3 +173,16 @@ def test_one_noisy_key_is_limited_while_another_is_served(stack: LocalStack) -> 
     assert results["noisy"][429] > 0, results
     assert results["noisy"][404] + results["noisy"][429] == 60, results
     assert retry_afters and all(v.isdigit() and int(v) >= 1 for v in retry_afters)
+
+
+def test_each_request_is_logged_once_with_the_number_masked(
+    stack: LocalStack, api: httpx.Client, log_scan: LogScan
+) -> None:
+    assert api.get("/v2/contacts/5512345678").status_code == 404
+    lines = [json.loads(x) for x in log_scan.lines() if '"message":"request"' in x]
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert line["resource"] == "/v2/contacts/{phone}" and line["status"] == 404
+    assert line["path"] == "/v2/contacts/***5678"
+    assert line["key_id"] and line["ms"] >= 0
+    log_scan.assert_no_phone_numbers()
