@@ -346,3 +346,20 @@ def test_cli_extract_writes_csv(stack: LocalStack, tmp_path: Any) -> None:
             amount=int(amount),
         )
         Reference().check(req, [{**r, "score": float(r["score"])} for r in rows])
+
+
+def test_a_malformed_campaign_id_in_filters_is_refused_not_queued(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    for bad in ("", "cmp_", "x" * 20, "cmp_ZZZZZZZZ"):
+        r = api.post(
+            "/v2/contacts/extract",
+            json={"amount": 1000, "exclude_campaigns": [bad]},
+        )
+        assert r.status_code == 422, (bad, r.text)
+        assert "exclude_campaigns" in r.text
+    # well-formed but unknown: accepted, and it excludes nobody
+    ok = api.post(
+        "/v2/contacts/extract", json={"amount": 10, "exclude_campaigns": ["cmp_0123abcd"]}
+    )
+    assert ok.status_code == 200, ok.text
