@@ -117,6 +117,44 @@ class ScoreStore:
         old = (resp.get("Attributes") or {}).get("score")
         return float(old["N"]) if old else None
 
+    def backfill_ranks(self) -> list[str]:
+        """Give every scored contact without them its by_rank keys (contacts scored
+        before the index existed); returns the ranks set. A paginated Scan; each update
+        is conditional on the score read, so a concurrent scorer's write wins."""
+        names = {"#e": "e164", "#s": "score", "#rp": "rank_pk", "#rk": "rank"}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "attribute_exists(#s) AND "
+            "(attribute_not_exists(#rk) OR attribute_not_exists(#rp))",
+            "ProjectionExpression": "#e, #s",
+            "ExpressionAttributeNames": names,
+        }
+        done: list[str] = []
+        while True:
+            resp = self._ddb.scan(**kwargs)
+            for raw in resp.get("Items", []):
+                e164, score = raw["e164"]["S"], raw["score"]["N"]
+                rank = ranking.rank_key(float(score), e164)
+                try:
+                    self._ddb.update_item(
+                        TableName=self.table_name,
+                        Key={"e164": {"S": e164}},
+                        ConditionExpression="#s = :s",
+                        UpdateExpression="SET #rp = :rp, #rk = :rk",
+                        ExpressionAttributeNames={"#s": "score", "#rp": "rank_pk", "#rk": "rank"},
+                        ExpressionAttributeValues={
+                            ":s": {"N": score},
+                            ":rp": {"S": ranking.RANK_PARTITION},
+                            ":rk": {"S": rank},
+                        },
+                    )
+                    done.append(rank)
+                except self._ddb.exceptions.ConditionalCheckFailedException:
+                    continue  # rescored meanwhile: that write set its rank
+            if "LastEvaluatedKey" not in resp:
+                return done
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     def stored_score(self, e164: str) -> dict[str, Any] | None:
         names = {f"#f{i}": f for i, f in enumerate(("e164", *SCORE_FIELDS))}
         resp = self._ddb.get_item(

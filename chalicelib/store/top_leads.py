@@ -85,11 +85,13 @@ class TopLeadsStore:
         except Exception:
             logger.exception("top_leads update failed", extra={"changes": len(changes)})
 
-    def rebuild(self) -> TopLeads:
-        """Recompute the item from the index (after a backfill, or to repair it)."""
+    def rebuild(self, known: Sequence[str] = ()) -> TopLeads:
+        """Recompute the item from the index (after a backfill, or to repair it).
+        `known`: ranks just written, which the eventually consistent index may not
+        show yet."""
         for _ in range(MAX_ATTEMPTS):
             top = self.read(consistent=True)
-            new = self._refilled(top.version, [], [])
+            new = self._refilled(top.version, [], list(known))
             try:
                 self._put(new, expected=top.version if top.version else None)
                 return new

@@ -179,6 +179,32 @@ def test_score_writers_keep_top_leads_and_readers_never_trust_a_stale_item(
     assert [r["e164"] for r in again["items"]] == _ranked(list(items.values()))[:25]
 
 
+def test_backfill_ranks_contacts_scored_before_the_index(stack: LocalStack) -> None:
+    from chalicelib.store.top_leads import TOP_ITEM
+
+    w = wiring()
+    dashboard_seed.seed(w.clients.dynamodb, w.contacts.table_name, w.stats, 120)
+    items = list(dashboard_seed.generate(120))
+    # As deployed data looked before by_rank: scores, no rank keys, no top_leads item.
+    for i in items:
+        w.clients.dynamodb.update_item(
+            TableName=w.contacts.table_name,
+            Key={"e164": {"S": i["e164"]}},
+            UpdateExpression="REMOVE rank_pk, #r",
+            ExpressionAttributeNames={"#r": "rank"},
+        )
+    w.clients.dynamodb.delete_item(TableName=w.stats.table_name, Key={"pk": {"S": TOP_ITEM}})
+
+    ranks = w.scoring.store.backfill_ranks()
+    assert len(ranks) == sum(1 for i in items if i.get("score") is not None)
+    assert w.scoring.store.backfill_ranks() == []  # only unranked contacts, once
+    w.top_leads.rebuild(ranks)
+    pages = _walk(stack, _key(), limit=25)
+    assert pages[0]["source"] == "top_leads"
+    got = [r["e164"] for p in pages if p["order"] == "global" for r in p["items"]]
+    assert got == _ranked(items)
+
+
 def test_dashboard_routes_need_a_key_but_the_page_does_not(stack: LocalStack) -> None:
     assert httpx.get(f"{stack.api_url}/v2/dashboard/summary").status_code == 401
     page = httpx.get(f"{stack.api_url}/dashboard")
