@@ -84,7 +84,10 @@ CONTACTS = Table(
         # in one global order, `rank` = "<score>#<e164>" (chalicelib/domain/ranking.py),
         # written with the score. Sparse (unscored contacts have no `rank_pk`). It
         # projects what a table row shows, so a page is one Query; `attributes` and
-        # `score_factors` (the detail view) are left out.
+        # `score_factors` (the detail view) are left out. One partition key value: its
+        # writes are the score writes (~1 per contact per model); DynamoDB splits a hot
+        # partition by sort-key range, and past that `rank_pk` would need N shards and
+        # the reader an N-way merge.
         Index(
             "by_rank",
             Key("rank_pk"),
