@@ -89,8 +89,17 @@ def _decode_token(token: str) -> tuple[str, dict[str, Any] | None]:
         if not isinstance(raw, dict) or not isinstance(raw.get("phase"), str):
             raise ValueError("not a page token")
         key = raw.get("key")
-        if not isinstance(key, dict):
+        # A key is DynamoDB's own shape: {"name": {"S" or "N": "..."}}.
+        if not isinstance(key, dict) or not all(
+            isinstance(v, dict)
+            and len(v) == 1
+            and next(iter(v)) in ("S", "N")
+            and isinstance(next(iter(v.values())), str)
+            for v in key.values()
+        ):
             raise ValueError("not a key")
+        if raw["phase"] == "rank" and key and set(key) != {"e164", "rank_pk", "rank"}:
+            raise ValueError("not a rank key")
         return raw["phase"], key or None
     except (ValueError, binascii.Error) as exc:
         raise _bad_token() from exc

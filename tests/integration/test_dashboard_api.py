@@ -4,6 +4,7 @@ are listed newest first, and the routes need a key."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -214,3 +215,13 @@ def test_dashboard_routes_need_a_key_but_the_page_does_not(stack: LocalStack) ->
     assert httpx.get(f"{stack.api_url}/dashboard/assets/..%2Fapp.py").status_code == 404
     bad = httpx.get(f"{stack.api_url}/v2/dashboard/leads", params={"limit": 500}, headers=_key())
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_request"
+    for token in (
+        "not-base64!",
+        base64.urlsafe_b64encode(b'{"phase":"rank","key":{"e164":{"S":"+52"}}}').decode(),
+        base64.urlsafe_b64encode(b'{"phase":"rank","key":{"rank":{"L":[]}}}').decode(),
+        base64.urlsafe_b64encode(b'{"phase":"elsewhere","key":{}}').decode(),
+    ):
+        r = httpx.get(
+            f"{stack.api_url}/v2/dashboard/leads", params={"page_token": token}, headers=_key()
+        )
+        assert r.status_code == 400 and r.json()["error"] == "invalid_page_token", token
