@@ -390,6 +390,31 @@ def train(moto_port: int | None, schema_file: Path | None, no_cv: bool) -> None:
     click.echo(dumps(report(version, result)))
 
 
+@cli.command("backfill-ranks")
+@click.option(
+    "--moto-port", type=int, default=None, help="A running local stack's moto (cli local: 5123)."
+)
+def backfill_ranks(moto_port: int | None) -> None:
+    """Once, after deploying the by_rank index: rank the contacts scored before it, then
+    rebuild the dashboard's top leads. Safe to run again (only unranked contacts)."""
+    import os
+
+    if moto_port is not None:
+        from chalicelib.local.stack import local_environment
+
+        os.environ.update(local_environment(moto_port))
+        from chalicelib.config import get_settings
+
+        get_settings.cache_clear()
+    from chalicelib.aws import make_clients
+    from chalicelib.wiring import Wiring
+
+    w = Wiring(make_clients())
+    ranks = w.scoring.store.backfill_ranks()
+    top = w.top_leads.rebuild(ranks)
+    click.echo(json.dumps({"ranked": len(ranks), "top_leads": len(top.ranks), "floor": top.floor}))
+
+
 @cli.command("bank-marketing")
 @click.option("--limit", type=int, default=None, help="Only the first N rows.")
 @click.option("--no-cv", is_flag=True, help="Skip the 5-fold cross-validation.")

@@ -80,6 +80,30 @@ CONTACTS = Table(
     indexes=(
         Index("by_state", Key("state_code"), Key("score", "N")),
         Index("by_lada", Key("lada"), Key("score", "N")),
+        # The dashboard's leads table without a state / LADA filter: every scored lead
+        # in one global order, `rank` = "<score>#<e164>" (chalicelib/domain/ranking.py),
+        # written with the score. Sparse (unscored contacts have no `rank_pk`). It
+        # projects what a table row shows, so a page is one Query; `attributes` and
+        # `score_factors` (the detail view) are left out. One partition key value: its
+        # writes are the score writes (~1 per contact per model); DynamoDB splits a hot
+        # partition by sort-key range, and past that `rank_pk` would need N shards and
+        # the reader an N-way merge.
+        Index(
+            "by_rank",
+            Key("rank_pk"),
+            Key("rank"),
+            projection="INCLUDE",
+            include=(
+                "national",
+                "state",
+                "state_code",
+                "lada",
+                "score",
+                "score_model_version",
+                "created_at",
+                "platforms",
+            ),
+        ),
     ),
 )
 JOBS = Table(
@@ -90,7 +114,9 @@ JOBS = Table(
     # The dashboard's "recent uploads": one kind's jobs, most recently active first.
     indexes=(Index("by_kind", Key("kind"), Key("updated_at")),),
 )
-# Pre-aggregated dashboard counters (chalicelib/store/stats.py): a few items, atomic ADD.
+# Pre-aggregated dashboard counters (chalicelib/store/stats.py): a few items, atomic ADD;
+# and the `top_leads` item (chalicelib/store/top_leads.py): the highest-ranked leads, kept
+# by the score writers, which the dashboard's first leads page is read from.
 STATS = Table("StatsTable", "stats", Key("pk"))
 IDEMPOTENCY = Table("IdempotencyTable", "idempotency", Key("id"), ttl_attribute="expiration")
 OUTCOMES = Table(

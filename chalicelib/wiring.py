@@ -14,6 +14,7 @@ from chalicelib.store.contacts import ContactStore
 from chalicelib.store.jobs import JobStore
 from chalicelib.store.outcomes import OutcomeStore
 from chalicelib.store.stats import Stats
+from chalicelib.store.top_leads import TopLeadsStore
 
 if TYPE_CHECKING:
     from chalicelib.audience.campaigns import CampaignService
@@ -93,6 +94,14 @@ class Wiring:
     def stats(self) -> Stats:
         return Stats(self.clients.dynamodb, self.settings.name(resources.STATS.suffix))
 
+    @cached_property
+    def top_leads(self) -> TopLeadsStore:
+        return TopLeadsStore(
+            self.clients.dynamodb,
+            self.settings.name(resources.STATS.suffix),
+            self.settings.name(resources.CONTACTS.suffix),
+        )
+
     # -- API security (chalicelib/security): keys and the shared per-key rate limits.
     @cached_property
     def api_keys(self) -> ApiKeyStore:
@@ -144,6 +153,7 @@ class Wiring:
                 self.clients.dynamodb,
                 self.settings.name(resources.CONTACTS.suffix),
                 stats=self.stats,
+                top_leads=self.top_leads,
             ),
             self.outcomes,
             ModelRegistry(self.clients.s3, self.settings.data_bucket),

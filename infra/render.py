@@ -123,8 +123,10 @@ FUNCTION_ACCESS: dict[str, Access] = {
     # Lead scoring (chalicelib/handlers/score.py): contacts + outcomes in, the score
     # attributes of contacts out (UpdateItem); the promoted model from S3 models/.
     "score": Access(
-        tables_read=("contacts", "outcomes"),
-        # stats: the dashboard's score histogram, moved once per batch.
+        # stats: the `top_leads` item is read, changed and put back (optimistic lock);
+        # contacts: its by_rank index when that item is rebuilt.
+        tables_read=("contacts", "outcomes", "stats"),
+        # stats: the dashboard's score histogram and top leads, moved once per batch.
         tables_write=("contacts", "stats"),
         s3_read=("models/",),
     ),

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib import resources
 from chalicelib.api.contacts import parse_phone
 from chalicelib.api.errors import ApiError, from_validation, not_found
+from chalicelib.domain import ranking
 from chalicelib.domain.aggregates import PLATFORMS, STATUSES
 from chalicelib.ingest.service import now_iso
 from chalicelib.store.ddb import batch_get, from_item
@@ -72,23 +73,36 @@ def summary(w: Wiring) -> dict[str, Any]:
 # --- leads table ------------------------------------------------------------------
 
 
-def _encode_token(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+def _encode_token(phase: str, key: dict[str, Any]) -> str:
+    raw = json.dumps({"phase": phase, "key": key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _decode_token(token: str) -> dict[str, Any]:
+def _bad_token() -> ApiError:
+    return ApiError(400, "invalid_page_token", "Token de página inválido", "Invalid page token")
+
+
+def _decode_token(token: str) -> tuple[str, dict[str, Any] | None]:
+    """(phase, the key the page starts after; None: the phase from its start)."""
     try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if not isinstance(key, dict):
-            raise ValueError("not an object")
-        return key
+        raw = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if not isinstance(raw, dict) or not isinstance(raw.get("phase"), str):
+            raise ValueError("not a page token")
+        key = raw.get("key")
+        # A key is DynamoDB's own shape: {"name": {"S" or "N": "..."}}.
+        if not isinstance(key, dict) or not all(
+            isinstance(v, dict)
+            and len(v) == 1
+            and next(iter(v)) in ("S", "N")
+            and isinstance(next(iter(v.values())), str)
+            for v in key.values()
+        ):
+            raise ValueError("not a key")
+        if raw["phase"] == "rank" and key and set(key) != {"e164", "rank_pk", "rank"}:
+            raise ValueError("not a rank key")
+        return raw["phase"], key or None
     except (ValueError, binascii.Error) as exc:
-        raise ApiError(
-            400,
-            "invalid_page_token",
-            "Token de página inválido",
-            "Invalid page token",
-        ) from exc
+        raise _bad_token() from exc
 
 
 def _index(name: str) -> resources.Index | None:
@@ -96,109 +110,250 @@ def _index(name: str) -> resources.Index | None:
 
 
 def leads(w: Wiring, q: LeadsQuery) -> dict[str, Any]:
-    """A page of leads. With a state or LADA filter: a Query on the `by_state` /
-    `by_lada` index (sorted by score across pages; unscored contacts are not in these
-    sparse indexes). Without: a Scan bounded to one page, with a page token: DynamoDB
-    has no global order without a partition, so rows are sorted within the page only
-    (`order: "page"`)."""
+    """A page of leads, best first (or worst first), in one order across pages.
+
+    - State or LADA filter: a Query on the `by_state` / `by_lada` index (unscored
+      contacts are not in these sparse indexes).
+    - Otherwise the scored leads come from the `by_rank` index (one partition, sorted by
+      "<score>#<e164>"), the first pages of the default order straight from the
+      `top_leads` item the score writers keep (no Query at all); then, unless a score
+      range excludes them, the unscored contacts (a bounded Scan, unordered).
+    The page token says which of these phases the next page continues."""
+    if (q.state and _index("by_state")) or (q.lada and _index("by_lada")):
+        return _index_page(w, q)
+    phase, start = _decode_token(q.page_token) if q.page_token else ("rank", None)
+    if phase == "unscored" and not _has_range(q):
+        return _unscored_page(w, q, start)
+    if phase != "rank":
+        raise _bad_token()
+    if not q.platform and not _has_range(q) and q.sort == "score_desc":
+        page = _top_leads_page(w, q, start)
+        if page is not None:
+            return page
+    return _rank_page(w, q, start)
+
+
+def _has_range(q: LeadsQuery) -> bool:
+    return q.min_score is not None or q.max_score is not None
+
+
+def _page(
+    rows: list[dict[str, Any]], source: str, phase: str, next_key: dict[str, Any] | None
+) -> dict[str, Any]:
+    """`phase` and `next_key`: where the next page starts (None: no next page)."""
+    return {
+        "items": rows,
+        "next_page_token": _encode_token(phase, next_key) if next_key is not None else None,
+        # "global": sorted across pages; "unscored": contacts without a score, unordered.
+        "order": "unscored" if source == "scan:unscored" else "global",
+        "source": source,
+    }
+
+
+def _after_scored(q: LeadsQuery) -> dict[str, Any] | None:
+    """What follows the last scored lead: the unscored ones, unless a score range
+    leaves them out (an empty key: that phase from its start)."""
+    return None if _has_range(q) else {}
+
+
+def _rank_key(rank: str) -> dict[str, Any]:
+    return {
+        "e164": {"S": ranking.rank_e164(rank)},
+        "rank_pk": {"S": ranking.RANK_PARTITION},
+        "rank": {"S": rank},
+    }
+
+
+def _projection(names: dict[str, str]) -> str:
+    """Only what a row shows (and the keys a page token is made of)."""
+    fields = (*ROW_FIELDS, "platforms", "rank_pk", "rank")
+    for i, f in enumerate(fields):
+        names[f"#r{i}"] = f
+    return ", ".join(f"#r{i}" for i in range(len(fields)))
+
+
+def _top_leads_page(
+    w: Wiring, q: LeadsQuery, start: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The page from the `top_leads` item, or None when the item cannot prove it has
+    the right rows or a row changed since (the caller then queries the index)."""
+    after = start["rank"]["S"] if start else None
+    page = ranking.top_page(w.top_leads.read(), after, q.limit)
+    if page is None:
+        return None
     names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    filters: list[str] = []
-    key_cond: str | None = None
-    index: resources.Index | None = None
-    if q.state and _index("by_state"):
-        index = _index("by_state")
-    elif q.lada and _index("by_lada"):
-        index = _index("by_lada")
+    projection = _projection(names)
+    by_e164 = {
+        i["e164"]["S"]: from_item(i)
+        for i in batch_get(
+            w.clients.dynamodb,
+            w.contacts.table_name,
+            "e164",
+            [ranking.rank_e164(r) for r in page.ranks],
+            projection=projection,
+            expression_names=names,
+        )
+    }
+    rows = []
+    for rank in page.ranks:
+        item = by_e164.get(ranking.rank_e164(rank))
+        if item is None or item.get("rank") != rank:
+            return None  # stale: the writers' update of the item is still to come
+        rows.append(_row(item))
+    if page.last or not page.ranks:
+        return _page(rows, "top_leads", "unscored", _after_scored(q))
+    return _page(rows, "top_leads", "rank", _rank_key(page.ranks[-1]))
 
-    lo = q.min_score if q.min_score is not None else 0
-    hi = q.max_score if q.max_score is not None else 100
-    has_range = q.min_score is not None or q.max_score is not None
-    if has_range or index is not None:
-        names["#score"] = "score"
-        values[":lo"] = {"N": str(lo)}
-        values[":hi"] = {"N": str(hi)}
-    if index is not None:
-        names["#h"] = index.hash_key.name
-        values[":h"] = {"S": q.state if index.name == "by_state" else q.lada}
-        key_cond = "#h = :h AND #score BETWEEN :lo AND :hi"
-    elif has_range:
-        filters.append("#score BETWEEN :lo AND :hi")
-    if q.state and (index is None or index.name != "by_state"):
-        names["#st"] = "state_code"
-        values[":st"] = {"S": q.state}
-        filters.append("#st = :st")
-    if q.lada and (index is None or index.name != "by_lada"):
-        names["#la"] = "lada"
-        values[":la"] = {"S": q.lada}
-        filters.append("#la = :la")
-    if q.platform:
-        platform, status = q.platform.split(":")
-        names.update({"#pl": "platforms", "#p": platform, "#ps": "status"})
-        values[":ps"] = {"S": status}
-        filters.append("#pl.#p.#ps = :ps")
 
-    table = w.contacts.table_name
-    kwargs: dict[str, Any] = {"TableName": table}
-    if values:
-        kwargs["ExpressionAttributeValues"] = values
+def _rank_page(w: Wiring, q: LeadsQuery, start: dict[str, Any] | None) -> dict[str, Any]:
+    names: dict[str, str] = {"#rp": "rank_pk"}
+    values: dict[str, Any] = {":rp": {"S": ranking.RANK_PARTITION}}
+    key_cond = "#rp = :rp"
+    if _has_range(q):
+        lo, hi = ranking.rank_bounds(q.min_score, q.max_score)
+        names["#rk"] = "rank"
+        values.update({":lo": {"S": lo}, ":hi": {"S": hi}})
+        key_cond += " AND #rk BETWEEN :lo AND :hi"
+    filters = _platform_filter(q, names, values)
+    kwargs: dict[str, Any] = {
+        "TableName": w.contacts.table_name,
+        "IndexName": "by_rank",
+        "KeyConditionExpression": key_cond,
+        "ScanIndexForward": q.sort == "score_asc",
+        "ExpressionAttributeValues": values,
+    }
     if filters:
         kwargs["FilterExpression"] = " AND ".join(filters)
-    # Only what a row shows (and the keys a page token is made of).
-    for i, f in enumerate((*ROW_FIELDS, "platforms")):
-        names[f"#r{i}"] = f
-    kwargs["ProjectionExpression"] = ", ".join(f"#r{i}" for i in range(len(ROW_FIELDS) + 1))
+    kwargs["ProjectionExpression"] = _projection(names)
     kwargs["ExpressionAttributeNames"] = names
-    key_names = ["e164"]
-    if index is not None:
-        kwargs["IndexName"] = index.name
-        kwargs["KeyConditionExpression"] = key_cond
-        kwargs["ScanIndexForward"] = q.sort == "score_asc"
-        key_names += [index.hash_key.name, index.range_key.name if index.range_key else ""]
-    call = w.clients.dynamodb.query if index is not None else w.clients.dynamodb.scan
-    start = _decode_token(q.page_token) if q.page_token else None
+    items, next_key = _fill(
+        w.clients.dynamodb.query, kwargs, ("e164", "rank_pk", "rank"), start, q.limit, bool(filters)
+    )
+    rows = [_row(from_item(i)) for i in items]
+    if next_key:
+        return _page(rows, "index:by_rank", "rank", next_key)
+    return _page(rows, "index:by_rank", "unscored", _after_scored(q))
 
+
+def _unscored_page(w: Wiring, q: LeadsQuery, start: dict[str, Any] | None) -> dict[str, Any]:
+    """Contacts without a score: a Scan bounded to one page (they have no order)."""
+    names: dict[str, str] = {"#score": "score"}
+    values: dict[str, Any] = {}
+    filters = ["attribute_not_exists(#score)", *_platform_filter(q, names, values)]
+    kwargs: dict[str, Any] = {
+        "TableName": w.contacts.table_name,
+        "FilterExpression": " AND ".join(filters),
+    }
+    if values:
+        kwargs["ExpressionAttributeValues"] = values
+    kwargs["ProjectionExpression"] = _projection(names)
+    kwargs["ExpressionAttributeNames"] = names
+    items, next_key = _fill(
+        w.clients.dynamodb.scan, kwargs, ("e164",), start or None, q.limit, True
+    )
+    rows = [_row(from_item(i)) for i in items]
+    return _page(rows, "scan:unscored", "unscored", next_key)
+
+
+def _platform_filter(q: LeadsQuery, names: dict[str, str], values: dict[str, Any]) -> list[str]:
+    if not q.platform:
+        return []
+    platform, status = q.platform.split(":")
+    names.update({"#pl": "platforms", "#p": platform, "#ps": "status"})
+    values[":ps"] = {"S": status}
+    return ["#pl.#p.#ps = :ps"]
+
+
+def _fill(
+    call: Any,
+    kwargs: dict[str, Any],
+    key_names: tuple[str, ...],
+    start: dict[str, Any] | None,
+    limit: int,
+    filtered: bool,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Up to `limit` items from a Query or Scan and the key the next page starts after
+    (None: no more). Unfiltered, one call reads exactly `limit` items; filtered, each
+    call evaluates more, and a filter that matches little returns a short page and a
+    key, never a long scan."""
     items: list[dict[str, Any]] = []
     next_key: dict[str, Any] | None = None
     for _ in range(MAX_CALLS_PER_PAGE):
         if start:
             kwargs["ExclusiveStartKey"] = start
-        # Unfiltered, a page is exactly `limit` items; filtered, evaluate more per call.
-        kwargs["Limit"] = min(MAX_EVAL_PER_CALL, q.limit * 4) if filters else q.limit
+        kwargs["Limit"] = min(MAX_EVAL_PER_CALL, limit * 4) if filtered else limit
         resp = call(**kwargs)
         got = resp.get("Items", [])
-        need = q.limit - len(items)
+        need = limit - len(items)
         if len(got) > need:
             # Stop at the last row returned: the next page starts right after it.
             items.extend(got[:need])
-            next_key = {k: items[-1][k] for k in key_names if k and k in items[-1]}
+            next_key = {k: items[-1][k] for k in key_names if k in items[-1]}
             break
         items.extend(got)
         start = resp.get("LastEvaluatedKey")
         next_key = start
-        if not start or len(items) >= q.limit:
+        if not start or len(items) >= limit:
             break
+    return items, next_key
 
-    if index is not None and index.projection != "ALL":
+
+def _index_page(w: Wiring, q: LeadsQuery) -> dict[str, Any]:
+    """State or LADA filter: a Query on `by_state` / `by_lada` (sorted by score across
+    pages; unscored contacts are not in these sparse indexes)."""
+    index = _index("by_state") if q.state and _index("by_state") else _index("by_lada")
+    assert index is not None and index.range_key is not None
+    names: dict[str, str] = {"#score": "score", "#h": index.hash_key.name}
+    values: dict[str, Any] = {
+        ":lo": {"N": str(q.min_score if q.min_score is not None else 0)},
+        ":hi": {"N": str(q.max_score if q.max_score is not None else 100)},
+        ":h": {"S": q.state if index.name == "by_state" else q.lada},
+    }
+    filters: list[str] = []
+    if q.state and index.name != "by_state":
+        names["#st"] = "state_code"
+        values[":st"] = {"S": q.state}
+        filters.append("#st = :st")
+    if q.lada and index.name != "by_lada":
+        names["#la"] = "lada"
+        values[":la"] = {"S": q.lada}
+        filters.append("#la = :la")
+    filters += _platform_filter(q, names, values)
+    kwargs: dict[str, Any] = {
+        "TableName": w.contacts.table_name,
+        "IndexName": index.name,
+        "KeyConditionExpression": "#h = :h AND #score BETWEEN :lo AND :hi",
+        "ScanIndexForward": q.sort == "score_asc",
+        "ExpressionAttributeValues": values,
+    }
+    if filters:
+        kwargs["FilterExpression"] = " AND ".join(filters)
+    kwargs["ProjectionExpression"] = _projection(names)
+    kwargs["ExpressionAttributeNames"] = names
+    phase, start = _decode_token(q.page_token) if q.page_token else (index.name, None)
+    if phase != index.name:
+        raise _bad_token()
+    items, next_key = _fill(
+        w.clients.dynamodb.query,
+        kwargs,
+        ("e164", index.hash_key.name, index.range_key.name),
+        start,
+        q.limit,
+        bool(filters),
+    )
+    if index.projection != "ALL":
         full = {
             from_item(i)["e164"]: i
-            for i in batch_get(w.clients.dynamodb, table, "e164", [i["e164"]["S"] for i in items])
+            for i in batch_get(
+                w.clients.dynamodb,
+                w.contacts.table_name,
+                "e164",
+                [i["e164"]["S"] for i in items],
+            )
         }
         items = [full[i["e164"]["S"]] for i in items if i["e164"]["S"] in full]
     rows = [_row(from_item(i)) for i in items]
-    if index is None:
-        scored = sorted(
-            (r for r in rows if r.get("score") is not None),
-            key=lambda r: float(r["score"]),
-            reverse=q.sort == "score_desc",
-        )
-        rows = scored + [r for r in rows if r.get("score") is None]
-    return {
-        "items": rows,
-        "next_page_token": _encode_token(next_key) if next_key else None,
-        "order": "global" if index is not None else "page",
-        "source": f"index:{index.name}" if index is not None else "scan",
-    }
+    return _page(rows, f"index:{index.name}", index.name, next_key)
 
 
 def _row(item: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Seeded dashboard data for the browser test and the dashboard bench: contacts shaped
 as ingest + validation + scoring leave them, written straight to DynamoDB, and the
-stats counters moved by the very transitions those writers report (so the cards must
-equal what a recount of the seeded contacts gives)."""
+stats counters and top leads moved by the very transitions those writers report (so the
+cards must equal what a recount of the seeded contacts gives)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.domain import aggregates
+from chalicelib.domain import aggregates, ranking
 from chalicelib.store.ddb import batch_write, to_item
 from chalicelib.store.stats import Stats
+from chalicelib.store.top_leads import RankChange, TopLeadsStore
 
 # (lada, state_code, state): several LADAs per state so the state and LADA filters differ.
 LADAS = (
@@ -51,6 +52,8 @@ def contact(rng: random.Random, i: int) -> dict[str, Any]:
         item["score_factors"] = factors
         item["score_baseline"] = 40
         item["scored_at"] = "2025-01-02T00:00:00.000+00:00"
+        item["rank_pk"] = ranking.RANK_PARTITION
+        item["rank"] = ranking.rank_key(item["score"], item["e164"])
     if i % 4 != 3:  # three in four validated, on a few platforms each
         platforms = {}
         for p in aggregates.PLATFORMS[: 2 + i % 5]:
@@ -91,8 +94,10 @@ def seed(
     ddb: Any, contacts_table: str, stats: Stats, n: int, seed: int = 7, workers: int = 4
 ) -> Seeded:
     """Write `n` contacts in chunks of 500 on `workers` threads (moto answers several
-    requests at once); each chunk's counters go in with one ADD per stats item."""
+    requests at once); each chunk's counters go in with one ADD per stats item, and the
+    top leads item takes all the scores at the end (one write)."""
     out = Seeded()
+    ranked: list[RankChange] = []
     batch: list[dict[str, Any]] = []
     deltas: list[aggregates.Deltas] = []
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed")
@@ -116,6 +121,7 @@ def seed(
         out.by_state[item["state_code"]] += 1
         out.e164s.append(item["e164"])
         if "score" in item:
+            ranked.append((item["e164"], None, item["score"]))
             out.scored += 1
             out.score_sum += item["score"]
             out.high += item["score"] > aggregates.HIGH_SCORE
@@ -129,4 +135,5 @@ def seed(
             f.result()
     finally:
         pool.shutdown(wait=True)
+    TopLeadsStore(ddb, stats.table_name, contacts_table).record(ranked)
     return out

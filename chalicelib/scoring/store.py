@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.domain import aggregates
+from chalicelib.domain import aggregates, ranking
 from chalicelib.scoring.engine import ScoreResult
 from chalicelib.store.ddb import batch_get, from_item
 from chalicelib.store.stats import Stats
+from chalicelib.store.top_leads import RankChange, TopLeadsStore
 
 SCORE_FIELDS = (
     "score",
@@ -34,11 +35,18 @@ READ_FIELDS = (
 
 
 class ScoreStore:
-    def __init__(self, dynamodb: Any, table_name: str, stats: Stats | None = None) -> None:
+    def __init__(
+        self,
+        dynamodb: Any,
+        table_name: str,
+        stats: Stats | None = None,
+        top_leads: TopLeadsStore | None = None,
+    ) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
         self._stats = stats
-        self._transitions: list[tuple[float | None, float]] = []
+        self._top = top_leads
+        self._transitions: list[RankChange] = []
         self._lock = threading.Lock()
 
     def load(self, numbers: Sequence[str]) -> list[dict[str, Any]]:
@@ -63,19 +71,21 @@ class ScoreStore:
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
         with self._lock:
-            self._transitions.append((old, result.score))
+            self._transitions.append((result.e164, old, result.score))
         return True
 
     def flush_transitions(self) -> None:
-        """Move the dashboard's score counters by what the writes since the last flush
-        changed: one ADD per batch. The old score comes from the write itself
-        (UPDATED_OLD), so concurrent scorers never count a transition twice."""
+        """Move the dashboard's score counters and its top leads by what the writes
+        since the last flush changed: once per batch. The old score comes from the write
+        itself (UPDATED_OLD), so concurrent scorers never count a transition twice."""
         with self._lock:
-            pairs, self._transitions = self._transitions, []
-        if self._stats is not None and pairs:
+            changes, self._transitions = self._transitions, []
+        if self._stats is not None and changes:
             self._stats.safe_apply(
-                aggregates.merge(aggregates.score_deltas(o, n) for o, n in pairs)
+                aggregates.merge(aggregates.score_deltas(o, n) for _, o, n in changes)
             )
+        if self._top is not None:
+            self._top.safe_record(changes)
 
     def _update(self, result: ScoreResult, now: str) -> float | None:
         resp = self._ddb.update_item(
@@ -83,9 +93,18 @@ class ScoreStore:
             Key={"e164": {"S": result.e164}},
             # Only existing contacts: a number deleted meanwhile is not re-created.
             ConditionExpression="attribute_exists(e164)",
-            UpdateExpression="SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(SCORE_FIELDS))),
-            ExpressionAttributeNames={f"#s{i}": f for i, f in enumerate(SCORE_FIELDS)},
+            # With the score, its place in the dashboard's by_rank index.
+            UpdateExpression="SET "
+            + ", ".join(f"#s{i} = :s{i}" for i in range(len(SCORE_FIELDS)))
+            + ", #rp = :rp, #rk = :rk",
+            ExpressionAttributeNames={
+                **{f"#s{i}": f for i, f in enumerate(SCORE_FIELDS)},
+                "#rp": "rank_pk",
+                "#rk": "rank",
+            },
             ExpressionAttributeValues={
+                ":rp": {"S": ranking.RANK_PARTITION},
+                ":rk": {"S": ranking.rank_key(result.score, result.e164)},
                 ":s0": {"N": str(Decimal(str(result.score)))},
                 ":s1": {"S": result.model_version},
                 ":s2": {"M": {k: {"N": str(Decimal(str(v)))} for k, v in result.factors.items()}},
@@ -97,6 +116,44 @@ class ScoreStore:
         )
         old = (resp.get("Attributes") or {}).get("score")
         return float(old["N"]) if old else None
+
+    def backfill_ranks(self) -> list[str]:
+        """Give every scored contact without them its by_rank keys (contacts scored
+        before the index existed); returns the ranks set. A paginated Scan; each update
+        is conditional on the score read, so a concurrent scorer's write wins."""
+        names = {"#e": "e164", "#s": "score", "#rp": "rank_pk", "#rk": "rank"}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "attribute_exists(#s) AND "
+            "(attribute_not_exists(#rk) OR attribute_not_exists(#rp))",
+            "ProjectionExpression": "#e, #s",
+            "ExpressionAttributeNames": names,
+        }
+        done: list[str] = []
+        while True:
+            resp = self._ddb.scan(**kwargs)
+            for raw in resp.get("Items", []):
+                e164, score = raw["e164"]["S"], raw["score"]["N"]
+                rank = ranking.rank_key(float(score), e164)
+                try:
+                    self._ddb.update_item(
+                        TableName=self.table_name,
+                        Key={"e164": {"S": e164}},
+                        ConditionExpression="#s = :s",
+                        UpdateExpression="SET #rp = :rp, #rk = :rk",
+                        ExpressionAttributeNames={"#s": "score", "#rp": "rank_pk", "#rk": "rank"},
+                        ExpressionAttributeValues={
+                            ":s": {"N": score},
+                            ":rp": {"S": ranking.RANK_PARTITION},
+                            ":rk": {"S": rank},
+                        },
+                    )
+                    done.append(rank)
+                except self._ddb.exceptions.ConditionalCheckFailedException:
+                    continue  # rescored meanwhile: that write set its rank
+            if "LastEvaluatedKey" not in resp:
+                return done
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def stored_score(self, e164: str) -> dict[str, Any] | None:
         names = {f"#f{i}": f for i, f in enumerate(("e164", *SCORE_FIELDS))}

@@ -119,6 +119,10 @@ def test_dashboard_in_a_browser(stack: LocalStack, browser: Any) -> None:
         )
         second = _rows(page)
         assert {r["e164"] for r in first}.isdisjoint({r["e164"] for r in second})
+        # Best first across pages, not only within one (by_rank / top_leads).
+        s1, s2 = [r["score"] for r in first], [r["score"] for r in second]
+        assert s1 == sorted(s1, reverse=True) and s2 == sorted(s2, reverse=True)
+        assert min(s1) >= max(s2)
         page.click("#page-prev")
         page.wait_for_function("document.getElementById('page-num').textContent === '1'")
 

@@ -4,6 +4,7 @@ are listed newest first, and the routes need a key."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -74,6 +75,137 @@ def test_leads_page_filter_and_detail(stack: LocalStack) -> None:
     assert set(detail["score_factors"]) == set(dashboard_seed.FACTORS)
 
 
+def _walk(stack: LocalStack, h: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    """Every page of one listing: its pages' (source, order, rows)."""
+    pages: list[dict[str, Any]] = []
+    token = None
+    for _ in range(50):
+        page = _get(
+            stack, "/v2/dashboard/leads", h, **params, **({"page_token": token} if token else {})
+        )
+        pages.append(page)
+        token = page["next_page_token"]
+        if not token:
+            return pages
+    raise AssertionError("too many pages")
+
+
+def _ranked(items: list[dict[str, Any]]) -> list[str]:
+    """Scored numbers best first, ties by number (the by_rank order)."""
+    scored = [i for i in items if i.get("score") is not None]
+    return [i["e164"] for i in sorted(scored, key=lambda i: (i["score"], i["e164"]), reverse=True)]
+
+
+def test_unfiltered_leads_are_one_global_order_first_page_from_top_leads(
+    stack: LocalStack,
+) -> None:
+    w = wiring()
+    n = 260  # more scored leads than the top_leads item holds (100)
+    dashboard_seed.seed(w.clients.dynamodb, w.contacts.table_name, w.stats, n)
+    items = list(dashboard_seed.generate(n))
+    truth = _ranked(items)
+    unscored = {i["e164"] for i in items if i.get("score") is None}
+    h = _key()
+
+    pages = _walk(stack, h, limit=25)
+    assert pages[0]["source"] == "top_leads"
+    # The item answers its four pages; the index the rest; then the unscored contacts.
+    assert [p["source"] for p in pages[:4]] == ["top_leads"] * 4
+    assert "index:by_rank" in {p["source"] for p in pages}
+    scored_rows = [r["e164"] for p in pages if p["order"] == "global" for r in p["items"]]
+    assert scored_rows == truth
+    tail = [r["e164"] for p in pages if p["order"] == "unscored" for r in p["items"]]
+    assert set(tail) == unscored and len(tail) == len(unscored)
+
+    asc = _walk(stack, h, limit=40, sort="score_asc")
+    assert [r["e164"] for p in asc if p["order"] == "global" for r in p["items"]] == truth[::-1]
+
+    ranged = _walk(stack, h, limit=30, min_score=40, max_score=60)
+    got = [r for p in ranged for r in p["items"]]
+    assert [r["e164"] for r in got] == [
+        e for e in truth if 40 <= next(i["score"] for i in items if i["e164"] == e) <= 60
+    ]
+    assert all(p["order"] == "global" for p in ranged)
+
+    wa = _walk(stack, h, limit=25, platform="whatsapp:valid")
+    want = {
+        i["e164"]
+        for i in items
+        if (i.get("platforms") or {}).get("whatsapp", {}).get("status") == "valid"
+    }
+    wa_scored = [r["e164"] for p in wa if p["order"] == "global" for r in p["items"]]
+    assert wa_scored == [e for e in truth if e in want]
+    assert {r["e164"] for p in wa for r in p["items"]} == want
+
+
+def test_score_writers_keep_top_leads_and_readers_never_trust_a_stale_item(
+    stack: LocalStack,
+) -> None:
+    from chalicelib.domain import ranking
+    from chalicelib.scoring.engine import ScoreResult
+
+    w = wiring()
+    dashboard_seed.seed(w.clients.dynamodb, w.contacts.table_name, w.stats, 150)
+    items = {i["e164"]: i for i in dashboard_seed.generate(150)}
+    h = _key()
+    best = _ranked(list(items.values()))[0]
+
+    # A scoring run drops the best lead to 1: the writer moves it out of the item.
+    store = w.scoring.store
+    assert store.write(ScoreResult(best, 1.0, "test-2", 40.0, {}, "h1"))
+    store.flush_transitions()
+    items[best]["score"] = 1.0
+    truth = _ranked(list(items.values()))
+    top = w.top_leads.read()
+    assert ranking.rank_key(1.0, best) not in top.ranks[:25]
+    first = _get(stack, "/v2/dashboard/leads", h, limit=25)
+    assert first["source"] == "top_leads"
+    assert [r["e164"] for r in first["items"]] == truth[:25]
+
+    # A score changed behind the writers' back: the page comes from the index instead.
+    second = truth[0]
+    w.clients.dynamodb.update_item(
+        TableName=w.contacts.table_name,
+        Key={"e164": {"S": second}},
+        UpdateExpression="SET #s = :s, #r = :r",
+        ExpressionAttributeNames={"#s": "score", "#r": "rank"},
+        ExpressionAttributeValues={
+            ":s": {"N": "2"},
+            ":r": {"S": ranking.rank_key(2, second)},
+        },
+    )
+    items[second]["score"] = 2
+    again = _get(stack, "/v2/dashboard/leads", h, limit=25)
+    assert again["source"] == "index:by_rank"
+    assert [r["e164"] for r in again["items"]] == _ranked(list(items.values()))[:25]
+
+
+def test_backfill_ranks_contacts_scored_before_the_index(stack: LocalStack) -> None:
+    from chalicelib.store.top_leads import TOP_ITEM
+
+    w = wiring()
+    dashboard_seed.seed(w.clients.dynamodb, w.contacts.table_name, w.stats, 120)
+    items = list(dashboard_seed.generate(120))
+    # As deployed data looked before by_rank: scores, no rank keys, no top_leads item.
+    for i in items:
+        w.clients.dynamodb.update_item(
+            TableName=w.contacts.table_name,
+            Key={"e164": {"S": i["e164"]}},
+            UpdateExpression="REMOVE rank_pk, #r",
+            ExpressionAttributeNames={"#r": "rank"},
+        )
+    w.clients.dynamodb.delete_item(TableName=w.stats.table_name, Key={"pk": {"S": TOP_ITEM}})
+
+    ranks = w.scoring.store.backfill_ranks()
+    assert len(ranks) == sum(1 for i in items if i.get("score") is not None)
+    assert w.scoring.store.backfill_ranks() == []  # only unranked contacts, once
+    w.top_leads.rebuild(ranks)
+    pages = _walk(stack, _key(), limit=25)
+    assert pages[0]["source"] == "top_leads"
+    got = [r["e164"] for p in pages if p["order"] == "global" for r in p["items"]]
+    assert got == _ranked(items)
+
+
 def test_dashboard_routes_need_a_key_but_the_page_does_not(stack: LocalStack) -> None:
     assert httpx.get(f"{stack.api_url}/v2/dashboard/summary").status_code == 401
     page = httpx.get(f"{stack.api_url}/dashboard")
@@ -83,3 +215,13 @@ def test_dashboard_routes_need_a_key_but_the_page_does_not(stack: LocalStack) ->
     assert httpx.get(f"{stack.api_url}/dashboard/assets/..%2Fapp.py").status_code == 404
     bad = httpx.get(f"{stack.api_url}/v2/dashboard/leads", params={"limit": 500}, headers=_key())
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_request"
+    for token in (
+        "not-base64!",
+        base64.urlsafe_b64encode(b'{"phase":"rank","key":{"e164":{"S":"+52"}}}').decode(),
+        base64.urlsafe_b64encode(b'{"phase":"rank","key":{"rank":{"L":[]}}}').decode(),
+        base64.urlsafe_b64encode(b'{"phase":"elsewhere","key":{}}').decode(),
+    ):
+        r = httpx.get(
+            f"{stack.api_url}/v2/dashboard/leads", params={"page_token": token}, headers=_key()
+        )
+        assert r.status_code == 400 and r.json()["error"] == "invalid_page_token", token

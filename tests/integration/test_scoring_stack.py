@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from chalicelib import resources
+from chalicelib.domain import ranking
 from chalicelib.domain.contact import ContactRecord
 from chalicelib.domain.phone import Accepted, normalize
 from chalicelib.local.stack import LocalStack
@@ -49,6 +50,21 @@ def send_to_score(numbers: list[str]) -> None:
         w.clients.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
 
 
+def assert_ranked_and_top_leads_exact(numbers: list[str]) -> None:
+    """Every scored contact carries its by_rank keys, and the `top_leads` item holds
+    exactly the highest ranks above its floor (the dashboard's first pages)."""
+    w = wiring()
+    contacts = [c for c in (w.contacts.get(n) for n in numbers) if c]
+    for c in contacts:
+        assert c["rank_pk"] == ranking.RANK_PARTITION
+        assert c["rank"] == ranking.rank_key(c["score"], c["e164"])
+    truth = sorted((c["rank"] for c in contacts), reverse=True)
+    top = w.top_leads.read()
+    above = [r for r in truth if top.floor is None or r > top.floor]
+    assert [r for r in top.ranks if top.floor is None or r > top.floor] == above
+    assert len(above) >= ranking.TOP_LOW_WATER
+
+
 def test_score_handler_prior_then_promoted_model(stack: LocalStack) -> None:
     numbers = store_contacts(150)
     send_to_score(numbers)
@@ -60,6 +76,8 @@ def test_score_handler_prior_then_promoted_model(stack: LocalStack) -> None:
         assert c is not None
         assert abs(sum(c["score_factors"].values()) - (c["score"] - c["score_baseline"])) < 0.5
         assert c["attributes"]["segmento"] == "a"  # other attributes untouched
+
+    assert_ranked_and_top_leads_exact(numbers)
 
     # Nothing changed: scoring again writes nothing.
     assert w.scoring.score_numbers(numbers).written == 0
@@ -78,6 +96,8 @@ def test_score_handler_prior_then_promoted_model(stack: LocalStack) -> None:
     for c in second:
         assert c is not None
         assert abs(sum(c["score_factors"].values()) - (c["score"] - c["score_baseline"])) < 0.5
+    # Every score moved: the writers kept the top leads exact through it.
+    assert_ranked_and_top_leads_exact(numbers)
 
 
 def test_score_handler_parks_a_malformed_message(stack: LocalStack) -> None:

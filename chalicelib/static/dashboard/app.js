@@ -21,7 +21,7 @@ const I18N = {
     leads: "Leads", f_state: "Estado", f_lada: "LADA", f_platform: "Plataforma",
     f_min: "Score mín.", f_max: "Score máx.", f_sort: "Orden", sort_desc: "Score mayor primero",
     sort_asc: "Score menor primero", apply: "Aplicar", clear: "Limpiar",
-    order_page: "Sin filtro de estado o LADA el orden aplica dentro de la página.",
+    order_unscored: "Leads sin score: van después de los que tienen score, sin orden entre ellos.",
     col_phone: "Teléfono", col_state: "Estado", col_lada: "LADA", col_score: "Score",
     col_platforms: "Plataformas", prev: "Anterior", next: "Siguiente", detail: "Detalle del lead",
     close: "Cerrar", model: "Versión del modelo", factors: "Factores del score",
@@ -46,7 +46,7 @@ const I18N = {
     leads: "Leads", f_state: "State", f_lada: "LADA", f_platform: "Platform",
     f_min: "Min score", f_max: "Max score", f_sort: "Sort", sort_desc: "Highest score first",
     sort_asc: "Lowest score first", apply: "Apply", clear: "Clear",
-    order_page: "Without a state or LADA filter, sorting applies within the page.",
+    order_unscored: "Leads without a score: listed after the scored ones, in no particular order.",
     col_phone: "Phone", col_state: "State", col_lada: "LADA", col_score: "Score",
     col_platforms: "Platforms", prev: "Previous", next: "Next", detail: "Lead detail",
     close: "Close", model: "Model version", factors: "Score factors",
@@ -324,7 +324,7 @@ function renderLeads() {
   $("page-num").textContent = String(state.page + 1);
   $("page-prev").disabled = state.page === 0;
   $("page-next").disabled = !state.nextToken;
-  $("order-note").hidden = state.order !== "page";
+  $("order-note").hidden = state.order !== "unscored";
 }
 
 // --- one lead --------------------------------------------------------------------------
