@@ -10,6 +10,7 @@ from chalice.app import AuthRequest, AuthResponse, Request, SQSEvent
 from chalicelib import resources
 from chalicelib.api.http import api, parse_body
 from chalicelib.config import get_settings
+from chalicelib.security.auth_mode import route_authorizer
 from chalicelib.security.cors import cors_config
 from chalicelib.security.guard import public, requires
 
@@ -38,6 +39,11 @@ def security_middleware(event: Request, get_response: Any) -> Response:
     return enforce(app.routes, event, get_response, lambda: wiring().rate_limiter)
 
 
+# What the guarded routes declare: the API keys above, or IAM / Cognito in a deployed
+# stage that sets API_AUTH (chalicelib/security/auth_mode.py).
+AUTH = route_authorizer(api_key_auth)
+
+
 @app.route("/health", methods=["GET"])
 @public("load balancers and uptime checks call it without a key")
 @api()
@@ -45,7 +51,7 @@ def health() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@app.route("/v2/uploads", methods=["POST"], authorizer=api_key_auth)
+@app.route("/v2/uploads", methods=["POST"], authorizer=AUTH)
 @requires("write")
 @api(status=201)
 def create_upload() -> dict[str, Any]:
@@ -57,7 +63,7 @@ def create_upload() -> dict[str, Any]:
     return uploads.create_upload(wiring(), req)
 
 
-@app.route("/v2/uploads/{upload_id}", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/uploads/{upload_id}", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def get_upload(upload_id: str) -> dict[str, Any]:
@@ -67,7 +73,7 @@ def get_upload(upload_id: str) -> dict[str, Any]:
     return uploads.get_upload(wiring(), upload_id)
 
 
-@app.route("/v2/contacts/{phone}", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/contacts/{phone}", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def get_contact(phone: str) -> dict[str, Any]:
@@ -99,7 +105,7 @@ def api_docs() -> Response:
     )
 
 
-@app.route("/v2/admin/keys", methods=["POST"], authorizer=api_key_auth)
+@app.route("/v2/admin/keys", methods=["POST"], authorizer=AUTH)
 @requires("admin")
 @api(status=201)
 def create_api_key() -> dict[str, Any]:
@@ -111,7 +117,7 @@ def create_api_key() -> dict[str, Any]:
     return admin.create_key(wiring(), req)
 
 
-@app.route("/v2/admin/keys", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/admin/keys", methods=["GET"], authorizer=AUTH)
 @requires("admin")
 @api()
 def list_api_keys() -> dict[str, Any]:
@@ -124,7 +130,7 @@ def list_api_keys() -> dict[str, Any]:
     return admin.list_keys(wiring(), q)
 
 
-@app.route("/v2/admin/keys/{key_id}", methods=["DELETE"], authorizer=api_key_auth)
+@app.route("/v2/admin/keys/{key_id}", methods=["DELETE"], authorizer=AUTH)
 @requires("admin")
 @api()
 def revoke_api_key(key_id: str) -> dict[str, Any]:
@@ -146,7 +152,7 @@ def ingest(event: SQSEvent) -> dict[str, Any]:
 
 
 # -- validation (chalicelib/validation): reachability per platform --------------------
-@app.route("/v2/validation/validate", methods=["POST"], authorizer=api_key_auth)
+@app.route("/v2/validation/validate", methods=["POST"], authorizer=AUTH)
 @requires("write")
 @api()
 def validate_phone() -> dict[str, Any]:
@@ -210,7 +216,7 @@ def validate_apple(event: SQSEvent) -> dict[str, Any]:
 
 
 # -- audiences: extraction, do-not-contact list, campaigns (chalicelib/audience) ---------
-@app.route("/v2/contacts/extract", methods=["POST"], authorizer=api_key_auth)
+@app.route("/v2/contacts/extract", methods=["POST"], authorizer=AUTH)
 @requires("read")
 @api()
 def extract_contacts() -> Any:
@@ -225,7 +231,7 @@ def extract_contacts() -> Any:
     return WithStatus(status, body)
 
 
-@app.route("/v2/tasks/{task_id}", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/tasks/{task_id}", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def get_task(task_id: str) -> dict[str, Any]:
@@ -235,7 +241,7 @@ def get_task(task_id: str) -> dict[str, Any]:
     return audience.get_task(wiring(), task_id)
 
 
-@app.route("/v2/optouts", methods=["POST"], authorizer=api_key_auth)
+@app.route("/v2/optouts", methods=["POST"], authorizer=AUTH)
 @requires("write")
 @api()
 def add_optouts() -> dict[str, Any]:
@@ -251,7 +257,7 @@ def add_optouts() -> dict[str, Any]:
     "/v2/optouts/upload",
     methods=["POST"],
     content_types=["text/csv", "text/plain", "application/octet-stream"],
-    authorizer=api_key_auth,
+    authorizer=AUTH,
 )
 @requires("write")
 @api()
@@ -265,7 +271,7 @@ def upload_optouts() -> dict[str, Any]:
     return audience.upload_optouts(wiring(), app.current_request.raw_body, source)
 
 
-@app.route("/v2/webhooks/inbound", methods=["POST"], authorizer=api_key_auth)
+@app.route("/v2/webhooks/inbound", methods=["POST"], authorizer=AUTH)
 @requires("write")
 @api()
 def inbound_message() -> dict[str, Any]:
@@ -277,7 +283,7 @@ def inbound_message() -> dict[str, Any]:
     return audience.inbound(wiring(), msg)
 
 
-@app.route("/v2/campaigns", methods=["POST"], authorizer=api_key_auth)
+@app.route("/v2/campaigns", methods=["POST"], authorizer=AUTH)
 @requires("write")
 @api(status=201)
 def create_campaign() -> dict[str, Any]:
@@ -290,7 +296,7 @@ def create_campaign() -> dict[str, Any]:
     return audience.create_campaign(wiring(), req)
 
 
-@app.route("/v2/campaigns/{campaign_id}", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/campaigns/{campaign_id}", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def get_campaign(campaign_id: str) -> dict[str, Any]:
@@ -300,7 +306,7 @@ def get_campaign(campaign_id: str) -> dict[str, Any]:
     return audience.get_campaign(wiring(), campaign_id)
 
 
-@app.route("/v2/campaigns/{campaign_id}/outcomes", methods=["POST"], authorizer=api_key_auth)
+@app.route("/v2/campaigns/{campaign_id}/outcomes", methods=["POST"], authorizer=AUTH)
 @requires("write")
 @api()
 def add_campaign_outcomes(campaign_id: str) -> dict[str, Any]:
@@ -317,7 +323,7 @@ def add_campaign_outcomes(campaign_id: str) -> dict[str, Any]:
     "/v2/campaigns/{campaign_id}/outcomes/upload",
     methods=["POST"],
     content_types=["text/csv", "text/plain", "application/octet-stream"],
-    authorizer=api_key_auth,
+    authorizer=AUTH,
 )
 @requires("write")
 @api()
@@ -359,7 +365,7 @@ def dashboard_asset(name: str) -> Response:
     return static.asset(name)
 
 
-@app.route("/v2/dashboard/summary", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/dashboard/summary", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def dashboard_summary() -> dict[str, Any]:
@@ -369,7 +375,7 @@ def dashboard_summary() -> dict[str, Any]:
     return dashboard.summary(wiring())
 
 
-@app.route("/v2/dashboard/leads", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/dashboard/leads", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def dashboard_leads() -> dict[str, Any]:
@@ -380,7 +386,7 @@ def dashboard_leads() -> dict[str, Any]:
     return dashboard.leads(wiring(), dashboard.parse_query(app.current_request.query_params))
 
 
-@app.route("/v2/dashboard/leads/{phone}", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/dashboard/leads/{phone}", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def dashboard_lead(phone: str) -> dict[str, Any]:
@@ -390,7 +396,7 @@ def dashboard_lead(phone: str) -> dict[str, Any]:
     return dashboard.lead(wiring(), phone)
 
 
-@app.route("/v2/dashboard/uploads", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/dashboard/uploads", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def dashboard_uploads() -> dict[str, Any]:
@@ -400,7 +406,7 @@ def dashboard_uploads() -> dict[str, Any]:
     return dashboard.uploads(wiring())
 
 
-@app.route("/v2/dashboard/campaigns", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/dashboard/campaigns", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def dashboard_campaigns() -> dict[str, Any]:
@@ -411,7 +417,7 @@ def dashboard_campaigns() -> dict[str, Any]:
 
 
 # -- lead scoring (chalicelib/scoring) ---------------------------------------------------
-@app.route("/v2/scores", methods=["POST"], authorizer=api_key_auth)
+@app.route("/v2/scores", methods=["POST"], authorizer=AUTH)
 @requires("write")
 @api()
 def score_contacts() -> dict[str, Any]:
@@ -423,7 +429,7 @@ def score_contacts() -> dict[str, Any]:
     return scores.score_many(wiring(), req)
 
 
-@app.route("/v2/contacts/{phone}/score", methods=["GET"], authorizer=api_key_auth)
+@app.route("/v2/contacts/{phone}/score", methods=["GET"], authorizer=AUTH)
 @requires("read")
 @api()
 def get_contact_score(phone: str) -> dict[str, Any]:

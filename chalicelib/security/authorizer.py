@@ -14,7 +14,9 @@ from typing import Any
 from chalice.app import AuthResponse
 
 from chalicelib.security import scopes as scope_codec
+from chalicelib.security.auth_mode import scopes_from_groups
 from chalicelib.security.keys import ApiKeyStore
+from chalicelib.security.scopes import SCOPES
 
 # API Gateway turns an authorizer failing with exactly this message into a 401.
 UNAUTHORIZED = "Unauthorized"
@@ -53,8 +55,26 @@ class Caller:
     burst: int | None
 
 
-def caller_from_context(request_context: dict[str, Any]) -> Caller | None:
+def caller_from_context(request_context: dict[str, Any], mode: str = "api_key") -> Caller | None:
+    """The caller, from what the route's authorizer put in the request context; None
+    when nothing there identifies one (the middleware answers 401)."""
     auth = request_context.get("authorizer") or {}
+    claims = auth.get("claims")
+    if mode == "cognito" and isinstance(claims, dict) and claims.get("sub"):
+        return Caller(
+            key_id=f"cognito:{claims['sub']}",
+            scopes=scopes_from_groups(claims.get("cognito:groups")),
+            rate_per_s=None,
+            burst=None,
+        )
+    if mode == "iam":
+        arn = (request_context.get("identity") or {}).get("userArn")
+        if not arn:
+            return None
+        # API Gateway already matched the caller's IAM policy to this route.
+        return Caller(key_id=f"iam:{arn}", scopes=frozenset(SCOPES), rate_per_s=None, burst=None)
+    if mode != "api_key":
+        return None
     key_id = auth.get("key_id") or auth.get("principalId")
     if not key_id:
         return None

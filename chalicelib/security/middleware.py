@@ -15,10 +15,13 @@ from chalicelib.api.errors import ApiError
 from chalicelib.api.http import MAX_BODY_BYTES, respond
 from chalicelib.logging import logger
 from chalicelib.security import cors
+from chalicelib.security.auth_mode import auth_mode
 from chalicelib.security.authorizer import caller_from_context
 from chalicelib.security.guard import declared_scope, public_reason
 from chalicelib.security.ratelimit import Limit, RateLimiter
 
+# Fixed for the life of the process, like the authorizer app.py gave the routes.
+_MODE = auth_mode()
 DEFAULT_RATE_PER_S = 20.0
 DEFAULT_BURST = 40
 
@@ -112,7 +115,7 @@ def _check(
         logger.error("route without authorizer or public mark", extra={"path": route.uri_pattern})
         return _err(forbidden("undeclared", frozenset()))
     scope = declared_scope(fn)
-    caller = caller_from_context(event.context or {})
+    caller = caller_from_context(event.context or {}, _MODE)
     if caller is None:
         return _err(unauthorized())
     if scope is None:
@@ -186,7 +189,7 @@ def _access_log(event: Request, response: Response, started: float) -> None:
     """One line per request. The path can hold a phone number: the log formatter masks
     it (chalicelib/logging.py), and `resource` is the route template, which never does."""
     context = event.context or {}
-    caller = caller_from_context(context)
+    caller = caller_from_context(context, _MODE)
     logger.info(
         "request",
         extra={

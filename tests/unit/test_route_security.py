@@ -34,7 +34,7 @@ def test_every_route_is_guarded_or_explicitly_public() -> None:
                 continue
             if entry.authorizer is None:
                 problems.append(
-                    f"{method} {path}: add authorizer=api_key_auth to @app.route "
+                    f"{method} {path}: add authorizer=AUTH to @app.route "
                     "(or, if it must be public, add it to PUBLIC in this test with a reason)"
                 )
             if declared_scope(fn) is None:
