@@ -137,7 +137,8 @@ def revoke_api_key(key_id: str) -> dict[str, Any]:
     from chalicelib.api import admin
     from chalicelib.wiring import wiring
 
-    return admin.revoke_key(wiring(), key_id)
+    assert app.current_request is not None
+    return admin.revoke_key(wiring(), key_id, app.current_request.context)
 
 
 @app.on_sqs_message(

@@ -51,6 +51,10 @@ class Clients:
     def cloudwatch(self) -> Any:
         return self._client("cloudwatch")
 
+    @property
+    def apigateway(self) -> Any:
+        return self._client("apigateway")
+
     def queue_url(self, logical_name: str) -> str:
         key = f"queue-url:{logical_name}"
         url = self._cache.get(key)

@@ -70,6 +70,17 @@ class Bucket:
     expire_prefixes: tuple[tuple[str, int], ...] = field(default=())
 
 
+# A row of the dashboard's leads table (besides its key and platform statuses): what
+# the `by_rank` index projects, so a page of rows is one Query.
+LEAD_ROW_FIELDS = (
+    "national",
+    "state",
+    "state_code",
+    "lada",
+    "score",
+    "score_model_version",
+    "created_at",
+)
 CONTACTS = Table(
     "ContactsTable",
     "contacts",
@@ -93,16 +104,7 @@ CONTACTS = Table(
             Key("rank_pk"),
             Key("rank"),
             projection="INCLUDE",
-            include=(
-                "national",
-                "state",
-                "state_code",
-                "lada",
-                "score",
-                "score_model_version",
-                "created_at",
-                "platforms",
-            ),
+            include=(*LEAD_ROW_FIELDS, "platforms"),
         ),
     ),
 )

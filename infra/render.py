@@ -58,6 +58,8 @@ class Access:
     # Provider credentials (validation): SSM parameters under /alcance/providers/ and
     # Secrets Manager secrets named alcance/providers/*, read with Powertools Parameters.
     provider_secrets: bool = False
+    # DELETE /v2/admin/keys/{id}: flush API Gateway's cached authorizer answers.
+    flush_authorizer_cache: bool = False
 
 
 # One entry per Chalice function (its Python name; the REST API is "api_handler").
@@ -98,6 +100,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
         s3_write=("uploads/", "exports/", "campaigns/"),
         send_to=("extract", "score"),  # extractions; contacts settled by a sync validation
         provider_secrets=True,  # POST /v2/validation/validate calls the providers
+        flush_authorizer_cache=True,  # a revoked key stops working at once
     ),
     "extract": Access(
         tables_read=("contacts", "jobs", "optouts", "campaigns"),
@@ -523,6 +526,20 @@ def function_policy(function_name: str, consumes: list[str], access: Access) -> 
                         ":secret:alcance/providers/*"
                     },
                 ],
+            }
+        )
+    if access.flush_authorizer_cache:
+        st.append(
+            {
+                "Sid": "FlushAuthorizerCache",
+                "Effect": "Allow",
+                "Action": ["apigateway:DELETE"],
+                # Any REST API of this region: naming ours would make the role depend on
+                # the API, which depends on the function, which depends on the role.
+                "Resource": {
+                    "Fn::Sub": f"arn:{PARTITION}:apigateway:${{AWS::Region}}::"
+                    "/restapis/*/stages/*/cache/authorizers"
+                },
             }
         )
     if access.metrics:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.api.errors import ApiError, not_found
+from chalicelib.security import authcache
 from chalicelib.security.keys import KEY_ID, KeyRevoked
 from chalicelib.security.scopes import Scope
 from chalicelib.wiring import Wiring
@@ -69,7 +70,9 @@ def list_keys(w: Wiring, q: ListKeys) -> dict[str, Any]:
     return {"keys": [k.public() for k in w.api_keys.list(include_revoked=q.include_revoked)]}
 
 
-def revoke_key(w: Wiring, key_id: str) -> dict[str, Any]:
+def revoke_key(w: Wiring, key_id: str, request_context: dict[str, Any]) -> dict[str, Any]:
+    """Revoke, then flush the gateway's cached authorizer answers so the key stops
+    working now, not when the cache's TTL runs out."""
     _check_id(key_id)
     try:
         key = w.api_keys.revoke(key_id)
@@ -83,4 +86,5 @@ def revoke_key(w: Wiring, key_id: str) -> dict[str, Any]:
         ) from exc
     if key is None:
         raise not_found("Key", "Key", key_id)
+    authcache.flush(request_context, lambda: w.clients.apigateway)
     return key.public()

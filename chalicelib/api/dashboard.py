@@ -31,16 +31,7 @@ URL_TTL_S = 3600
 MAX_EVAL_PER_CALL = 200
 MAX_CALLS_PER_PAGE = 5
 HISTORY_LIMIT = 50
-ROW_FIELDS = (
-    "e164",
-    "national",
-    "state",
-    "state_code",
-    "lada",
-    "score",
-    "score_model_version",
-    "created_at",
-)
+ROW_FIELDS = ("e164", *resources.LEAD_ROW_FIELDS)
 
 
 class LeadsQuery(BaseModel):

@@ -1,28 +1,36 @@
 """Chalice's local API Gateway, made to answer like the deployed one does with the
 gateway responses set in infra/render.py: an authorizer failing with "Unauthorized" is
 a 401 (Chalice local would drop the connection), an unknown path is a 404, and every
-gateway-level refusal comes back in the API's one error shape."""
+gateway-level refusal comes back in the API's one error shape. Like API Gateway, it
+keeps a built-in authorizer's answer per token for the authorizer's `ttl_seconds`."""
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-from chalice.app import Chalice
+from chalice.app import Chalice, ChaliceAuthorizer
 from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
     CustomLocalChalice,
+    ForbiddenError,
     InvalidAuthorizerError,
+    LocalAuthPair,
     LocalChalice,
     LocalDevServer,
     LocalGateway,
+    LocalGatewayAuthorizer,
     LocalGatewayException,
     NotAuthorizedError,
 )
 
 from chalicelib.logging import logger
+from chalicelib.security import authcache
 
 UNAUTHORIZED = "Unauthorized"
 
@@ -51,7 +59,68 @@ class RouteNotFound(LocalGatewayException):
     CODE = 404
 
 
+class AuthorizerCache:
+    """Allow answers of built-in authorizers, per (authorizer, token), until their TTL.
+    Refusals are not kept (API Gateway does not cache a 401 either)."""
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+    def get(self, name: str, token: str) -> dict[str, Any] | None:
+        with self._lock:
+            hit = self._answers.get((name, token))
+            if hit is None or hit[0] <= self._clock():
+                return None
+            return copy.deepcopy(hit[1])
+
+    def put(self, name: str, token: str, answer: dict[str, Any], ttl_s: int) -> None:
+        if ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._answers) > 10_000:
+                self._answers.clear()
+            self._answers[(name, token)] = (self._clock() + ttl_s, copy.deepcopy(answer))
+
+    def flush(self) -> None:
+        with self._lock:
+            self._answers.clear()
+
+
+AUTH_CACHE = AuthorizerCache()
+authcache.register_local(AUTH_CACHE.flush)
+
+
+class CachingAuthorizer(LocalGatewayAuthorizer):
+    """Chalice's local authorizer runner, with API Gateway's per-token answer cache for
+    built-in (TOKEN) authorizers; every other case is Chalice's own code path."""
+
+    def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> LocalAuthPair:
+        route_entry = self._route_for_event(lambda_event)
+        authorizer = route_entry.authorizer if route_entry else None
+        token = (lambda_event.get("headers") or {}).get("authorization")
+        if not isinstance(authorizer, ChaliceAuthorizer) or not token:
+            return super().authorize(raw_path, lambda_event, lambda_context)
+        method = lambda_event["requestContext"]["httpMethod"]
+        arn = self._arn_builder.build_arn(method, raw_path)
+        answer = AUTH_CACHE.get(authorizer.name, token)
+        if answer is None:
+            auth_event = self._prepare_authorizer_event(arn, lambda_event, lambda_context)
+            answer = authorizer(auth_event, lambda_context)
+            if answer is None:
+                raise InvalidAuthorizerError({}, b'{"message":null}')
+            AUTH_CACHE.put(authorizer.name, token, answer, authorizer.config.ttl_seconds or 0)
+        if not self._check_can_invoke_view_function(arn, answer):
+            raise ForbiddenError({}, b'{"Message": "User is not authorized"}')
+        return self._update_lambda_event(lambda_event, answer), lambda_context
+
+
 class AlcanceGateway(LocalGateway):
+    def __init__(self, app_object: Chalice, config: Config) -> None:
+        super().__init__(app_object, config)
+        self._authorizer = CachingAuthorizer(app_object)
+
     def _generate_lambda_event(
         self, method: str, path: str, headers: Any, body: bytes | None
     ) -> Any:

@@ -186,3 +186,21 @@ def test_each_request_is_logged_once_with_the_number_masked(
     assert line["path"] == "/v2/contacts/***5678"
     assert line["key_id"] and line["ms"] >= 0
     log_scan.assert_no_phone_numbers()
+
+
+def test_the_gateway_caches_authorizer_answers_like_api_gateway(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    """Within the authorizer's TTL a key revoked behind the API's back still works (as
+    in AWS); revoking through the API flushes the cache, so the key stops at once."""
+    from chalicelib.local.gateway import AUTH_CACHE
+
+    store = wiring().api_keys
+    key, secret = store.create("cached", ["read"])
+    as_key = {"Authorization": f"Bearer {secret}"}
+    url = f"{stack.api_url}/v2/uploads/up_doesnotexist00"
+    assert httpx.get(url, headers=as_key).status_code == 404
+    store.revoke(key.key_id)  # the table says revoked; the gateway's answer is cached
+    assert httpx.get(url, headers=as_key).status_code == 404
+    AUTH_CACHE.flush()
+    assert httpx.get(url, headers=as_key).status_code == 401

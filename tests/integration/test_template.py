@@ -443,6 +443,11 @@ def test_merge_patches_sqs_events_env_and_roles() -> None:
         for p in render.FUNCTION_ACCESS["api_handler"].s3_write
     ]
     assert "uploads/" in render.FUNCTION_ACCESS["api_handler"].s3_write
+    # Only the API may flush the authorizer cache (key revocation), and only that.
+    flush = next(s for s in api_doc["Statement"] if s["Sid"] == "FlushAuthorizerCache")
+    assert flush["Action"] == ["apigateway:DELETE"]
+    assert flush["Resource"]["Fn::Sub"].endswith("/stages/*/cache/authorizers")
+    assert "FlushAuthorizerCache" not in {s["Sid"] for s in ingest_doc["Statement"]}
     assert t["Resources"]["RestAPI"]["Properties"]["MethodSettings"][0]["HttpMethod"] == "*"
     assert {"ApiThrottlingRateLimit", "ApiThrottlingBurstLimit"} <= set(t["Parameters"])
 
