@@ -2,13 +2,14 @@
 
     python bench/api.py [--concurrency 50] [--seconds 15] [--max-requests 20000]
 
-Starts the local stack (moto server + Chalice local API with the authorizer, the
-per-key rate limit in DynamoDB and the middleware), then N client threads, each with
-its own API key (so no client is rate limited: this measures the served path), call
-GET /v2/contacts/{phone} for stored contacts until the time or request budget runs
+Starts the local stack as `python -m chalicelib.cli local` does (its own process: moto
+server, event pump, Chalice local API with the authorizer, its answer cache, the per-key
+rate limit in DynamoDB and the middleware), then N client threads in this process, each
+with its own API key (so no client is rate limited: this measures the served path),
+call GET /v2/contacts/{phone} for stored contacts until the time or request budget runs
 out. The last line is one JSON object: concurrency, requests, p50_ms, p99_ms, mean_ms,
-errors (non-2xx or failed), rps. Chalice local is one threaded process sharing 2 cores
-with moto: figures are noisy and far from Lambda's."""
+errors (non-2xx or failed), rps. The API server is one threaded Python process; it,
+moto and this load generator share 2 cores: figures are far from Lambda's."""
 
 from __future__ import annotations
 
@@ -34,11 +35,35 @@ def main() -> None:
     ap.add_argument("--max-requests", type=int, default=20_000)
     args = ap.parse_args()
 
-    from chalicelib.local.stack import LocalStack
+    import os
+    import subprocess
+
+    from chalicelib.local.stack import free_port, local_environment
     from chalicelib.wiring import wiring
 
-    stack = LocalStack().start()
+    api_port, moto_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "chalicelib.cli", "local"),
+            *("--port", str(api_port), "--moto-port", str(moto_port)),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api_url = f"http://127.0.0.1:{api_port}"
     try:
+        up_by = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > up_by or server.poll() is not None:
+                raise SystemExit("the local stack did not start")
+            time.sleep(0.2)
+        os.environ.update(local_environment(moto_port))
         w = wiring()
         phones = [f"+52551234{i:04d}" for i in range(200)]
         w.clients.dynamodb.batch_write_item(
@@ -65,7 +90,7 @@ def main() -> None:
             mine: list[float] = []
             bad = 0
             with httpx.Client(
-                base_url=stack.api_url,
+                base_url=api_url,
                 headers={"Authorization": f"Bearer {keys[i]}"},
                 timeout=30,
             ) as c:
@@ -98,7 +123,8 @@ def main() -> None:
             t.join(timeout=args.seconds + 60)
         elapsed = time.monotonic() - t0
     finally:
-        stack.stop()
+        server.terminate()
+        server.wait(timeout=30)
     latencies.sort()
     out: dict[str, Any] = {
         "concurrency": args.concurrency,
