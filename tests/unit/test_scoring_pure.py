@@ -243,3 +243,47 @@ def test_bank_marketing_rows_become_valid_unique_mexican_contacts(tmp_path: Path
     assert all(isinstance(p, Accepted) for p in phones)
     assert len({p.e164 for p in phones if isinstance(p, Accepted)}) == 300
     assert bm.synthetic_number(5) == bm.synthetic_number(5)  # deterministic
+
+
+@pytest.mark.parametrize("which", ["random_forest", "hist_gradient_boosting"])
+def test_served_arrays_predict_what_scikit_learn_predicts_missing_values_included(
+    which: str,
+) -> None:
+    from chalicelib.scoring.serve import probability, raw_predict
+
+    examples = generated(1500, seed=5)
+    rng = np.random.default_rng(6)
+    for e in examples:  # missing ages and segments, so NaN routing is learned and used
+        if rng.random() < 0.3:
+            e.contact["attributes"] = {"segmento": e.contact["attributes"]["segmento"]}
+    schema = infer_schema([e.contact for e in examples])
+    result = train(examples, schema, TrainConfig(cv=False, rf_trees=15, hgb_iter=30))
+    cand = next(c for c in result.candidates if c.name == which)
+    X = FeatureBuilder(schema, cand.encoders).matrix([e.contact for e in examples], None, NOW)
+    X[rng.random(X.shape) < 0.1] = np.nan  # and NaN in every column, unvalidated platforms
+    assert np.isnan(X).any(axis=0).all()
+    expected = cand.estimator.predict_proba(X)[:, 1]
+    assert np.abs(probability(cand.model, X) - expected).max() < 1e-9
+    # Contributions: baseline + sum = raw prediction, row by row.
+    raw, contrib, base = raw_predict(cand.model, X, contributions=True)
+    assert contrib is not None and contrib.shape == X.shape
+    assert np.abs(base + contrib.sum(axis=1) - raw).max() < 1e-9
+    # One row at a time gives the same as the batch (chunking changes nothing).
+    single = np.array([raw_predict(cand.model, X[i : i + 1])[0][0] for i in range(0, 1500, 97)])
+    assert np.array_equal(single, raw[::97])
+
+
+def test_a_model_whose_trees_share_nodes_is_rejected_at_serving() -> None:
+    from chalicelib.scoring.serve import compile_model
+
+    examples = generated(300, seed=4)
+    schema = infer_schema([e.contact for e in examples])
+    m = train(examples, schema, TrainConfig(cv=False, rf_trees=3, hgb_iter=3)).chosen.model
+    # The second tree's root points into the first tree: indices in range, shape valid.
+    left = m.left.copy()
+    second = int(m.roots[1])
+    left[second] = int(m.left[int(m.roots[0])])
+    bad = TreeEnsemble(**{**m.__dict__, "left": left})
+    bad.validate()
+    with pytest.raises(ValueError):
+        compile_model(bad)
