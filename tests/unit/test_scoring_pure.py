@@ -287,3 +287,28 @@ def test_a_model_whose_trees_share_nodes_is_rejected_at_serving() -> None:
     bad.validate()
     with pytest.raises(ValueError):
         compile_model(bad)
+
+
+def test_batch_features_and_hashes_match_one_contact_at_a_time() -> None:
+    from chalicelib.scoring.engine import input_hash
+
+    examples = generated(400, seed=7)
+    schema = infer_schema([e.contact for e in examples])
+    cand = train(examples, schema, TrainConfig(cv=False, rf_trees=10, hgb_iter=20)).chosen
+    fb = FeatureBuilder(schema, cand.encoders)
+    contacts = [e.contact for e in examples[:60]]
+    contacts[3] = {**contacts[3], "platforms": None, "attributes": {}}  # all unknown
+    history = [
+        [{"recorded_at": (NOW - timedelta(days=i)).isoformat(), "replied": True}] if i % 4 else []
+        for i in range(60)
+    ]
+    times = [NOW - timedelta(days=i % 3) for i in range(60)]
+    X = fb.matrix(contacts, history, times)
+    rows = np.vstack([fb.row(c, h, t) for c, h, t in zip(contacts, history, times, strict=True)])
+    assert np.array_equal(X, rows, equal_nan=True)
+    assert 0 < X[:, 3].max() < 1 and X[0, 3] == 0  # activity only where there is history
+    # The engine hashes slices of one buffer: the same as hashing each row on its own.
+    results = score_contacts(LoadedModel("vh", cand.model, fb, {}), contacts, history, NOW)
+    X_now = fb.matrix(contacts, history, NOW)
+    assert [r.input_hash for r in results] == [input_hash("vh", row) for row in X_now]
+    assert len({r.input_hash for r in results}) > 50
