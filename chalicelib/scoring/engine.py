@@ -23,7 +23,7 @@ from chalicelib.scoring.registry import LoadedModel
 _PRIOR_FEATURES = FeatureBuilder(FeatureSchema())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoreResult:
     e164: str
     score: float
@@ -81,17 +81,26 @@ def score_contacts(
     X = model.features.matrix(contacts, outcomes, now)
     scores, base, points = score_with_factors(model.model, X)
     names = model.features.names
-    rounded = np.round(points, 2).tolist()
-    hashed = np.round(X, 3)
-    version = model.version.encode()
-    return [
-        ScoreResult(
-            c["e164"],
-            round(s, 1),
-            model.version,
-            round(base, 2),
-            dict(zip(names, p, strict=True)),
-            hashlib.sha256(version + row.tobytes()).hexdigest()[:32],
+    version = model.version
+    baseline = round(base, 2)
+    # Whole-matrix rounding and one bytes buffer: no numpy call per contact.
+    hashed = np.round(X, 3).tobytes()
+    width = X.shape[1] * X.itemsize
+    seed = hashlib.sha256(version.encode())
+    out = []
+    for i, (c, s, p) in enumerate(
+        zip(contacts, np.round(scores, 1).tolist(), np.round(points, 2).tolist(), strict=True)
+    ):
+        h = seed.copy()
+        h.update(hashed[i * width : (i + 1) * width])
+        out.append(
+            ScoreResult(
+                c["e164"],
+                s,
+                version,
+                baseline,
+                dict(zip(names, p, strict=True)),
+                h.hexdigest()[:32],
+            )
         )
-        for c, s, p, row in zip(contacts, scores.tolist(), rounded, hashed, strict=True)
-    ]
+    return out

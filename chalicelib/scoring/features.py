@@ -11,6 +11,7 @@ learned `missing_go_to_left`, the prior gives it zero points."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -53,6 +54,7 @@ MAX_CATEGORIES = 60
 MIN_CATEGORY_COUNT = 5
 
 
+@functools.lru_cache(maxsize=4096)  # the same few column names on every contact
 def norm_key(key: str) -> str:
     text = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
@@ -203,8 +205,14 @@ def _attr(attributes: Mapping[str, Any], aliases: Iterable[str]) -> str:
 
 def demographic_cell(attributes: Mapping[str, Any]) -> str | None:
     """Age band x gender, from whichever of the two the file carries."""
-    age = parse_number(_attr(attributes, PROFILE_GROUPS["age"]))
-    gender = _attr(attributes, PROFILE_GROUPS["gender"])[:1]
+    return _cell(
+        _attr(attributes, PROFILE_GROUPS["age"]), _attr(attributes, PROFILE_GROUPS["gender"])
+    )
+
+
+def _cell(age_text: str, gender_text: str) -> str | None:
+    age = parse_number(age_text)
+    gender = gender_text[:1]
     if math.isnan(age) and not gender:
         return None
     band = "?" if math.isnan(age) else str(sum(1 for b in AGE_BANDS if age >= b))
@@ -265,7 +273,9 @@ def platform_features(platforms: Mapping[str, Any] | None) -> tuple[float, float
     if not platforms:
         return math.nan, math.nan
     statuses = [
-        norm_value(v.get("status") if isinstance(v, Mapping) else v) for v in platforms.values()
+        # dict first: what DynamoDB gives; the abstract Mapping check is slower.
+        norm_value(v.get("status") if isinstance(v, dict | Mapping) else v)
+        for v in platforms.values()
     ]
     return (
         float(sum(1 for s in statuses if s in REACHABLE)),
@@ -274,13 +284,24 @@ def platform_features(platforms: Mapping[str, Any] | None) -> tuple[float, float
 
 
 def profile_completeness(contact: Mapping[str, Any], attributes: Mapping[str, Any]) -> float:
+    return _completeness(contact, _profile(attributes))
+
+
+def _profile(attributes: Mapping[str, Any]) -> dict[str, str]:
+    """The first non-empty value of each profile group ("" when none)."""
+    return {group: _attr(attributes, aliases) for group, aliases in PROFILE_GROUPS.items()}
+
+
+def _completeness(contact: Mapping[str, Any], profile: Mapping[str, str]) -> float:
     present = sum(1 for f in PROFILE_FIELDS if contact.get(f))
-    present += sum(1 for aliases in PROFILE_GROUPS.values() if _attr(attributes, aliases))
+    present += sum(1 for v in profile.values() if v)
     return present / (len(PROFILE_FIELDS) + len(PROFILE_GROUPS))
 
 
 def activity_score(outcomes: Iterable[Any], now: datetime) -> float:
     """0..1: recency-weighted engagement (delivered < replied < converted) before `now`."""
+    if not outcomes:
+        return 0.0
     total = 0.0
     for o in outcomes:
         t = parse_time(_get(o, "recorded_at"))
@@ -316,25 +337,41 @@ class FeatureBuilder:
     ) -> np.ndarray:
         """One feature vector. `geo`/`demo` override the encoded rates (training passes
         its out-of-fold values so a row never sees its own label)."""
-        now = now or datetime.now(UTC)
+        return np.array(self._values(contact, outcomes, now or datetime.now(UTC), geo, demo))
+
+    def _values(
+        self,
+        contact: Mapping[str, Any],
+        outcomes: Iterable[Any],
+        now: datetime,
+        geo: float | None,
+        demo: float | None,
+    ) -> list[float]:
         attributes = attributes_of(contact)
-        out = np.full(len(self.names), math.nan)
-        out[0], out[1] = platform_features(contact.get("platforms"))
-        out[2] = profile_completeness(contact, attributes)
-        out[3] = activity_score(outcomes, now)
-        out[4] = self.geographic(contact) if geo is None else geo
-        out[5] = self.demographic(attributes) if demo is None else demo
-        for i, spec in enumerate(self.schema.attributes, start=len(SEED_FEATURES)):
+        profile = _profile(attributes)
+        reachable, business = platform_features(contact.get("platforms"))
+        if demo is None:
+            cell = _cell(profile["age"], profile["gender"])
+            demo = math.nan if cell is None else self._demo_rate(cell)
+        out = [
+            reachable,
+            business,
+            _completeness(contact, profile),
+            activity_score(outcomes, now),
+            self.geographic(contact) if geo is None else geo,
+            demo,
+        ]
+        for spec in self.schema.attributes:
             raw = norm_value(attributes.get(spec.key))
             if not raw or raw in spec.missing:
-                continue
-            if spec.kind == "numeric":
-                out[i] = parse_number(raw)
+                out.append(math.nan)
+            elif spec.kind == "numeric":
+                out.append(parse_number(raw))
             else:
                 # Unseen categories share one code after the vocabulary (not NaN: a new
                 # value is information, "missing" is another).
                 codes = self._codes.get(spec.key, {})
-                out[i] = codes.get(raw, float(len(codes)))
+                out.append(codes.get(raw, float(len(codes))))
         return out
 
     def matrix(
@@ -343,12 +380,17 @@ class FeatureBuilder:
         outcomes: Sequence[Iterable[Any]] | None = None,
         now: Sequence[datetime] | datetime | None = None,
     ) -> np.ndarray:
-        X = np.empty((len(contacts), len(self.names)))
-        fixed = now if isinstance(now, datetime) or now is None else None
-        for i, c in enumerate(contacts):
-            t = fixed if fixed is not None or now is None else now[i]  # type: ignore[index]
-            X[i] = self.row(c, outcomes[i] if outcomes is not None else (), t)
-        return X
+        if not contacts:
+            return np.empty((0, len(self.names)))
+        times = [now or datetime.now(UTC)] * len(contacts) if not isinstance(now, Sequence) else now
+        history = outcomes if outcomes is not None else [()] * len(contacts)
+        return np.array(
+            [
+                self._values(c, h, t, None, None)
+                for c, h, t in zip(contacts, history, times, strict=True)
+            ],
+            dtype=np.float64,
+        )
 
     def geographic(self, contact: Mapping[str, Any]) -> float:
         e = self.encoders
@@ -363,4 +405,7 @@ class FeatureBuilder:
         cell = demographic_cell(attributes)
         if cell is None:
             return math.nan
+        return self._demo_rate(cell)
+
+    def _demo_rate(self, cell: str) -> float:
         return self.encoders.demo_rates.get(cell, self.encoders.global_rate)

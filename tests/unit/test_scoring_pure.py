@@ -243,3 +243,72 @@ def test_bank_marketing_rows_become_valid_unique_mexican_contacts(tmp_path: Path
     assert all(isinstance(p, Accepted) for p in phones)
     assert len({p.e164 for p in phones if isinstance(p, Accepted)}) == 300
     assert bm.synthetic_number(5) == bm.synthetic_number(5)  # deterministic
+
+
+@pytest.mark.parametrize("which", ["random_forest", "hist_gradient_boosting"])
+def test_served_arrays_predict_what_scikit_learn_predicts_missing_values_included(
+    which: str,
+) -> None:
+    from chalicelib.scoring.serve import probability, raw_predict
+
+    examples = generated(1500, seed=5)
+    rng = np.random.default_rng(6)
+    for e in examples:  # missing ages and segments, so NaN routing is learned and used
+        if rng.random() < 0.3:
+            e.contact["attributes"] = {"segmento": e.contact["attributes"]["segmento"]}
+    schema = infer_schema([e.contact for e in examples])
+    result = train(examples, schema, TrainConfig(cv=False, rf_trees=15, hgb_iter=30))
+    cand = next(c for c in result.candidates if c.name == which)
+    X = FeatureBuilder(schema, cand.encoders).matrix([e.contact for e in examples], None, NOW)
+    X[rng.random(X.shape) < 0.1] = np.nan  # and NaN in every column, unvalidated platforms
+    assert np.isnan(X).any(axis=0).all()
+    expected = cand.estimator.predict_proba(X)[:, 1]
+    assert np.abs(probability(cand.model, X) - expected).max() < 1e-9
+    # Contributions: baseline + sum = raw prediction, row by row.
+    raw, contrib, base = raw_predict(cand.model, X, contributions=True)
+    assert contrib is not None and contrib.shape == X.shape
+    assert np.abs(base + contrib.sum(axis=1) - raw).max() < 1e-9
+    # One row at a time gives the same as the batch (chunking changes nothing).
+    single = np.array([raw_predict(cand.model, X[i : i + 1])[0][0] for i in range(0, 1500, 97)])
+    assert np.array_equal(single, raw[::97])
+
+
+def test_a_model_whose_trees_share_nodes_is_rejected_at_serving() -> None:
+    from chalicelib.scoring.serve import compile_model
+
+    examples = generated(300, seed=4)
+    schema = infer_schema([e.contact for e in examples])
+    m = train(examples, schema, TrainConfig(cv=False, rf_trees=3, hgb_iter=3)).chosen.model
+    # The second tree's root points into the first tree: indices in range, shape valid.
+    left = m.left.copy()
+    second = int(m.roots[1])
+    left[second] = int(m.left[int(m.roots[0])])
+    bad = TreeEnsemble(**{**m.__dict__, "left": left})
+    bad.validate()
+    with pytest.raises(ValueError):
+        compile_model(bad)
+
+
+def test_batch_features_and_hashes_match_one_contact_at_a_time() -> None:
+    from chalicelib.scoring.engine import input_hash
+
+    examples = generated(400, seed=7)
+    schema = infer_schema([e.contact for e in examples])
+    cand = train(examples, schema, TrainConfig(cv=False, rf_trees=10, hgb_iter=20)).chosen
+    fb = FeatureBuilder(schema, cand.encoders)
+    contacts = [e.contact for e in examples[:60]]
+    contacts[3] = {**contacts[3], "platforms": None, "attributes": {}}  # all unknown
+    history = [
+        [{"recorded_at": (NOW - timedelta(days=i)).isoformat(), "replied": True}] if i % 4 else []
+        for i in range(60)
+    ]
+    times = [NOW - timedelta(days=i % 3) for i in range(60)]
+    X = fb.matrix(contacts, history, times)
+    rows = np.vstack([fb.row(c, h, t) for c, h, t in zip(contacts, history, times, strict=True)])
+    assert np.array_equal(X, rows, equal_nan=True)
+    assert 0 < X[:, 3].max() < 1 and X[0, 3] == 0  # activity only where there is history
+    # The engine hashes slices of one buffer: the same as hashing each row on its own.
+    results = score_contacts(LoadedModel("vh", cand.model, fb, {}), contacts, history, NOW)
+    X_now = fb.matrix(contacts, history, NOW)
+    assert [r.input_hash for r in results] == [input_hash("vh", row) for row in X_now]
+    assert len({r.input_hash for r in results}) > 50
