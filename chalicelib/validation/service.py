@@ -41,7 +41,7 @@ from chalicelib.validation.resilience import (
 )
 from chalicelib.validation.runner import AsyncRunner
 from chalicelib.validation.status import PlatformResult, settled
-from chalicelib.validation.store import HistoryStore, PlatformStatusStore
+from chalicelib.validation.store import HistoryStore, NoPlatformsMap, PlatformStatusStore
 from chalicelib.validation.telemetry import Telemetry
 
 MAX_SQS_DELAY_S = 900
@@ -330,12 +330,50 @@ class ValidationService:
         if not rows:
             return {}
         fresh_s = self.config.cache_ttl_s
-        workers = max(1, min(self.config.store_workers, len(rows)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vstore") as pool:
-            maps = list(pool.map(lambda r: self.statuses.write(r[0], r[1], r[2], fresh_s), rows))
+        maps = self._write_statuses(rows, fresh_s)
         self.statuses.flush_transitions()
-        self.history.add(rows, ttl_s=self.config.history_ttl_s)
-        done = sorted({r[0] for r, m in zip(rows, maps, strict=True) if m and settled(m)})
+        done = sorted({r[0] for r in rows if (m := maps[(r[0], r[1])]) and settled(m)})
         if score is not None and done:
             score.add(done)
-        return {(r[0], r[1]): m for r, m in zip(rows, maps, strict=True)}
+        return maps
+
+    def _write_statuses(
+        self, rows: list[tuple[str, str, PlatformResult]], fresh_s: float
+    ) -> dict[tuple[str, str], dict[str, Any] | None]:
+        """The contacts' statuses and the history, written concurrently. A contact with
+        several known results (a sync check) gets them in one UpdateItem, then its
+        unknown ones; every other result is its own conditional write (the merge rule is
+        per platform). Each row maps to its contact's `platforms` after its last write."""
+        by_contact: dict[str, list[tuple[str, PlatformResult]]] = {}
+        for e164, platform, r in rows:
+            by_contact.setdefault(e164, []).append((platform, r))
+        out: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+        def contact(e164: str, results: list[tuple[str, PlatformResult]]) -> None:
+            known = {p: r for p, r in results if r.known}
+            rest = [(p, r) for p, r in results if not r.known]
+            latest: dict[str, Any] | None = None
+            if len(known) > 1:
+                try:
+                    latest = self.statuses.write_known(e164, known)
+                except NoPlatformsMap:
+                    rest = results
+                else:
+                    if latest is None:  # not a contact: nothing else to write
+                        rest = []
+            else:
+                rest = results
+            for platform, r in rest:
+                latest = self.statuses.write(e164, platform, r, fresh_s)
+            for platform, _ in results:
+                out[(e164, platform)] = latest
+
+        jobs = len(by_contact)
+        workers = max(1, min(self.config.store_workers, jobs)) + 1
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vstore") as pool:
+            # The history does not depend on the merge rule: written alongside.
+            futures = [pool.submit(self.history.add, rows, ttl_s=self.config.history_ttl_s)]
+            futures += [pool.submit(contact, e, rs) for e, rs in by_contact.items()]
+            for f in futures:
+                f.result()
+        return out

@@ -22,6 +22,10 @@ _SER = TypeSerializer()
 HISTORY_READ_CAP = 500
 
 
+class NoPlatformsMap(Exception):
+    """The contact was stored before `platforms` maps existed: nested paths cannot be set."""
+
+
 class PlatformStatusStore:
     def __init__(self, dynamodb: Any, table_name: str, stats: Stats | None = None) -> None:
         self._ddb = dynamodb
@@ -59,6 +63,45 @@ class PlatformStatusStore:
             plain = from_item(item)
             out[plain["e164"]] = plain.get("platforms") or {}
         return out
+
+    def write_known(
+        self, e164: str, results: Mapping[str, PlatformResult]
+    ) -> dict[str, Any] | None:
+        """Store several *known* results of one contact in one UpdateItem (a known result
+        always replaces the stored one, so no per-platform condition is needed). Returns
+        the contact's `platforms` map after the write, None when the contact does not
+        exist; raises `NoPlatformsMap` when it has no map yet (then use `write`)."""
+        names = {"#p": "platforms"}
+        values: dict[str, Any] = {}
+        sets = []
+        entries = {}
+        for i, (platform, result) in enumerate(results.items()):
+            if not result.known:
+                raise ValueError(f"{platform}: only known results are written together")
+            entries[platform] = result.to_store()
+            names[f"#x{i}"] = platform
+            values[f":r{i}"] = _SER.serialize(entries[platform])
+            sets.append(f"#p.#x{i} = :r{i}")
+        try:
+            resp = self._ddb.update_item(
+                TableName=self.table_name,
+                Key={"e164": {"S": e164}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(e164)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return None
+        except self._ddb.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] == "ValidationException":
+                raise NoPlatformsMap(e164) from exc
+            raise
+        old = dict(from_item(resp["Attributes"]).get("platforms") or {})
+        for platform, entry in entries.items():
+            self._changed(old, platform, entry)
+        return {**old, **entries}
 
     def write(
         self, e164: str, platform: str, result: PlatformResult, fresh_s: float

@@ -155,3 +155,24 @@ def test_sync_failures_open_the_shared_breaker(stack: LocalStack, api: httpx.Cli
     finally:
         sim.config.update(saved)
         wiring().__dict__.pop("validation", None)
+
+
+def test_sync_results_reach_a_contact_stored_without_a_platforms_map(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    # Contacts stored before `platforms` maps existed: the one-write path cannot set
+    # nested paths there and falls back to the per-platform writes, which create it.
+    w = wiring()
+    w.clients.dynamodb.put_item(
+        TableName=w.contacts.table_name,
+        Item={"e164": {"S": "+525512340077"}, "national": {"S": "5512340077"}},
+    )
+    r = api.post("/v2/validation/validate", json={"phone": "5512340077"})
+    assert r.status_code == 200 and r.json()["stored_on_contact"] is True
+    stored = w.contacts.get("+525512340077")
+    assert stored is not None
+    assert {p: v["status"] for p, v in stored["platforms"].items()} == {
+        p: truth(p, "+525512340077").status.value for p in PLATFORMS
+    }
+    cards = w.stats.summary()["platforms"]
+    assert all(cards[p]["checked"] == 1 for p in PLATFORMS), cards
