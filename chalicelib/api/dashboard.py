@@ -196,6 +196,30 @@ def _top_leads_page(
     return _page(rows, "top_leads", "rank", _rank_key(page.ranks[-1]))
 
 
+def _index_query(
+    w: Wiring,
+    q: LeadsQuery,
+    index: str,
+    key_cond: str,
+    names: dict[str, str],
+    values: dict[str, Any],
+    filters: list[str],
+) -> dict[str, Any]:
+    """Query arguments for a page of leads from one of the contacts table's indexes."""
+    kwargs: dict[str, Any] = {
+        "TableName": w.contacts.table_name,
+        "IndexName": index,
+        "KeyConditionExpression": key_cond,
+        "ScanIndexForward": q.sort == "score_asc",
+        "ExpressionAttributeValues": values,
+    }
+    if filters:
+        kwargs["FilterExpression"] = " AND ".join(filters)
+    kwargs["ProjectionExpression"] = _projection(names)
+    kwargs["ExpressionAttributeNames"] = names
+    return kwargs
+
+
 def _rank_page(w: Wiring, q: LeadsQuery, start: dict[str, Any] | None) -> dict[str, Any]:
     names: dict[str, str] = {"#rp": "rank_pk"}
     values: dict[str, Any] = {":rp": {"S": ranking.RANK_PARTITION}}
@@ -206,17 +230,7 @@ def _rank_page(w: Wiring, q: LeadsQuery, start: dict[str, Any] | None) -> dict[s
         values.update({":lo": {"S": lo}, ":hi": {"S": hi}})
         key_cond += " AND #rk BETWEEN :lo AND :hi"
     filters = _platform_filter(q, names, values)
-    kwargs: dict[str, Any] = {
-        "TableName": w.contacts.table_name,
-        "IndexName": "by_rank",
-        "KeyConditionExpression": key_cond,
-        "ScanIndexForward": q.sort == "score_asc",
-        "ExpressionAttributeValues": values,
-    }
-    if filters:
-        kwargs["FilterExpression"] = " AND ".join(filters)
-    kwargs["ProjectionExpression"] = _projection(names)
-    kwargs["ExpressionAttributeNames"] = names
+    kwargs = _index_query(w, q, "by_rank", key_cond, names, values, filters)
     items, next_key = _fill(
         w.clients.dynamodb.query, kwargs, ("e164", "rank_pk", "rank"), start, q.limit, bool(filters)
     )
@@ -310,17 +324,8 @@ def _index_page(w: Wiring, q: LeadsQuery) -> dict[str, Any]:
         values[":la"] = {"S": q.lada}
         filters.append("#la = :la")
     filters += _platform_filter(q, names, values)
-    kwargs: dict[str, Any] = {
-        "TableName": w.contacts.table_name,
-        "IndexName": index.name,
-        "KeyConditionExpression": "#h = :h AND #score BETWEEN :lo AND :hi",
-        "ScanIndexForward": q.sort == "score_asc",
-        "ExpressionAttributeValues": values,
-    }
-    if filters:
-        kwargs["FilterExpression"] = " AND ".join(filters)
-    kwargs["ProjectionExpression"] = _projection(names)
-    kwargs["ExpressionAttributeNames"] = names
+    key_cond = "#h = :h AND #score BETWEEN :lo AND :hi"
+    kwargs = _index_query(w, q, index.name, key_cond, names, values, filters)
     phase, start = _decode_token(q.page_token) if q.page_token else (index.name, None)
     if phase != index.name:
         raise _bad_token()

@@ -14,7 +14,7 @@ from typing import Any
 from chalice.app import AuthResponse
 
 from chalicelib.security import scopes as scope_codec
-from chalicelib.security.auth_mode import scopes_from_groups
+from chalicelib.security.auth_mode import AuthMode, scopes_from_groups
 from chalicelib.security.keys import ApiKeyStore
 from chalicelib.security.scopes import SCOPES
 
@@ -55,7 +55,9 @@ class Caller:
     burst: int | None
 
 
-def caller_from_context(request_context: dict[str, Any], mode: str = "api_key") -> Caller | None:
+def caller_from_context(
+    request_context: dict[str, Any], mode: AuthMode = "api_key"
+) -> Caller | None:
     """The caller, from what the route's authorizer put in the request context; None
     when nothing there identifies one (the middleware answers 401)."""
     auth = request_context.get("authorizer") or {}

@@ -351,18 +351,16 @@ class ValidationService:
 
         def contact(e164: str, results: list[tuple[str, PlatformResult]]) -> None:
             known = {p: r for p, r in results if r.known}
-            rest = [(p, r) for p, r in results if not r.known]
             latest: dict[str, Any] | None = None
+            rest = results
             if len(known) > 1:
                 try:
                     latest = self.statuses.write_known(e164, known)
                 except NoPlatformsMap:
-                    rest = results
+                    pass  # every result through the per-platform path, which makes the map
                 else:
-                    if latest is None:  # not a contact: nothing else to write
-                        rest = []
-            else:
-                rest = results
+                    # None: not a contact, nothing else to write.
+                    rest = [] if latest is None else [(p, r) for p, r in results if not r.known]
             for platform, r in rest:
                 latest = self.statuses.write(e164, platform, r, fresh_s)
             for platform, _ in results:
