@@ -37,6 +37,9 @@ class BreakerPolicy(BaseModel):
     cooldown_s: float = 30.0
     # How long a half-open probe is owned by one container before another may probe.
     probe_s: float = 10.0
+    # The synchronous path reuses a healthy state read this recently (a round trip per
+    # request saved); another container's opening is seen at most this late.
+    healthy_cache_s: float = 1.0
 
 
 class ProviderConfig(BaseModel):

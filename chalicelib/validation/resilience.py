@@ -7,11 +7,12 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from chalicelib.store.ddb import batch_get
 from chalicelib.validation.config import BreakerPolicy, RetryPolicy
 from chalicelib.validation.providers.base import ProviderRejected, ProviderUnavailable, Throttled
 from chalicelib.validation.status import PlatformResult, parse_stored
@@ -143,6 +144,9 @@ class CircuitBreaker:
         self._table = table_name
         self.policy = policy
         self._clock = clock
+        # provider -> when a closed, failure-free state was last read (monotonic).
+        self._healthy_seen: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     def _get(self, provider: str) -> dict[str, Any]:
         item = self._ddb.get_item(
@@ -153,6 +157,36 @@ class CircuitBreaker:
     def allow(self, provider: str) -> Decision:
         item = self._get(provider)
         return self.decide(provider, item)
+
+    def decide_many(self, providers: Sequence[str]) -> dict[str, Decision]:
+        """Decisions for several providers, their states read in one BatchGetItem. A
+        healthy state (closed, no failures) read less than `policy.healthy_cache_s` ago
+        is reused without a read; any other state is read every time, and this
+        container's own failures forget the healthy read at once."""
+        now = time.monotonic()
+        out: dict[str, Decision] = {}
+        with self._lock:
+            for p in providers:
+                seen = self._healthy_seen.get(p)
+                if seen is not None and now - seen < self.policy.healthy_cache_s:
+                    out[p] = Decision(True, CLOSED)
+        todo = [p for p in dict.fromkeys(providers) if p not in out]
+        if not todo:
+            return out
+        items = {
+            str(i["provider"]): i
+            for i in (_plain(x) for x in batch_get(self._ddb, self._table, "provider", todo))
+        }
+        for p in todo:
+            out[p] = self.decide(p, items.get(p, {}))
+            if out[p].state == CLOSED and out[p].fails == 0:
+                with self._lock:
+                    self._healthy_seen[p] = now
+        return out
+
+    def _forget(self, provider: str) -> None:
+        with self._lock:
+            self._healthy_seen.pop(provider, None)
 
     def decide(self, provider: str, item: Mapping[str, Any]) -> Decision:
         now = self._clock()
@@ -196,6 +230,7 @@ class CircuitBreaker:
         return CLOSED
 
     def record_failure(self, provider: str) -> str:
+        self._forget(provider)
         now = self._clock()
         item = _plain(
             self._ddb.update_item(

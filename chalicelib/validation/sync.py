@@ -9,9 +9,8 @@ import asyncio
 import time
 from typing import Any
 
-from chalicelib.store.ddb import batch_get, from_item
 from chalicelib.validation.providers.base import ProviderError, ProviderUnavailable
-from chalicelib.validation.resilience import CLOSED, Decision, call_with_retry
+from chalicelib.validation.resilience import Decision, call_with_retry
 from chalicelib.validation.service import ValidationService
 from chalicelib.validation.status import PlatformResult
 from chalicelib.validation.telemetry import Telemetry
@@ -65,15 +64,10 @@ async def _check_platforms(
 
 
 def decisions_for(svc: ValidationService, platforms: list[str]) -> dict[str, Decision]:
-    """Breaker state of every platform's provider in one BatchGetItem."""
+    """Breaker state of every platform's provider (one read at most)."""
     names = {p: svc.config.provider(p).name for p in platforms}
-    found = batch_get(svc.breaker._ddb, svc.breaker._table, "provider", list(set(names.values())))
-    items = {i["provider"]: i for i in (from_item(x) for x in found)}
-    out: dict[str, Decision] = {}
-    for p, name in names.items():
-        item = items.get(name)
-        out[p] = Decision(True, CLOSED) if item is None else svc.breaker.decide(name, item)
-    return out
+    by_provider = svc.breaker.decide_many(list(names.values()))
+    return {p: by_provider[name] for p, name in names.items()}
 
 
 def validate_now(

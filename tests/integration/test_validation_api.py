@@ -157,6 +157,43 @@ def test_sync_failures_open_the_shared_breaker(stack: LocalStack, api: httpx.Cli
         wiring().__dict__.pop("validation", None)
 
 
+def test_breaker_reuses_a_recent_healthy_read_and_never_an_unhealthy_one(
+    stack: LocalStack,
+) -> None:
+    from chalicelib.validation.config import BreakerPolicy
+    from chalicelib.validation.resilience import CircuitBreaker
+
+    w = wiring()
+    reads: Counter[str] = Counter()
+
+    def count(params: Any, **_: Any) -> None:
+        reads["batch_get"] += 1
+
+    ddb = w.clients.dynamodb
+    ddb.meta.events.register("before-call.dynamodb.BatchGetItem", count)
+    try:
+        table = w.validation.breaker._table
+        breaker = CircuitBreaker(ddb, table, BreakerPolicy(threshold=1, healthy_cache_s=60))
+        assert breaker.decide_many(["p1", "p2"])["p1"].allowed
+        assert breaker.decide_many(["p1", "p2"])["p2"].allowed
+        assert reads["batch_get"] == 1  # the healthy states were reused
+
+        # Its own failure opens the circuit and is seen on the next request.
+        assert breaker.record_failure("p1") == "open"
+        assert not breaker.decide_many(["p1", "p2"])["p1"].allowed
+        assert not breaker.decide_many(["p1"])["p1"].allowed
+        assert reads["batch_get"] == 3  # an open state is read every time
+
+        # Another container's opening is seen once the healthy read has aged out.
+        other = CircuitBreaker(ddb, table, BreakerPolicy(threshold=1))
+        other.record_failure("p2")
+        assert breaker.decide_many(["p2"])["p2"].allowed  # within healthy_cache_s
+        breaker.policy = BreakerPolicy(threshold=1, healthy_cache_s=0)
+        assert not breaker.decide_many(["p2"])["p2"].allowed
+    finally:
+        ddb.meta.events.unregister("before-call.dynamodb.BatchGetItem", count)
+
+
 def test_sync_results_reach_a_contact_stored_without_a_platforms_map(
     stack: LocalStack, api: httpx.Client
 ) -> None:
