@@ -8,7 +8,9 @@ rate limit in DynamoDB and the middleware), then N client threads in this proces
 with its own API key (so no client is rate limited: this measures the served path),
 call GET /v2/contacts/{phone} for stored contacts until the time or request budget runs
 out. The last line is one JSON object: concurrency, requests, p50_ms, p99_ms, mean_ms,
-errors (non-2xx or failed), rps. The API server is one threaded Python process; it,
+errors (non-2xx or failed), rps, and emulator_ceiling_rps: the same storage calls made
+straight to moto from as many threads (no HTTP, no handler), with rps_vs_emulator_ceiling
+the share of it the API reaches. The API server is one threaded Python process; it,
 moto and this load generator share 2 cores: figures are far from Lambda's."""
 
 from __future__ import annotations
@@ -26,6 +28,38 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+def emulator_ceiling(w: Any, phones: list[str], concurrency: int, seconds: float) -> float:
+    """Requests/s the emulator allows for this route's own storage calls alone: the same
+    rate-limit update, contact read and history query, from as many threads, with no
+    HTTP, authorizer or handler around them (the API idle meanwhile)."""
+    from chalicelib.security.ratelimit import Limit
+
+    limiter = w.rate_limiter
+    limit = Limit(10_000, 10_000)
+    done = [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def worker(i: int) -> None:
+        n = 0
+        while time.monotonic() < stop_at:
+            phone = phones[(i + n) % len(phones)]
+            limiter.acquire(f"bench-ceiling-{i}", limit)
+            w.contacts.get(phone)
+            w.validation.history.recent(phone)
+            n += 1
+        with lock:
+            done[0] += n
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0] / (time.monotonic() - t0)
 
 
 def main() -> None:
@@ -122,6 +156,7 @@ def main() -> None:
         for t in threads:
             t.join(timeout=args.seconds + 60)
         elapsed = time.monotonic() - t0
+        ceiling = emulator_ceiling(w, phones[:25], args.concurrency, min(args.seconds, 10.0))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -134,6 +169,10 @@ def main() -> None:
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
         "errors": errors,
         "rps": round(len(latencies) / elapsed, 1) if elapsed else None,
+        "emulator_ceiling_rps": round(ceiling, 1),
+        "rps_vs_emulator_ceiling": round(len(latencies) / elapsed / ceiling, 2)
+        if elapsed and ceiling
+        else None,
     }
     print(json.dumps(out))
 

@@ -13,7 +13,9 @@ the local stack (moto server + event pump + Chalice local API + provider simulat
   the figure would measure the emulator (measured: 0.40 at 20, 0.99 at 5);
 - unthrottled phase: quota off; validations_per_min_unthrottled = contacts / (upload ->
   every platform settled) x 60, i.e. per platform with all six running at once, storage
-  included (goal >= 10,000);
+  included (goal >= 10,000); emulator_ceiling_per_min = moto's rate for the one write
+  each result needs (the same store call, alone) / 6 platforms x 60, and
+  unthrottled_vs_emulator_ceiling the share of it the pipeline reaches;
 - sync: POST /v2/validation/validate on stored contacts, six platforms at once, simulator
   latency fixed at `--sync-latency-ms`; sync_overhead_ms = sync p50 - that latency (goal
   < 50).
@@ -73,6 +75,25 @@ def run_phase(stack: Any, n: int, offset: int, key: str) -> tuple[float, dict[st
     return wall, {p: vars(s).copy() for p, s in stack.sim.sim.stats.items()}
 
 
+def emulator_ceiling(numbers: list[str], threads: int = 16) -> float:
+    """Status writes/s the emulator allows on its own: each contact's stored `sms` result
+    written again through the same store call (one conditional UpdateItem returning the
+    old map, the one write every result needs), from `threads` threads, nothing else
+    running. Six platforms share it, so per platform it is a sixth."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.validation.status import parse_stored
+    from chalicelib.wiring import wiring
+
+    svc = wiring().validation
+    stored = svc.statuses.platforms_of([f"+52{n}" for n in numbers])
+    rows = [(e, r) for e, m in stored.items() if (r := parse_stored(m.get("sms"))) is not None]
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(lambda r: svc.statuses.write(r[0], "sms", r[1], 0), rows))
+    return len(rows) / (time.monotonic() - t0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--contacts", type=int, default=1000)
@@ -112,6 +133,9 @@ def main() -> None:
         wall_u, _ = run_phase(stack, args.contacts, 1_000_000, "uploads/bench-free.csv")
         per_min = args.contacts / wall_u * 60
         print(f"unthrottled: {args.contacts} contacts x 6 platforms in {wall_u:.1f} s")
+        ceiling_writes = emulator_ceiling(nationals(args.contacts, 1_000_000))
+        ceiling_per_min = ceiling_writes / len(PLATFORMS) * 60
+        print(f"emulator: {ceiling_writes:.0f} status writes/s on their own")
 
         # -- sync
         sim.config.update({"latency_p50_ms": args.sync_latency_ms, "latency_sigma": 0.0})
@@ -138,6 +162,8 @@ def main() -> None:
             "achieved_rps_per_platform": round(min(achieved.values()), 2),
             "quota_ratio": round(min(achieved.values()) / args.quota_rps, 3),
             "validations_per_min_unthrottled": round(per_min, 1),
+            "emulator_ceiling_per_min": round(ceiling_per_min, 1),
+            "unthrottled_vs_emulator_ceiling": round(per_min / ceiling_per_min, 2),
             "sync_p50_ms": round(p50, 1),
             "sync_p99_ms": round(p99, 1),
             "sync_overhead_ms": round(p50 - args.sync_latency_ms, 1),
