@@ -7,9 +7,11 @@ the numbering plan's LADAs; they carry no signal (LADA is random w.r.t. the outc
 
 from __future__ import annotations
 
+import calendar
 import csv
 import hashlib
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,10 +51,39 @@ def rows(src: Path) -> Iterator[dict[str, str]]:
         yield from csv.DictReader(fh)
 
 
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+FIRST_YEAR = 2008  # the README: May 2008 - November 2010
+
+
+def call_times(months: Sequence[str]) -> list[datetime]:
+    """When each row's call happened, as far as the file tells: the rows are in
+    chronological order and carry the month, so the year is the count of times the month
+    went backwards; within its month a row gets an evenly spaced instant in file order
+    (the file has the weekday, not the day of the month)."""
+    year, prev = FIRST_YEAR, -1
+    months_of: list[tuple[int, int]] = []
+    for name in months:
+        m = MONTHS.index(name.strip().lower()) + 1
+        if m < prev:
+            year += 1
+        prev = m
+        months_of.append((year, m))
+    size = Counter(months_of)
+    seen: Counter[tuple[int, int]] = Counter()
+    out = []
+    for ym in months_of:
+        start = datetime(ym[0], ym[1], 1, tzinfo=UTC)
+        length = timedelta(days=calendar.monthrange(*ym)[1])
+        out.append(start + length * ((seen[ym] + 0.5) / size[ym]))
+        seen[ym] += 1
+    return out
+
+
 def convert(src: Path, contacts_csv: Path, outcomes_csv: Path, limit: int | None = None) -> int:
     """Write the contact file (telefono + attributes) and the outcomes file; returns rows.
-    Numbers are unique: a collision takes the next salt."""
-    start = datetime(2008, 5, 1, tzinfo=UTC)
+    Numbers are unique: a collision takes the next salt. Each outcome is recorded when
+    its call happened (`call_times`)."""
+    times = call_times([r["month"] for r in rows(src)])
     seen: set[str] = set()
     n = 0
     with (
@@ -78,8 +109,7 @@ def convert(src: Path, contacts_csv: Path, outcomes_csv: Path, limit: int | None
                 cw.writerow(["telefono", *co])
             assert co is not None
             cw.writerow([national, *(attrs[c] for c in co)])
-            # Row order is chronological: one minute apart keeps that order in time.
-            at = (start + timedelta(minutes=i)).isoformat(timespec="seconds")
+            at = times[i].isoformat(timespec="seconds")
             outw.writerow(["+52" + national, CAMPAIGN, at, row[LABEL] == "yes"])
             n += 1
     return n

@@ -2,7 +2,8 @@
 
 A contact is the plain dict stored in DynamoDB: `platforms` (validation statuses, may be
 absent), `attributes` (strings from the uploaded file), `lada`, `state_code`,
-`municipality`, plus its campaign outcomes. The feature vector is the six seed features
+`municipality`, plus its campaign outcomes. The feature vector is the seed's six features,
+`recent_conversion_rate` (the climate of the team's campaigns before the scoring day),
 followed by the attribute features declared in a `FeatureSchema`. See
 models/MODEL_CARD.md for what each one means.
 
@@ -11,13 +12,14 @@ learned `missing_go_to_left`, the prior gives it zero points."""
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -29,7 +31,10 @@ SEED_FEATURES: tuple[str, ...] = (
     "activity_score",
     "geographic_score",
     "demographic_score",
+    "recent_conversion_rate",
 )
+# What models trained before `recent_conversion_rate` existed were built on.
+LEGACY_SEED: tuple[str, ...] = SEED_FEATURES[:6]
 REACHABLE = frozenset({"valid", "business", "premium"})
 
 # Attribute groups that make a profile useful for a marketer (any alias counts).
@@ -52,6 +57,10 @@ AGE_BANDS = (25, 35, 45, 55, 65)
 SMOOTHING = 20.0
 MAX_CATEGORIES = 60
 MIN_CATEGORY_COUNT = 5
+# `recent_conversion_rate`: the whole days before the scoring day it covers, and the
+# fewest outcomes it needs to be a rate rather than noise.
+RECENT_WINDOW_DAYS = 30
+RECENT_MIN_OUTCOMES = 30
 
 
 @functools.lru_cache(maxsize=4096)  # the same few column names on every contact
@@ -103,14 +112,15 @@ class AttributeSpec:
 @dataclass(frozen=True)
 class FeatureSchema:
     attributes: tuple[AttributeSpec, ...] = ()
+    seed: tuple[str, ...] = SEED_FEATURES
 
     @property
     def names(self) -> list[str]:
-        return [*SEED_FEATURES, *(a.feature for a in self.attributes)]
+        return [*self.seed, *(a.feature for a in self.attributes)]
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "seed": list(SEED_FEATURES),
+            "seed": list(self.seed),
             "attributes": [
                 {"key": a.key, "kind": a.kind, "missing": list(a.missing)} for a in self.attributes
             ],
@@ -118,11 +128,15 @@ class FeatureSchema:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FeatureSchema:
+        seed = tuple(data.get("seed") or LEGACY_SEED)
+        if seed not in (SEED_FEATURES, LEGACY_SEED):
+            raise ValueError(f"unknown seed features: {seed}")
         return cls(
             tuple(
                 AttributeSpec(norm_key(a["key"]), a["kind"], tuple(a.get("missing") or ()))
                 for a in data.get("attributes") or ()
-            )
+            ),
+            seed,
         )
 
 
@@ -162,6 +176,56 @@ def infer_schema(
 
 # -- learned encodings (training writes them into the model's metadata) -----------------
 @dataclass
+class OutcomeCalendar:
+    """Outcomes and conversions per UTC day over every contact (one per contact and
+    campaign): what `recent_conversion_rate` reads. It is learned with the model, so
+    serving sees the outcomes the model was trained on; retraining moves it forward."""
+
+    days: dict[str, tuple[int, int]] = field(default_factory=dict)  # day -> (n, converted)
+    # Scoring asks for the same few days over and over: answers and prefix sums kept.
+    _memo: dict[int, float] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _sums: tuple[list[int], list[int], list[int]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_events(cls, events: Iterable[tuple[datetime | None, bool]]) -> OutcomeCalendar:
+        days: dict[str, list[int]] = {}
+        for when, converted in events:
+            if when is None:
+                continue
+            day = days.setdefault(when.astimezone(UTC).date().isoformat(), [0, 0])
+            day[0] += 1
+            day[1] += int(converted)
+        return cls({d: (n, k) for d, (n, k) in sorted(days.items())})
+
+    def rate_before(self, when: datetime) -> float:
+        """Conversion rate of the outcomes of the RECENT_WINDOW_DAYS whole days before
+        `when`'s day (never that day itself: a contact's own outcome is recorded then);
+        NaN with fewer than RECENT_MIN_OUTCOMES of them."""
+        today = when.astimezone(UTC).date().toordinal()
+        if today not in self._memo:
+            ordinals, n_sum, k_sum = self._prefix()
+            lo = bisect.bisect_left(ordinals, today - RECENT_WINDOW_DAYS)
+            hi = bisect.bisect_left(ordinals, today)
+            n = n_sum[hi] - n_sum[lo]
+            rate = (k_sum[hi] - k_sum[lo]) / n if n >= RECENT_MIN_OUTCOMES else math.nan
+            self._memo[today] = rate
+        return self._memo[today]
+
+    def _prefix(self) -> tuple[list[int], list[int], list[int]]:
+        if self._sums is None:
+            ordinals = [date.fromisoformat(d).toordinal() for d in sorted(self.days)]
+            n_sum, k_sum = [0], [0]
+            for d in sorted(self.days):
+                n, k = self.days[d]
+                n_sum.append(n_sum[-1] + n)
+                k_sum.append(k_sum[-1] + k)
+            self._sums = (ordinals, n_sum, k_sum)
+        return self._sums
+
+
+@dataclass
 class Encoders:
     """What features learn from the training data, without the label of the row being
     encoded (training fits these out-of-fold): smoothed conversion rates per state,
@@ -172,6 +236,7 @@ class Encoders:
     lada_rates: dict[str, float] = field(default_factory=dict)
     demo_rates: dict[str, float] = field(default_factory=dict)
     vocab: dict[str, list[str]] = field(default_factory=dict)
+    calendar: OutcomeCalendar = field(default_factory=OutcomeCalendar)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -180,6 +245,7 @@ class Encoders:
             "lada_rates": self.lada_rates,
             "demo_rates": self.demo_rates,
             "vocab": self.vocab,
+            "outcome_days": {d: list(v) for d, v in self.calendar.days.items()},
         }
 
     @classmethod
@@ -190,6 +256,9 @@ class Encoders:
             lada_rates=dict(data.get("lada_rates") or {}),
             demo_rates=dict(data.get("demo_rates") or {}),
             vocab={k: list(v) for k, v in (data.get("vocab") or {}).items()},
+            calendar=OutcomeCalendar(
+                {d: (int(v[0]), int(v[1])) for d, v in (data.get("outcome_days") or {}).items()}
+            ),
         )
 
 
@@ -235,8 +304,12 @@ def _rates(
 
 
 def fit_encoders(
-    contacts: Sequence[Mapping[str, Any]], labels: Sequence[int], schema: FeatureSchema
+    contacts: Sequence[Mapping[str, Any]],
+    labels: Sequence[int],
+    schema: FeatureSchema,
+    events: Iterable[tuple[datetime | None, bool]] = (),
 ) -> Encoders:
+    """`events`: (day, converted) of every outcome the encoders may learn from."""
     g = float(np.mean(labels)) if len(labels) else math.nan
     states = [c.get("state_code") or None for c in contacts]
     state_rates = _rates(states, labels, {s: g for s in states})
@@ -260,7 +333,9 @@ def fit_encoders(
         kept = [v for v, n in counts.items() if n >= MIN_CATEGORY_COUNT]
         kept = sorted(sorted(kept, key=lambda v: -counts[v])[:MAX_CATEGORIES])
         vocab[spec.key] = kept
-    return Encoders(g, state_rates, lada_rates, demo_rates, vocab)
+    return Encoders(
+        g, state_rates, lada_rates, demo_rates, vocab, OutcomeCalendar.from_events(events)
+    )
 
 
 def attributes_of(contact: Mapping[str, Any]) -> dict[str, Any]:
@@ -323,6 +398,7 @@ class FeatureBuilder:
         self.schema = schema
         self.encoders = encoders or Encoders()
         self.names = schema.names
+        self._recent = "recent_conversion_rate" in schema.seed
         self._codes = {
             k: {v: float(i) for i, v in enumerate(vs)} for k, vs in self.encoders.vocab.items()
         }
@@ -361,6 +437,8 @@ class FeatureBuilder:
             self.geographic(contact) if geo is None else geo,
             demo,
         ]
+        if self._recent:
+            out.append(self.encoders.calendar.rate_before(now))
         for spec in self.schema.attributes:
             raw = norm_value(attributes.get(spec.key))
             if not raw or raw in spec.missing:

@@ -5,7 +5,8 @@ x 100, clipped to 0..100. Each term is that feature's factor, so the factors sum
 score - baseline exactly (before clipping; the clip moves the baseline term, never a
 factor, see `score`). A feature that is unknown (NaN: e.g. no validation yet) gets 0
 points: unknown is neither good nor bad. Geographic and demographic scores are learned
-rates, so with nothing learned they are unknown and weigh nothing yet.
+rates, and so is the recent conversion rate of the team's campaigns: with nothing
+learned they are unknown and weigh nothing yet.
 
 | feature              | normalized as          | weight | reference |
 |----------------------|------------------------|--------|-----------|
@@ -15,6 +16,7 @@ rates, so with nothing learned they are unknown and weigh nothing yet.
 | activity_score       | 0..1 (decayed)         | 0.30   | 0         |
 | geographic_score     | rate / (2 x base rate) | 0      | 0.5       |
 | demographic_score    | rate / (2 x base rate) | 0      | 0.5       |
+| recent_conversion_rate | 0..1                 | 0      | 0.5       |
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ WEIGHTS = {
     "activity_score": 0.30,
     "geographic_score": 0.0,
     "demographic_score": 0.0,
+    "recent_conversion_rate": 0.0,
 }
 REFERENCE = {
     "platform_count": 1 / 3,
@@ -42,6 +45,7 @@ REFERENCE = {
     "activity_score": 0.0,
     "geographic_score": 0.5,
     "demographic_score": 0.5,
+    "recent_conversion_rate": 0.5,
 }
 # The score of the reference contact (every feature at its reference, or unknown): a
 # contact we know nothing about sits a little below the middle, 40 of 100.
@@ -59,7 +63,7 @@ def normalized(feature: str, value: float) -> float:
 
 
 def contributions(seed: np.ndarray) -> dict[str, float]:
-    """Points per seed feature (0 for unknown ones). `seed` is the first six features."""
+    """Points per seed feature (0 for unknown ones). `seed`: the seed features, in order."""
     out: dict[str, float] = {}
     for f, v in zip(SEED_FEATURES, seed, strict=False):
         n = normalized(f, float(v))

@@ -167,6 +167,24 @@ def _oof_rates(
     return geo, demo
 
 
+def outcome_events(
+    examples: Sequence[Example], labels: Sequence[int]
+) -> list[tuple[datetime | None, bool]]:
+    """One (first day, converted) per contact and campaign: each example's labelled
+    campaign and the earlier campaigns of its history."""
+    out: list[tuple[datetime | None, bool]] = []
+    for e, label in zip(examples, labels, strict=True):
+        out.append((e.as_of, bool(label)))
+        campaigns: dict[Any, list[Any]] = defaultdict(list)
+        for o in e.history:
+            campaigns[_get(o, "campaign_id")].append(o)
+        for rows in campaigns.values():
+            times = [t for o in rows if (t := parse_time(_get(o, "recorded_at"))) is not None]
+            converted = any(bool(_get(o, "converted")) for o in rows)
+            out.append((min(times) if times else None, converted))
+    return out
+
+
 def matrices(
     examples: Sequence[Example],
     y: np.ndarray,
@@ -176,7 +194,11 @@ def matrices(
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray, Encoders]:
     fit_ex = [examples[i] for i in fit_idx]
-    encoders = fit_encoders([e.contact for e in fit_ex], y[fit_idx], schema)
+    # Only the fitted rows' outcomes make the calendar: an evaluated row's label never
+    # reaches any feature, its own or another's.
+    encoders = fit_encoders(
+        [e.contact for e in fit_ex], y[fit_idx], schema, outcome_events(fit_ex, y[fit_idx])
+    )
     fb = FeatureBuilder(schema, encoders)
     geo, demo = _oof_rates(fit_ex, y[fit_idx], schema, seed)
     X_fit = np.vstack(

@@ -16,17 +16,22 @@ from chalicelib.scoring import prior
 from chalicelib.scoring.engine import score_contacts
 from chalicelib.scoring.explain import score_with_factors
 from chalicelib.scoring.features import (
+    LEGACY_SEED,
+    RECENT_MIN_OUTCOMES,
+    RECENT_WINDOW_DAYS,
     SEED_FEATURES,
     AttributeSpec,
+    Encoders,
     FeatureBuilder,
     FeatureSchema,
+    OutcomeCalendar,
     activity_score,
     fit_encoders,
     infer_schema,
 )
 from chalicelib.scoring.model_format import TreeEnsemble
 from chalicelib.scoring.registry import LoadedModel
-from chalicelib.scoring.train import Example, TrainConfig, examples_from, train
+from chalicelib.scoring.train import Example, TrainConfig, examples_from, matrices, train
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -104,7 +109,59 @@ def test_schema_round_trips_through_json() -> None:
     assert FeatureSchema.from_json(s.to_json()) == s
 
 
-# -- prior ------------------------------------------------------------------------------
+def test_recent_conversion_rate_reads_only_whole_days_before_the_scoring_day() -> None:
+    day = timedelta(days=1)
+    events = [(NOW - 2 * day, i < 10) for i in range(RECENT_MIN_OUTCOMES)]  # 1/3 converted
+    events += [(NOW, True)] * 100  # the scoring day itself: never read
+    events += [(NOW - (RECENT_WINDOW_DAYS + 1) * day, False)] * 100  # before the window
+    cal = OutcomeCalendar.from_events(events)
+    assert cal.rate_before(NOW) == pytest.approx(10 / RECENT_MIN_OUTCOMES)
+    assert cal.rate_before(NOW - 2 * day) == 0.0  # its window: the 100 older ones only
+    assert math.isnan(OutcomeCalendar.from_events(events[1:]).rate_before(NOW))  # too few
+    assert cal.rate_before(NOW + RECENT_WINDOW_DAYS * day) == 1.0  # only the day NOW is left
+    # It is the seventh feature, learned with the encoders and kept through their JSON.
+    enc = Encoders.from_json(fit_encoders([], [], FeatureSchema(), events).to_json())
+    row = FeatureBuilder(FeatureSchema(), enc).row(contact(1), (), NOW)
+    assert SEED_FEATURES[6] == "recent_conversion_rate"
+    assert row[6] == pytest.approx(1 / 3)
+
+
+def test_a_model_trained_before_the_recent_rate_existed_keeps_its_six_seed_features() -> None:
+    legacy = {"seed": list(LEGACY_SEED), "attributes": [{"key": "edad", "kind": "numeric"}]}
+    schema = FeatureSchema.from_json(legacy)
+    assert schema.names == [*LEGACY_SEED, "attr_edad"]
+    row = FeatureBuilder(schema).row(contact(1, attributes={"edad": "40"}), (), NOW)
+    assert len(row) == 7 and row[6] == 40.0
+    with pytest.raises(ValueError):
+        FeatureSchema.from_json({"seed": ["platform_count"], "attributes": []})
+
+
+def test_evaluated_rows_labels_reach_no_feature() -> None:
+    # Contacts called one per hour over 60 days; the rate of conversion climbs with time.
+    start = NOW - timedelta(days=60)
+    base = np.array([int(i % 10 < i * 10 // 1440) for i in range(1440)])
+
+    def features(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        examples = [
+            Example(contact(i), [], int(labels[i]), start + timedelta(hours=i)) for i in range(1440)
+        ]
+        X_fit, X_test, _ = matrices(examples, labels, fit_idx, test_idx, FeatureSchema(), 7)
+        return X_fit, X_test
+
+    fit_idx, test_idx = np.arange(0, 1440, 2), np.arange(1, 1440, 2)
+    X_fit, X_test = features(base)
+    assert np.nanmax(X_fit[:, 6]) > np.nanmin(X_fit[:, 6])  # it moves with the labels
+    flipped = base.copy()
+    flipped[test_idx] = 1 - flipped[test_idx]
+    X_fit2, X_test2 = features(flipped)
+    np.testing.assert_array_equal(X_fit, X_fit2)
+    np.testing.assert_array_equal(X_test, X_test2)
+    flipped = base.copy()
+    flipped[fit_idx] = 1 - flipped[fit_idx]
+    _, X_test3 = features(flipped)
+    assert not np.array_equal(X_test[:, 6], X_test3[:, 6], equal_nan=True)
+
+
 def test_prior_scores_without_a_model_and_factors_sum_exactly() -> None:
     contacts = [
         contact(1, platforms={p: {"status": "valid"} for p in ("sms", "whatsapp", "google")}),
@@ -247,6 +304,22 @@ def test_bank_marketing_rows_become_valid_unique_mexican_contacts(tmp_path: Path
     assert all(isinstance(p, Accepted) for p in phones)
     assert len({p.e164 for p in phones if isinstance(p, Accepted)}) == 300
     assert bm.synthetic_number(5) == bm.synthetic_number(5)  # deterministic
+
+
+def test_bank_marketing_calls_are_dated_from_row_order_and_month() -> None:
+    from chalicelib.scoring import bank_marketing as bm
+
+    times = bm.call_times(["may", "may", "dec", "mar", "mar", "nov"])
+    assert [(t.year, t.month) for t in times] == [
+        (2008, 5),
+        (2008, 5),
+        (2008, 12),
+        (2009, 3),
+        (2009, 3),
+        (2009, 11),
+    ]
+    assert times == sorted(times)
+    assert times[0].day < 16 < times[1].day  # two calls of May: spread over the month
 
 
 @pytest.mark.parametrize("which", ["random_forest", "hist_gradient_boosting"])
