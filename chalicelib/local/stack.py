@@ -82,12 +82,12 @@ class LocalStack:
         return f"http://127.0.0.1:{self.api_port}"
 
     def start(self) -> LocalStack:
-        import logging
-
         from moto.server import ThreadedMotoServer
 
+        from chalicelib.local.moto_server import tune_moto
+
         # One access-log line per AWS call would drown everything the stack prints.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        tune_moto()
 
         self.moto_port = self.moto_port or free_port()
         from chalicelib.validation.simulator_server import SimulatorServer
@@ -101,7 +101,11 @@ class LocalStack:
             self._moto.start()
         else:
             self._moto_proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.moto_port)],
+                [
+                    *(sys.executable, "-m", "chalicelib.local.moto_server"),
+                    *("-H", "127.0.0.1", "-p", str(self.moto_port)),
+                ],
+                cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent,
