@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.api.errors import ApiError, not_found
+from chalicelib.api.errors import ApiError, check_id, not_found
 from chalicelib.security import authcache
 from chalicelib.security.keys import KEY_ID, KeyRevoked
 from chalicelib.security.scopes import Scope
@@ -55,10 +55,7 @@ class KeyList(BaseModel):
 
 
 def _check_id(key_id: str) -> None:
-    if not KEY_ID.match(key_id):
-        raise ApiError(
-            400, "invalid_key_id", "Identificador de key inválido", "Invalid key id", {"id": key_id}
-        )
+    check_id(KEY_ID, key_id, "key", "key")
 
 
 def create_key(w: Wiring, req: CreateKey) -> dict[str, Any]:

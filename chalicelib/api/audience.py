@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.errors import ApiError, not_found
+from chalicelib.api.errors import ApiError, check_id, not_found
 from chalicelib.audience.campaigns import CreateCampaign, OutcomesIn, parse_outcomes_csv
 from chalicelib.audience.filters import CAMPAIGN_ID_PATTERN, ExtractRequest
 from chalicelib.audience.keywords import opt_out_keyword
@@ -48,8 +48,7 @@ def extract(w: Wiring, req: ExtractRequest) -> tuple[int, dict[str, Any]]:
 
 
 def get_task(w: Wiring, task_id: str) -> dict[str, Any]:
-    if not TASK_ID.match(task_id):
-        raise ApiError(400, "invalid_task_id", "Tarea inválida", "Invalid task id", {"id": task_id})
+    check_id(TASK_ID, task_id, "tarea", "task")
     task = w.extraction.get_task(task_id)
     if task is None:
         raise not_found("Tarea", "Task", task_id)
@@ -146,14 +145,7 @@ def create_campaign(w: Wiring, req: CreateCampaign) -> dict[str, Any]:
 
 
 def _campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:
-    if not CAMPAIGN_ID.match(campaign_id):
-        raise ApiError(
-            400,
-            "invalid_campaign_id",
-            "Campaña inválida",
-            "Invalid campaign id",
-            {"id": campaign_id},
-        )
+    check_id(CAMPAIGN_ID, campaign_id, "campaña", "campaign")
     c = w.campaigns.get(campaign_id)
     if c is None:
         raise not_found("Campaña", "Campaign", campaign_id)

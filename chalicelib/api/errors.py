@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,6 +31,18 @@ class ApiError(Exception):
             "message_en": self.message_en,
             "details": self.details,
         }
+
+
+def check_id(pattern: re.Pattern[str], ident: str, what_es: str, what_en: str) -> None:
+    """400 `invalid_<what_en>_id` unless `ident` has the shape of such an id."""
+    if not pattern.match(ident):
+        raise ApiError(
+            400,
+            f"invalid_{what_en}_id",
+            f"Identificador de {what_es} inválido",
+            f"Invalid {what_en} id",
+            {"id": ident},
+        )
 
 
 def not_found(what_es: str, what_en: str, ident: str) -> ApiError:

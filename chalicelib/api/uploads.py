@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.api.errors import ApiError, not_found
+from chalicelib.api.errors import check_id, not_found
 from chalicelib.ingest.service import UPLOAD_ID, now_iso
 from chalicelib.wiring import Wiring
 
@@ -71,14 +71,7 @@ def create_upload(w: Wiring, req: CreateUpload) -> dict[str, Any]:
 
 
 def get_upload(w: Wiring, upload_id: str) -> dict[str, Any]:
-    if not UPLOAD_ID.match(upload_id):
-        raise ApiError(
-            400,
-            "invalid_upload_id",
-            "Identificador de carga inválido",
-            "Invalid upload id",
-            {"id": upload_id},
-        )
+    check_id(UPLOAD_ID, upload_id, "carga", "upload")
     job = w.jobs.get(upload_id)
     if job is None:
         raise not_found("Carga", "Upload", upload_id)
