@@ -108,6 +108,10 @@ class LocalStack:
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                # Its own session: a Ctrl-C (or `timeout`) signals the terminal's process
+                # group, and moto must outlive the pump's last polls; stop() ends it, and
+                # _die_with_parent covers a parent that dies without stop().
+                start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
         _wait_for_port(self.moto_port, timeout_s=60)
