@@ -91,3 +91,41 @@ def test_preview_json_contract() -> None:
         assert rec["status"] in ("accepted", "rejected")
         assert (rec["e164"] is None) == (rec["status"] == "rejected")
         assert (rec["reason"] is None) == (rec["status"] == "accepted")
+
+
+def test_ctrl_c_stops_the_stack_cleanly() -> None:
+    """A Ctrl-C reaches the terminal's whole process group: the stack must stop the pump
+    before moto goes (no poll errors on the way out) and leave no server behind."""
+    import signal
+    import time
+
+    moto_port = free_port()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "chalicelib.cli", "local"),
+            *("--port", str(free_port()), "--moto-port", str(moto_port)),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own group: the "terminal" we press Ctrl-C in
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "Ctrl-C to stop" in line:
+            break
+    else:
+        pytest.fail("".join(lines)[-3000:])
+    time.sleep(2)  # the pump is polling
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    text = "".join(lines) + out
+    assert proc.returncode == 0, text[-3000:]
+    assert "poll failed" not in text and "Traceback" not in text, text[-3000:]
+    import socket
+
+    with socket.socket() as s:  # moto is gone too
+        assert s.connect_ex(("127.0.0.1", moto_port)) != 0
