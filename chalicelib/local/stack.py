@@ -82,19 +82,18 @@ class LocalStack:
         return f"http://127.0.0.1:{self.api_port}"
 
     def start(self) -> LocalStack:
-        from moto.server import ThreadedMotoServer
-
-        from chalicelib.local.moto_server import tune_moto
-
-        # One access-log line per AWS call would drown everything the stack prints.
-        tune_moto()
-
         self.moto_port = self.moto_port or free_port()
         from chalicelib.validation.simulator_server import SimulatorServer
 
         self.sim = SimulatorServer().start()
         os.environ.update(local_environment(self.moto_port, self.prefix, self.sim.url))
         if self.moto_in_process:
+            from moto.server import ThreadedMotoServer
+
+            from chalicelib.local.moto_server import tune_moto
+
+            # What the moto_server launcher does for the child process, done here.
+            tune_moto()
             self._moto = ThreadedMotoServer(
                 ip_address="127.0.0.1", port=self.moto_port, verbose=False
             )

@@ -83,7 +83,8 @@ def convert(src: Path, contacts_csv: Path, outcomes_csv: Path, limit: int | None
     """Write the contact file (telefono + attributes) and the outcomes file; returns rows.
     Numbers are unique: a collision takes the next salt. Each outcome is recorded when
     its call happened (`call_times`)."""
-    times = call_times([r["month"] for r in rows(src)])
+    data = list(rows(src))  # read once: the dates need every month before the first row
+    times = call_times([r["month"] for r in data])
     seen: set[str] = set()
     n = 0
     with (
@@ -93,7 +94,7 @@ def convert(src: Path, contacts_csv: Path, outcomes_csv: Path, limit: int | None
         cw = co = None
         outw = csv.writer(of)
         outw.writerow(["e164", "campaign_id", "recorded_at", "converted"])
-        for i, row in enumerate(rows(src)):
+        for i, row in enumerate(data):
             if limit is not None and i >= limit:
                 break
             national = synthetic_number(i)

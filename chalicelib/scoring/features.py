@@ -215,9 +215,10 @@ class OutcomeCalendar:
 
     def _prefix(self) -> tuple[list[int], list[int], list[int]]:
         if self._sums is None:
-            ordinals = [date.fromisoformat(d).toordinal() for d in sorted(self.days)]
+            days = sorted(self.days)
+            ordinals = [date.fromisoformat(d).toordinal() for d in days]
             n_sum, k_sum = [0], [0]
-            for d in sorted(self.days):
+            for d in days:
                 n, k = self.days[d]
                 n_sum.append(n_sum[-1] + n)
                 k_sum.append(k_sum[-1] + k)
