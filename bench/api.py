@@ -2,7 +2,7 @@
 
     python bench/api.py [--concurrency 50] [--seconds 15] [--max-requests 20000]
 
-Starts the local stack as `python -m chalicelib.cli local` does (its own process: moto
+Starts the local stack as `python -m tools.cli local` does (its own process: moto
 server, event pump, Chalice local API with the authorizer, its answer cache, the per-key
 rate limit in DynamoDB and the middleware), then N client threads in this process, each
 with its own API key (so no client is rate limited: this measures the served path),
@@ -72,13 +72,13 @@ def main() -> None:
     import os
     import subprocess
 
-    from chalicelib.local.stack import free_port, local_environment
     from chalicelib.wiring import wiring
+    from tools.local.stack import free_port, local_environment
 
     api_port, moto_port = free_port(), free_port()
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "chalicelib.cli", "local"),
+            *(sys.executable, "-m", "tools.cli", "local"),
             *("--port", str(api_port), "--moto-port", str(moto_port)),
         ],
         cwd=ROOT,

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.local.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tools.local.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 
 def api_latency_ms(url: str, headers: dict[str, str], n: int = 20) -> float:
@@ -73,9 +73,9 @@ def main() -> None:
     ap.add_argument("--loads", type=int, default=3)
     args = ap.parse_args()
 
-    from chalicelib.local import dashboard_seed
-    from chalicelib.local.stack import LocalStack
     from chalicelib.wiring import wiring
+    from tools.local import dashboard_seed
+    from tools.local.stack import LocalStack
 
     with LocalStack() as stack:
         w = wiring()

@@ -54,10 +54,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
 
-    from chalicelib.audience.extract import ExtractStats
-    from chalicelib.audience.filters import ExtractRequest
-    from chalicelib.local.stack import LocalStack
+    from chalicelib.audiences.extract import ExtractStats
+    from chalicelib.audiences.filters import ExtractRequest
     from chalicelib.wiring import wiring
+    from tools.local.stack import LocalStack
 
     with LocalStack(with_api=False) as stack:
         w = wiring()

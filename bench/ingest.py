@@ -61,10 +61,10 @@ RAW_SAMPLE_CAP = 100_000
 
 def contact_items(path: Path, cap: int) -> list[dict[str, object]]:
     """The DynamoDB items ingest writes for the file's first `cap` distinct contacts."""
+    from chalicelib.core.ddb import to_item
     from chalicelib.domain.contact import ContactRecord
     from chalicelib.ingest.pipeline import ingest_rows
     from chalicelib.ingest.readers import open_table
-    from chalicelib.store.ddb import to_item
 
     class Enough(Exception):
         pass
@@ -110,10 +110,10 @@ def main() -> None:
     normalize_rps, parse_rps = bench_normalize(cells)
     print(f"normalize {normalize_rps}/s vs phonenumbers.parse {parse_rps}/s", file=sys.stderr)
 
+    from chalicelib.core.ddb import batch_write
     from chalicelib.ingest.service import upload_id_for
-    from chalicelib.local.stack import LocalStack
-    from chalicelib.store.ddb import batch_write
     from chalicelib.wiring import wiring
+    from tools.local.stack import LocalStack
 
     with LocalStack(with_api=False) as stack:
         w = wiring()
@@ -146,8 +146,8 @@ def main() -> None:
         items = contact_items(path, RAW_SAMPLE_CAP)
         ddb = w.clients.dynamodb
         # Same definition as the contacts table (its GSIs cost moto work on every put).
-        from chalicelib import resources
-        from chalicelib.local.provision import _create_table
+        from chalicelib.core import resources
+        from tools.local.provision import _create_table
 
         _create_table(w.clients, "bench-raw", resources.CONTACTS)
         t0 = time.perf_counter()

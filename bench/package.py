@@ -110,8 +110,8 @@ def main() -> int:
     print("heaviest imports at app import (cumulative ms):")
     for name, ms in top_level_imports(importtime):
         print(f"  {ms:8.1f}  {name}")
-    ingest_s = min(handler_import_s("chalicelib.handlers.ingest") for _ in range(3))
-    print(f"app + chalicelib.handlers.ingest (first SQS invocation): {ingest_s:.3f} s wall")
+    ingest_s = min(handler_import_s("chalicelib.ingest.handler") for _ in range(3))
+    print(f"app + chalicelib.ingest.handler (first SQS invocation): {ingest_s:.3f} s wall")
     print(
         json.dumps(
             {

@@ -35,9 +35,9 @@ if str(ROOT) not in sys.path:
 from chalicelib.scoring.engine import score_contacts  # noqa: E402
 from chalicelib.scoring.explain import score_with_factors  # noqa: E402
 from chalicelib.scoring.features import FeatureBuilder, infer_schema  # noqa: E402
-from chalicelib.scoring.pipeline import new_version  # noqa: E402
 from chalicelib.scoring.registry import LoadedModel  # noqa: E402
-from chalicelib.scoring.train import Example, TrainConfig, train  # noqa: E402
+from tools.training.pipeline import new_version  # noqa: E402
+from tools.training.train import Example, TrainConfig, train  # noqa: E402
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 MB = 1024 * 1024
@@ -77,8 +77,8 @@ def bank_auc() -> float | None:
     from chalicelib.domain.contact import ContactRecord
     from chalicelib.domain.phone import Accepted, normalize
     from chalicelib.ingest.columns import attribute_key
-    from chalicelib.scoring import bank_marketing as bm
-    from chalicelib.scoring.train import examples_from
+    from tools.training import bank_marketing as bm
+    from tools.training.train import examples_from
 
     src = bm.locate(ROOT)
     if not src.exists():

@@ -107,8 +107,8 @@ def main() -> None:
 
     import httpx
 
-    from chalicelib.local.stack import LocalStack
     from chalicelib.validation.status import PLATFORMS
+    from tools.local.stack import LocalStack
 
     stack = LocalStack(retry_after_s=1).start()
     sim = stack.sim.sim

@@ -6,20 +6,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from chalicelib import resources
-from chalicelib.aws import Clients, default_clients
-from chalicelib.config import Settings
+from chalicelib.campaigns.outcomes import OutcomeStore
+from chalicelib.contacts.store import ContactStore
+from chalicelib.core import resources
+from chalicelib.core.aws import Clients, default_clients
+from chalicelib.core.config import Settings
+from chalicelib.core.jobs import JobStore
+from chalicelib.core.stats import Stats
 from chalicelib.ingest.service import IngestService, UploadRef, now_iso, upload_id_for
-from chalicelib.store.contacts import ContactStore
-from chalicelib.store.jobs import JobStore
-from chalicelib.store.outcomes import OutcomeStore
-from chalicelib.store.stats import Stats
-from chalicelib.store.top_leads import TopLeadsStore
+from chalicelib.scoring.top_leads import TopLeadsStore
 
 if TYPE_CHECKING:
-    from chalicelib.audience.campaigns import CampaignService
-    from chalicelib.audience.optout import OptOutStore
-    from chalicelib.audience.service import ExtractionService
+    from chalicelib.audiences.optout import OptOutStore
+    from chalicelib.audiences.service import ExtractionService
+    from chalicelib.campaigns.service import CampaignService
     from chalicelib.scoring.service import ScoringService
     from chalicelib.security.keys import ApiKeyStore
     from chalicelib.security.ratelimit import RateLimiter
@@ -52,7 +52,7 @@ class Wiring:
     # don't pay for them at cold start.
     @cached_property
     def optouts(self) -> OptOutStore:
-        from chalicelib.audience.optout import OptOutStore
+        from chalicelib.audiences.optout import OptOutStore
 
         return OptOutStore(
             self.clients.dynamodb,
@@ -62,8 +62,8 @@ class Wiring:
 
     @cached_property
     def extraction(self) -> ExtractionService:
-        from chalicelib.audience.extract import Extractor
-        from chalicelib.audience.service import ExtractionService
+        from chalicelib.audiences.extract import Extractor
+        from chalicelib.audiences.service import ExtractionService
 
         return ExtractionService(
             extractor=Extractor(
@@ -79,7 +79,7 @@ class Wiring:
 
     @cached_property
     def campaigns(self) -> CampaignService:
-        from chalicelib.audience.campaigns import CampaignService
+        from chalicelib.campaigns.service import CampaignService
 
         return CampaignService(
             dynamodb=self.clients.dynamodb,

@@ -8,7 +8,7 @@
    as-is, so its own packager never has to resolve manylinux wheels);
 2. runs `chalice package --stage <stage>` with the stage's environment variables
    exported (app.py names its SQS queue from ALCANCE_PREFIX at import);
-3. merges the resources rendered from chalicelib/resources.py (infra.render);
+3. merges the resources rendered from chalicelib/core/resources.py (infra.render);
 4. writes <out>/template.json and <out>/deployment.zip, and checks the zip holds the
    native and pure-Python dependencies for the Lambda runtime."""
 
@@ -37,7 +37,7 @@ VENDOR_CACHE = ROOT / "build" / ".vendor-cache"
 # Paths that must be in deployment.zip (Lambda runtime: CPython 3.11 on x86_64 Linux).
 REQUIRED_IN_ZIP = (
     "app.py",
-    "chalicelib/resources.py",
+    "chalicelib/core/resources.py",
     "aws_lambda_powertools/__init__.py",
     "pydantic/__init__.py",
     "pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so",

@@ -9,7 +9,7 @@ Metric names are the ones the code emits (namespace `Alcance`, Powertools adds t
   SampleCount is the number of provider calls), CircuitState {platform} (0 closed,
   1 half-open, 2 open);
 - scoring: ScoringLatency (found by SEARCH, so any dimensions the scorer uses show);
-- API (chalicelib/api/observe.py): ApiLatency {route, status_class}.
+- API (chalicelib/core/observe.py): ApiLatency {route, status_class}.
 AWS metrics: SQS ApproximateNumberOfMessagesVisible of every DLQ, Lambda Errors and
 Throttles of every function."""
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import resources
+from chalicelib.core import resources
 from chalicelib.domain.aggregates import PLATFORMS
 
 NAMESPACE = "Alcance"

@@ -1,4 +1,4 @@
-"""Pure CloudFormation rendering of `chalicelib/resources.py` and the merge into the SAM
+"""Pure CloudFormation rendering of `chalicelib/core/resources.py` and the merge into the SAM
 template that `chalice package` writes. No boto3, no Chalice, no I/O: dicts in, dicts out.
 
 IAM: Chalice runs with `autogen_policy: false`, so it creates one role per function
@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import resources
+from chalicelib.core import resources
 from infra import observability
 
 KMS_KEY_ID = "DataKey"
@@ -110,7 +110,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
     ),
     # The API Gateway authorizer (chalicelib/security/authorizer.py): reads keys only.
     "api_key_auth": Access(tables_read=("api-keys",)),
-    # Validators, one per platform (chalicelib/handlers/validate.py): platform statuses on
+    # Validators, one per platform (chalicelib/validation/handler.py): platform statuses on
     # contacts, history, the shared circuit state; re-enqueue to their own queue; settled
     # contacts to `score`.
     **{
@@ -123,7 +123,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
         )
         for p in resources.VALIDATION_PLATFORMS
     },
-    # Lead scoring (chalicelib/handlers/score.py): contacts + outcomes in, the score
+    # Lead scoring (chalicelib/scoring/handler.py): contacts + outcomes in, the score
     # attributes of contacts out (UpdateItem); the promoted model from S3 models/.
     "score": Access(
         # stats: the `top_leads` item is read, changed and put back (optimistic lock);
@@ -618,7 +618,7 @@ def merge_template(
     t.setdefault("Outputs", {}).update(rendered["Outputs"])
     t.setdefault("Parameters", {}).update(copy.deepcopy(PARAMETERS))
     t["Description"] = (
-        f"Alcance ({prefix}): Chalice app + data resources from chalicelib/resources.py"
+        f"Alcance ({prefix}): Chalice app + data resources from chalicelib/core/resources.py"
     )
 
     queue_ids = _queue_logical_ids_by_name(prefix)
@@ -716,7 +716,7 @@ def merge_template(
 
 
 # API Gateway's own refusals (no/invalid key, unknown path, throttling...) in the API's
-# one error shape; chalicelib/local/gateway.py answers the same locally.
+# one error shape; tools/local/gateway.py answers the same locally.
 _GATEWAY_RESPONSES: dict[str, tuple[int | None, str, str, str]] = {
     "UNAUTHORIZED": (
         401,

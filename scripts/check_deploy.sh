@@ -30,4 +30,6 @@ if [ "$errors" -ne 0 ] || [ $((rc & 3)) -ne 0 ]; then
   echo "check_deploy: FAILED" >&2
   exit 1
 fi
+# Every module in the zip imports with the zip's contents + boto3 alone; no tool inside.
+python scripts/check_package_imports.py "$OUT/deployment.zip"
 echo "check_deploy: OK ($OUT/template.json, $OUT/deployment.zip)"

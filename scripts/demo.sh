@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec .venv/bin/python -m chalicelib.cli local --demo "${1:-samples/contactos_demo.csv}" "${@:2}"
+exec .venv/bin/python -m tools.cli local --demo "${1:-samples/contactos_demo.csv}" "${@:2}"

@@ -8,7 +8,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.store.ddb import batch_write, to_item
+from chalicelib.core.ddb import batch_write, to_item
 
 # (lada, state_code, state): a few LADAs per state so state and LADA filters differ.
 LADAS = (

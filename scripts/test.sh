@@ -8,7 +8,7 @@ echo "==> ruff"
 ruff check .
 ruff format --check .
 echo "==> mypy"
-mypy chalicelib app.py infra bench
+mypy chalicelib tools app.py infra bench
 echo "==> pytest"
 pytest -q -p no:cacheprovider "$@"
 echo "==> deploy package + cfn-lint"

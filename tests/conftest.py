@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from chalicelib.local.stack import LocalStack
+from tools.local.stack import LocalStack
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def local_stack() -> Iterator[LocalStack]:
         stack.stop()
         os.environ.clear()
         os.environ.update(saved)
-        from chalicelib.config import get_settings
+        from chalicelib.core.config import get_settings
         from chalicelib.wiring import reset_wiring
 
         get_settings.cache_clear()
@@ -35,8 +35,8 @@ def local_stack() -> Iterator[LocalStack]:
 @pytest.fixture
 def stack(local_stack: LocalStack) -> LocalStack:
     """A clean slate per test: moto's state is reset and the resources re-created."""
-    from chalicelib.local.provision import provision
     from chalicelib.wiring import wiring
+    from tools.local.provision import provision
 
     assert local_stack.pump.drain(timeout_s=60)
     httpx.post(f"{local_stack.endpoint}/moto-api/reset", timeout=30).raise_for_status()
@@ -83,7 +83,7 @@ class LogScan:
 
 @pytest.fixture
 def log_scan() -> Iterator[LogScan]:
-    from chalicelib.logging import logger
+    from chalicelib.core.logging import logger
 
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)

@@ -1,7 +1,7 @@
 """Dashboard counters as pure arithmetic: which counters a change moves, and how the
 stored counters read back as cards and distributions. No I/O.
 
-Counters live in a few items of the `stats` table (see `chalicelib/store/stats.py`),
+Counters live in a few items of the `stats` table (see `chalicelib/core/stats.py`),
 each a flat bag of top-level Number attributes: DynamoDB's atomic `ADD` only works on
 top-level attributes, so a nested name like "state#JAL" is one attribute, not a path.
 A change is a transition (old -> new): the counter of the old value goes down, the one

@@ -17,19 +17,19 @@ from typing import IO, Any
 
 from pydantic import BaseModel
 
-from chalicelib.aws import Clients
+from chalicelib.contacts.store import ContactStore, UpsertOutcome
+from chalicelib.core.aws import Clients
+from chalicelib.core.jobs import JobStore
+from chalicelib.core.logging import logger
+from chalicelib.core.metrics import metrics
+from chalicelib.core.queues import Followups
+from chalicelib.core.stats import Stats
 from chalicelib.domain import aggregates
 from chalicelib.domain.contact import ContactRecord
 from chalicelib.ingest.columns import ColumnNotFound
 from chalicelib.ingest.pipeline import IngestCounts, ingest_rows
 from chalicelib.ingest.readers import UnsupportedFile, open_table
 from chalicelib.ingest.report import RejectReport
-from chalicelib.logging import logger
-from chalicelib.metrics import metrics
-from chalicelib.store.contacts import ContactStore, UpsertOutcome
-from chalicelib.store.followups import Followups
-from chalicelib.store.jobs import JobStore
-from chalicelib.store.stats import Stats
 
 UPLOAD_ID = re.compile(r"^up_[0-9a-z]{8,40}$")
 SPOOL_EXTENSIONS = (".xlsx", ".xlsm")

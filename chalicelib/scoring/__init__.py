@@ -1,2 +1,2 @@
 """Lead scoring: features, the cold-start prior, tree models served as numpy arrays,
-per-feature factors, training (scikit-learn, CLI only) and the S3 model registry."""
+per-feature factors and the S3 model registry. Training lives in tools/training/."""

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.campaigns.outcomes import OutcomeStore
 from chalicelib.scoring.engine import ScoreResult, score_contacts
 from chalicelib.scoring.registry import ModelRegistry
 from chalicelib.scoring.store import ScoreStore
-from chalicelib.store.outcomes import OutcomeStore
 
 
 @dataclass

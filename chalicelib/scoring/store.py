@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.core.ddb import batch_get, from_item
+from chalicelib.core.stats import Stats
 from chalicelib.domain import aggregates, ranking
 from chalicelib.scoring.engine import ScoreResult
-from chalicelib.store.ddb import batch_get, from_item
-from chalicelib.store.stats import Stats
-from chalicelib.store.top_leads import RankChange, TopLeadsStore
+from chalicelib.scoring.top_leads import RankChange, TopLeadsStore
 
 SCORE_FIELDS = (
     "score",

@@ -2,14 +2,14 @@
 app.py), so a revoked key would keep working until then. Revoking through the API
 flushes that cache: in AWS with API Gateway's FlushStageAuthorizersCache (the request
 context names the API and stage), on the local stack the local gateway's own cache
-(`chalicelib/local/gateway.py` registers it here)."""
+(`tools/local/gateway.py` registers it here)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.logging import logger
+from chalicelib.core.logging import logger
 
 _local_flushers: list[Callable[[], None]] = []
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.core.ddb import from_item, to_item
 from chalicelib.security.scopes import Scope, effective
-from chalicelib.store.ddb import from_item, to_item
 
 KEY_PREFIX = "alc_"
 _KEY = re.compile(r"^alc_(k[0-9a-f]{16})_([A-Za-z0-9_-]{43})$")

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from chalice import Response
 from chalice.app import Request, RouteEntry
 
-from chalicelib.api.errors import ApiError
-from chalicelib.api.http import MAX_BODY_BYTES, respond
-from chalicelib.logging import logger
+from chalicelib.core.errors import ApiError
+from chalicelib.core.http import MAX_BODY_BYTES, respond
+from chalicelib.core.logging import logger
 from chalicelib.security import cors
 from chalicelib.security.auth_mode import auth_mode
 from chalicelib.security.authorizer import caller_from_context
@@ -187,7 +187,7 @@ def enforce(
 
 def _access_log(event: Request, response: Response, started: float) -> None:
     """One line per request. The path can hold a phone number: the log formatter masks
-    it (chalicelib/logging.py), and `resource` is the route template, which never does."""
+    it (chalicelib/core/logging.py), and `resource` is the route template, which never does."""
     context = event.context or {}
     caller = caller_from_context(context, _MODE)
     logger.info(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib import resources
+from chalicelib.core import resources
 
 
 def delayed_messages(sqs: Any, queue_url: Any) -> int:

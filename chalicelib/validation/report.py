@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from chalicelib.store.ddb import from_item
+from chalicelib.core.ddb import from_item
 from chalicelib.validation.status import PLATFORMS
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from chalicelib.store.ddb import batch_get
+from chalicelib.core.ddb import batch_get
 from chalicelib.validation.config import BreakerPolicy, RetryPolicy
 from chalicelib.validation.providers.base import ProviderRejected, ProviderUnavailable, Throttled
 from chalicelib.validation.status import PlatformResult, parse_stored
@@ -258,7 +258,7 @@ class CircuitBreaker:
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    from chalicelib.store.ddb import from_item
+    from chalicelib.core.ddb import from_item
 
     return from_item(item)
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from chalicelib import resources
-from chalicelib.logging import logger
-from chalicelib.store.ddb import chunks
-from chalicelib.store.followups import Followups
+from chalicelib.core import resources
+from chalicelib.core.ddb import chunks
+from chalicelib.core.logging import logger
+from chalicelib.core.queues import Followups
 from chalicelib.validation.config import ProviderConfig, ValidationConfig
 from chalicelib.validation.providers import build_adapter
 from chalicelib.validation.providers.base import (

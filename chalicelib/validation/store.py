@@ -12,9 +12,9 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
+from chalicelib.core.ddb import batch_get, batch_write, from_item
+from chalicelib.core.stats import Stats
 from chalicelib.domain import aggregates
-from chalicelib.store.ddb import batch_get, batch_write, from_item
-from chalicelib.store.stats import Stats
 from chalicelib.validation.status import PlatformResult, Status, stale_before
 
 _SER = TypeSerializer()
@@ -230,6 +230,6 @@ class HistoryStore:
 
 
 def _serialize(data: Mapping[str, Any]) -> dict[str, Any]:
-    from chalicelib.store.ddb import to_item
+    from chalicelib.core.ddb import to_item
 
     return to_item(data)

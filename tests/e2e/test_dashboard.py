@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import aggregates
-from chalicelib.local import browser, dashboard_seed
-from chalicelib.local.stack import LocalStack
+from tools.local import browser, dashboard_seed
+from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 

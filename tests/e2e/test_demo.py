@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.local.stack import free_port
+from tools.local.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "contactos_demo.csv"
@@ -24,7 +24,7 @@ def test_demo_ingests_the_sample_and_accounts_for_every_row() -> None:
         [
             sys.executable,
             "-m",
-            "chalicelib.cli",
+            "tools.cli",
             "local",
             "--demo",
             str(SAMPLE),
@@ -74,7 +74,7 @@ def test_demo_ingests_the_sample_and_accounts_for_every_row() -> None:
 
 def test_preview_json_contract() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "chalicelib.cli", "preview", str(SAMPLE), "--json"],
+        [sys.executable, "-m", "tools.cli", "preview", str(SAMPLE), "--json"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -102,7 +102,7 @@ def test_ctrl_c_stops_the_stack_cleanly() -> None:
     moto_port = free_port()
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "chalicelib.cli", "local"),
+            *(sys.executable, "-m", "tools.cli", "local"),
             *("--port", str(free_port()), "--moto-port", str(moto_port)),
         ],
         cwd=ROOT,

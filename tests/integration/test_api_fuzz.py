@@ -18,9 +18,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from chalicelib.local.stack import LocalStack
 from chalicelib.wiring import wiring
 from tests.conftest import LogScan
+from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 MAX_EXAMPLES = 12

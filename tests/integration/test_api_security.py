@@ -20,11 +20,11 @@ import httpx
 import pytest
 
 import app as app_module
-from chalicelib.local.stack import LocalStack
 from chalicelib.security.guard import declared_scope
 from chalicelib.security.scopes import effective
 from chalicelib.wiring import wiring
 from tests.conftest import LogScan
+from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ERROR_KEYS = {"error", "message_es", "message_en", "details"}
@@ -196,7 +196,7 @@ def test_the_gateway_caches_authorizer_answers_like_api_gateway(
 ) -> None:
     """Within the authorizer's TTL a key revoked behind the API's back still works (as
     in AWS); revoking through the API flushes the cache, so the key stops at once."""
-    from chalicelib.local.gateway import AUTH_CACHE
+    from tools.local.gateway import AUTH_CACHE
 
     store = wiring().api_keys
     key, secret = store.create("cached", ["read"])

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.audience.extract import ExtractStats, decode, random_key
-from chalicelib.audience.filters import ExtractRequest, MatchContext, matches, score_of
-from chalicelib.local.stack import LocalStack
+from chalicelib.audiences.extract import ExtractStats, decode, random_key
+from chalicelib.audiences.filters import ExtractRequest, MatchContext, matches, score_of
 from chalicelib.wiring import wiring
 from scripts.synthetic_contacts import LADAS, load
+from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 N = 2000
@@ -328,7 +328,7 @@ def test_campaign_snapshot_outcomes_roi_and_exclusion(stack: LocalStack) -> None
 def test_cli_extract_writes_csv(stack: LocalStack, tmp_path: Any) -> None:
     from click.testing import CliRunner
 
-    from chalicelib.cli import cli
+    from tools.cli import cli
 
     seed_data(n=600)
     out = tmp_path / "audiencia.csv"

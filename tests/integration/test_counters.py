@@ -9,8 +9,8 @@ import io
 
 import pytest
 
-from chalicelib.local.stack import LocalStack
 from chalicelib.wiring import wiring
+from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def test_many_counters_in_one_apply_are_all_added(stack: LocalStack) -> None:
     # More counters than one UpdateItem carries: applied in chunks, none lost.
     from collections import Counter
 
-    from chalicelib.store.stats import ADDS_PER_UPDATE
+    from chalicelib.core.stats import ADDS_PER_UPDATE
 
     stats = wiring().stats
     ladas = [f"{600 + i}" for i in range(ADDS_PER_UPDATE * 2 + 7)]

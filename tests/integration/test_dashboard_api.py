@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from chalicelib.local import dashboard_seed
-from chalicelib.local.stack import LocalStack
 from chalicelib.wiring import wiring
 from tests.integration.test_ingest import ROWS, csv_bytes, put_and_drain
+from tools.local import dashboard_seed
+from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 
@@ -181,7 +181,7 @@ def test_score_writers_keep_top_leads_and_readers_never_trust_a_stale_item(
 
 
 def test_backfill_ranks_contacts_scored_before_the_index(stack: LocalStack) -> None:
-    from chalicelib.store.top_leads import TOP_ITEM
+    from chalicelib.scoring.top_leads import TOP_ITEM
 
     w = wiring()
     dashboard_seed.seed(w.clients.dynamodb, w.contacts.table_name, w.stats, 120)

@@ -13,10 +13,10 @@ import httpx
 import openpyxl
 import pytest
 
-from chalicelib.handlers import ingest as ingest_handler
-from chalicelib.local.pump import LambdaContext
-from chalicelib.local.stack import LocalStack
+from chalicelib.ingest import handler as ingest_handler
 from chalicelib.wiring import wiring
+from tools.local.pump import LambdaContext
+from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

@@ -11,16 +11,16 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from chalicelib import resources
+from chalicelib.core import resources
 from chalicelib.domain import ranking
 from chalicelib.domain.contact import ContactRecord
 from chalicelib.domain.phone import Accepted, normalize
-from chalicelib.local.stack import LocalStack
 from chalicelib.scoring.features import infer_schema
 from chalicelib.scoring.registry import metadata_for
-from chalicelib.scoring.train import TrainConfig, train
 from chalicelib.wiring import wiring
 from tests.unit.test_scoring_pure import generated
+from tools.local.stack import LocalStack
+from tools.training.train import TrainConfig, train
 
 pytestmark = pytest.mark.integration
 

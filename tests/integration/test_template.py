@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import resources
+from chalicelib.core import resources
 from infra import render
 
 STAGE = "prod"
@@ -261,10 +261,10 @@ def test_local_stack_matches_template(
 ) -> None:
     from moto import mock_aws
 
-    from chalicelib.aws import make_clients
-    from chalicelib.config import get_settings
-    from chalicelib.local.provision import provision
-    from chalicelib.local.stack import local_environment
+    from chalicelib.core.aws import make_clients
+    from chalicelib.core.config import get_settings
+    from tools.local.provision import provision
+    from tools.local.stack import local_environment
 
     env = local_environment(0, prefix=PREFIX)
     env.pop("AWS_ENDPOINT_URL")  # in-process moto instead of the server

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from chalicelib.local.stack import LocalStack
 from chalicelib.validation.config import ProviderConfig
 from chalicelib.validation.providers import build_adapter
-from chalicelib.validation.simulator_server import SimulatorServer
 from chalicelib.validation.status import PLATFORMS, Status
-from chalicelib.validation.truth import truth
 from chalicelib.wiring import wiring
+from tools.local.stack import LocalStack
+from tools.simulator.server import SimulatorServer
+from tools.simulator.truth import truth
 
 pytestmark = pytest.mark.integration
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib import resources
-from chalicelib.local.stack import LocalStack
+from chalicelib.core import resources
 from chalicelib.validation.drain import drain_validation
 from chalicelib.validation.status import PLATFORMS, Status
-from chalicelib.validation.truth import truth
 from chalicelib.wiring import wiring
+from tools.local.stack import LocalStack
+from tools.simulator.truth import truth
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.audience.filters import AudienceFilters, ExtractRequest, MatchContext, matches
-from chalicelib.audience.keywords import opt_out_keyword
-from chalicelib.audience.roi import ContactOutcome, campaign_report, decile, fold_records
+from chalicelib.audiences.filters import AudienceFilters, ExtractRequest, MatchContext, matches
+from chalicelib.audiences.keywords import opt_out_keyword
+from chalicelib.campaigns.roi import ContactOutcome, campaign_report, decile, fold_records
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 
+from chalicelib.contacts.store import UpsertOutcome
 from chalicelib.domain.contact import ContactRecord
 from chalicelib.domain.phone import Accepted, normalize
 from chalicelib.ingest.service import _AsyncContactSink
-from chalicelib.store.contacts import UpsertOutcome
 
 
 def record(national: str) -> ContactRecord:

@@ -6,7 +6,7 @@ import logging
 
 import moto.backends
 
-from chalicelib.local.moto_server import tune_moto
+from tools.local.moto_server import tune_moto
 
 
 def test_tuned_moto_lists_the_same_modules_and_logs_no_access_lines() -> None:

@@ -8,7 +8,7 @@ import logging
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.logging import MaskingFormatter, mask_phones
+from chalicelib.core.logging import MaskingFormatter, mask_phones
 
 
 def test_mask_keeps_last_four_digits_only() -> None:

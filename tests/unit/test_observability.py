@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import resources
+from chalicelib.core import resources
 from chalicelib.domain.aggregates import PLATFORMS
 from infra import observability, render
 from tests.integration.test_template import fake_sam, of_type

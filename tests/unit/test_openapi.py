@@ -4,7 +4,7 @@ with the same scope the route declares, and it is a valid OpenAPI 3.1 document."
 from __future__ import annotations
 
 import app
-from chalicelib.api import openapi
+from chalicelib.core import openapi
 from chalicelib.security.guard import declared_scope
 
 
@@ -13,7 +13,7 @@ def test_every_route_is_in_the_document_and_vice_versa() -> None:
     documented = {(op.path, op.method) for op in openapi.OPERATIONS}
     missing = sorted(routes - documented)
     extra = sorted(documented - routes)
-    assert not missing, "add to OPERATIONS in chalicelib/api/openapi.py:\n" + "\n".join(
+    assert not missing, "add to OPERATIONS in chalicelib/core/openapi.py:\n" + "\n".join(
         f'  Operation("{p}", "{m}", scope, "summary en", "resumen es", ResponseModel, '
         "body=RequestModel | None, query=QueryModel | None)"
         for p, m in missing

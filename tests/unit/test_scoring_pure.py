@@ -31,7 +31,7 @@ from chalicelib.scoring.features import (
 )
 from chalicelib.scoring.model_format import TreeEnsemble
 from chalicelib.scoring.registry import LoadedModel
-from chalicelib.scoring.train import Example, TrainConfig, examples_from, matrices, train
+from tools.training.train import Example, TrainConfig, examples_from, matrices, train
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -287,7 +287,7 @@ def test_tampered_model_file_is_rejected() -> None:
 
 def test_bank_marketing_rows_become_valid_unique_mexican_contacts(tmp_path: Path) -> None:
     from chalicelib.domain.phone import Accepted, normalize
-    from chalicelib.scoring import bank_marketing as bm
+    from tools.training import bank_marketing as bm
 
     src = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "bank-marketing"
     if not (src / bm.FILE).exists():
@@ -307,7 +307,7 @@ def test_bank_marketing_rows_become_valid_unique_mexican_contacts(tmp_path: Path
 
 
 def test_bank_marketing_calls_are_dated_from_row_order_and_month() -> None:
-    from chalicelib.scoring import bank_marketing as bm
+    from tools.training import bank_marketing as bm
 
     times = bm.call_times(["may", "may", "dec", "mar", "mar", "nov"])
     assert [(t.year, t.month) for t in times] == [

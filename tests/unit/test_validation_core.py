@@ -24,7 +24,7 @@ from chalicelib.validation.status import (
     settled,
     should_write,
 )
-from chalicelib.validation.truth import SHARES, truth
+from tools.simulator.truth import SHARES, truth
 
 NOW = datetime(2026, 1, 10, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Adapter for the provider simulator's batch API (chalicelib/validation/simulator_server)."""
+"""Adapter for the provider simulator's batch API (tools/simulator/server.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,129 @@
+"""Admin endpoints: create, list and revoke API keys (scope `admin`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.core.errors import ApiError, check_id, not_found
+from chalicelib.core.routes import Routes
+from chalicelib.security import authcache
+from chalicelib.security.keys import KEY_ID, KeyRevoked
+from chalicelib.security.scopes import Scope
+from chalicelib.wiring import Wiring, wiring
+
+routes = Routes(__name__, tag="admin")
+
+
+class CreateKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="Who or what uses the key")
+    scopes: list[Scope] = Field(min_length=1, max_length=3)
+    rate_per_s: float | None = Field(default=None, gt=0, le=10_000)
+    burst: int | None = Field(default=None, ge=1, le=100_000)
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("name must not be blank")
+        return v.strip()
+
+
+class ListKeys(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    include_revoked: bool = False
+
+
+class KeyInfo(BaseModel):
+    key_id: str
+    prefix: str = Field(description="Shown in listings; the key starts with it")
+    name: str
+    scopes: list[Scope]
+    created_at: str
+    revoked_at: str | None = None
+    rate_per_s: float | None = None
+    burst: int | None = None
+
+
+class CreatedKey(KeyInfo):
+    api_key: str = Field(description="The secret key; shown only in this answer")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]
+
+
+def _check_id(key_id: str) -> None:
+    check_id(KEY_ID, key_id, "key", "key")
+
+
+def create_key(w: Wiring, req: CreateKey) -> dict[str, Any]:
+    key, secret = w.api_keys.create(req.name, req.scopes, req.rate_per_s, req.burst)
+    return {**key.public(), "api_key": secret}
+
+
+def list_keys(w: Wiring, q: ListKeys) -> dict[str, Any]:
+    return {"keys": [k.public() for k in w.api_keys.list(include_revoked=q.include_revoked)]}
+
+
+def revoke_key(w: Wiring, key_id: str, request_context: dict[str, Any]) -> dict[str, Any]:
+    """Revoke, then flush the gateway's cached authorizer answers so the key stops
+    working now, not when the cache's TTL runs out."""
+    _check_id(key_id)
+    try:
+        key = w.api_keys.revoke(key_id)
+    except KeyRevoked as exc:
+        raise ApiError(
+            409,
+            "already_revoked",
+            "La key ya estaba revocada",
+            "The key was already revoked",
+            {"id": key_id},
+        ) from exc
+    if key is None:
+        raise not_found("Key", "Key", key_id)
+    authcache.flush(request_context, lambda: w.clients.apigateway)
+    return key.public()
+
+
+@routes.post(
+    "/v2/admin/keys",
+    scope="admin",
+    status=201,
+    body=CreateKey,
+    response=CreatedKey,
+    summary=(
+        "Crear una API key (el secreto solo se muestra en esta respuesta)",
+        "Create an API key (the secret is shown only in this answer)",
+    ),
+)
+def create_api_key(body: CreateKey) -> dict[str, Any]:
+    return create_key(wiring(), body)
+
+
+@routes.get(
+    "/v2/admin/keys",
+    scope="admin",
+    query=ListKeys,
+    response=KeyList,
+    summary=("Listar API keys (nunca sus secretos)", "List API keys (never their secrets)"),
+)
+def list_api_keys(query: ListKeys) -> dict[str, Any]:
+    return list_keys(wiring(), query)
+
+
+@routes.delete(
+    "/v2/admin/keys/{key_id}",
+    scope="admin",
+    response=KeyInfo,
+    errors=(409,),
+    path_params={"key_id": "Key id (k + 16 hex digits)"},
+    summary=("Revocar una API key", "Revoke an API key"),
+)
+def revoke_api_key(key_id: str, request: Request) -> dict[str, Any]:
+    return revoke_key(wiring(), key_id, request.context)

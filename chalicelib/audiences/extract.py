@@ -1,0 +1,373 @@
+"""The query plan of an audience extraction.
+
+Where the contacts come from:
+- With states or LADAs: GSI Queries (`by_state`: state_code + score; `by_lada`: lada +
+  score), one per state / LADA, with the score bounds in the KeyConditionExpression.
+  LADAs are preferred when both are given (narrower partitions; states still filter).
+- `score_desc`: the per-partition Queries run best-first (ScanIndexForward=False) and
+  are merged by score with a heap; we stop reading as soon as `amount` contacts passed
+  the filters and the opt-out check. A 5,000-contact audience reads ~5,000 items plus
+  what the filters drop, whatever the table size.
+- `random`: every candidate of the partitions is read (a sample needs the population)
+  and the `amount` with the smallest hash(seed, e164) are kept: a uniform sample,
+  reproducible with the same seed, in O(amount) memory.
+- SCANS (unavoidable, bounded): (1) no state/LADA filter: there is no index to ask, so
+  a parallel Scan (SCAN_SEGMENTS segments) reads the table, keeping the best `amount`
+  by score (or by random key); (2) unscored contacts are absent from the sparse GSIs,
+  so when no score bound is given and the scored contacts did not fill the amount, a
+  Scan for `attribute_not_exists(score)` in the same states/LADAs tops it up. Both stop
+  after `max_scan_items` items read and say so (`truncated`).
+- Always: the do-not-contact list is re-read (BatchGetItem) for every contact about to
+  be returned; a hit is dropped and replaced by the next candidate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.audiences.filters import ExtractRequest, MatchContext, matches, score_of
+from chalicelib.audiences.optout import OptOutStore
+
+SCAN_SEGMENTS = 4
+MAX_SCAN_ITEMS = 2_000_000
+RECHECK_CHUNK = 400
+OUTPUT_FIELDS = ("e164", "national", "state_code", "lada", "municipality", "score")
+CSV_COLUMNS = (*OUTPUT_FIELDS, "platforms", "attributes")
+
+Item = dict[str, Any]
+
+
+@dataclass
+class ExtractStats:
+    plan: str = ""
+    queries: int = 0
+    scans: int = 0
+    items_read: int = 0
+    matched: int = 0
+    dropped_opted_out: int = 0
+    returned: int = 0
+    truncated: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def read(self, n: int, scan: bool = False) -> None:
+        with self._lock:
+            self.items_read += n
+            if scan:
+                self.scans += 1
+            else:
+                self.queries += 1
+
+    def public(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+
+# -- fast low-level item decoding: TypeDeserializer costs more than the Query itself --
+
+
+def _value(av: Mapping[str, Any]) -> Any:
+    ((t, v),) = av.items()
+    if t == "S":
+        return v
+    if t == "N":
+        return int(v) if v.lstrip("-").isdigit() else float(v)
+    if t == "BOOL":
+        return bool(v)
+    if t == "M":
+        return {k: _value(x) for k, x in v.items()}
+    if t == "L":
+        return [_value(x) for x in v]
+    if t == "SS":
+        return sorted(v)
+    if t == "NS":
+        return sorted(float(x) for x in v)
+    if t == "NULL":
+        return None
+    return v
+
+
+def decode(item: Mapping[str, Any]) -> Item:
+    return {k: _value(v) for k, v in item.items()}
+
+
+def output_row(contact: Mapping[str, Any]) -> Item:
+    row: Item = {k: contact.get(k) for k in OUTPUT_FIELDS}
+    platforms = contact.get("platforms") or {}
+    row["platforms"] = {
+        p: (s.get("status") if isinstance(s, Mapping) else s) for p, s in platforms.items()
+    }
+    row["attributes"] = contact.get("attributes") or {}
+    return row
+
+
+def random_key(seed: int, e164: str) -> bytes:
+    return hashlib.blake2b(f"{seed}:{e164}".encode(), digest_size=8).digest()
+
+
+class Extractor:
+    def __init__(
+        self,
+        dynamodb: Any,
+        contacts_table: str,
+        optouts: OptOutStore,
+        max_scan_items: int = MAX_SCAN_ITEMS,
+    ) -> None:
+        self._ddb = dynamodb
+        self.table = contacts_table
+        self._optouts = optouts
+        self.max_scan_items = max_scan_items
+
+    # -- public ----------------------------------------------------------------------
+    def run(
+        self,
+        req: ExtractRequest,
+        excluded: Iterable[str] = (),
+        stats: ExtractStats | None = None,
+    ) -> Iterator[Item]:
+        """Yield up to `req.amount` output rows, in the requested order."""
+        stats = stats if stats is not None else ExtractStats()
+        ctx = MatchContext(excluded=frozenset(excluded))
+        index = self._index_for(req)
+        if req.order == "score_desc" and index is not None:
+            stats.plan = f"query:{index[0]}:merge"
+            candidates: Iterator[Item] = self._merged_queries(req, index, stats)
+            if req.min_score is None and req.max_score is None:
+                candidates = _chain(candidates, self._unscored_scan(req, index, stats))
+            yield from self._rechecked(
+                (c for c in candidates if matches(c, req, ctx)), req.amount, stats
+            )
+            return
+        yield from self._top_k(req, index, ctx, stats)
+
+    # -- plan ------------------------------------------------------------------------
+    @staticmethod
+    def _index_for(req: ExtractRequest) -> tuple[str, str, list[str]] | None:
+        if req.ladas:
+            return ("by_lada", "lada", req.ladas)
+        if req.states:
+            return ("by_state", "state_code", req.states)
+        return None
+
+    def _query_kwargs(self, req: ExtractRequest, index: str, attr: str, value: str) -> Item:
+        cond = "#h = :h"
+        values: Item = {":h": {"S": value}}
+        if req.min_score is not None and req.max_score is not None:
+            cond += " AND #s BETWEEN :lo AND :hi"
+            values[":lo"] = {"N": str(req.min_score)}
+            values[":hi"] = {"N": str(req.max_score)}
+        elif req.min_score is not None:
+            cond += " AND #s >= :lo"
+            values[":lo"] = {"N": str(req.min_score)}
+        elif req.max_score is not None:
+            cond += " AND #s <= :hi"
+            values[":hi"] = {"N": str(req.max_score)}
+        names = {"#h": attr}
+        if "#s" in cond:
+            names["#s"] = "score"
+        return {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": cond,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+        }
+
+    def query_pages(self, kwargs: Item, stats: ExtractStats) -> Iterator[list[Item]]:
+        kwargs = dict(kwargs)
+        while True:
+            resp = self._ddb.query(**kwargs)
+            stats.read(len(resp["Items"]))
+            yield resp["Items"]
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def _partition(self, kwargs: Item, stats: ExtractStats) -> Iterator[Item]:
+        for page in self.query_pages(kwargs, stats):
+            for raw in page:
+                yield decode(raw)
+
+    def _merged_queries(
+        self, req: ExtractRequest, index: tuple[str, str, list[str]], stats: ExtractStats
+    ) -> Iterator[Item]:
+        name, attr, values = index
+        streams = [self._partition(self._query_kwargs(req, name, attr, v), stats) for v in values]
+        return heapq.merge(*streams, key=lambda c: -(score_of(c) or 0.0))
+
+    # -- scans (bounded) -----------------------------------------------------------------
+    def _scan_segments(
+        self,
+        stats: ExtractStats,
+        consume: Callable[[Iterator[Item]], Any],
+        filter_expr: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        """Parallel Scan; `consume` gets each segment's decoded items and returns a
+        partial result. Reading stops once `max_scan_items` items were read overall."""
+        read_total = [0]
+        lock = threading.Lock()
+
+        def segment(n: int) -> Any:
+            def items() -> Iterator[Item]:
+                kwargs: Item = {
+                    "TableName": self.table,
+                    "Segment": n,
+                    "TotalSegments": SCAN_SEGMENTS,
+                }
+                if filter_expr:
+                    kwargs["FilterExpression"] = filter_expr
+                    kwargs["ExpressionAttributeNames"] = dict(names or {})
+                    if values:
+                        kwargs["ExpressionAttributeValues"] = dict(values)
+                while True:
+                    with lock:
+                        if read_total[0] >= self.max_scan_items:
+                            stats.truncated = True
+                            return
+                    resp = self._ddb.scan(**kwargs)
+                    with lock:
+                        read_total[0] += resp.get("ScannedCount", len(resp["Items"]))
+                    stats.read(len(resp["Items"]), scan=True)
+                    for raw in resp["Items"]:
+                        yield decode(raw)
+                    if "LastEvaluatedKey" not in resp:
+                        return
+                    kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+            return consume(items())
+
+        with ThreadPoolExecutor(max_workers=SCAN_SEGMENTS) as pool:
+            return list(pool.map(segment, range(SCAN_SEGMENTS)))
+
+    def _unscored_scan(
+        self, req: ExtractRequest, index: tuple[str, str, list[str]], stats: ExtractStats
+    ) -> Iterator[Item]:
+        """Unscored contacts of the partitions (not in the sparse GSIs). Lazy: only
+        runs if the scored candidates ran out before `amount`."""
+        _, attr, wanted = index
+        placeholders = {f":p{i}": {"S": v} for i, v in enumerate(wanted)}
+        expr = f"attribute_not_exists(#s) AND #h IN ({', '.join(placeholders)})"
+        parts = self._scan_segments(
+            stats,
+            lambda items: sorted(items, key=lambda c: c["e164"]),
+            expr,
+            {"#s": "score", "#h": attr},
+            placeholders,
+        )
+        yield from heapq.merge(*parts, key=lambda c: c["e164"])
+
+    # -- top-k: random samples, and score order without an index ----------------------
+    def _top_k(
+        self,
+        req: ExtractRequest,
+        index: tuple[str, str, list[str]] | None,
+        ctx: MatchContext,
+        stats: ExtractStats,
+    ) -> Iterator[Item]:
+        seed = req.seed if req.seed is not None else 0
+        if req.order == "random":
+
+            def key(c: Item) -> Any:
+                return random_key(seed, c["e164"])
+        else:
+
+            def key(c: Item) -> Any:
+                s = score_of(c)
+                return (s is None, -(s or 0.0), c["e164"])
+
+        # Extra candidates kept so that contacts dropped by the opt-out re-check are
+        # replaced without a second pass.
+        k = req.amount + max(100, req.amount // 20)
+
+        def best(items: Iterator[Item]) -> list[tuple[Any, int, Item]]:
+            heap: list[tuple[Any, int, Item]] = []
+            for i, c in enumerate(items):
+                if not matches(c, req, ctx):
+                    continue
+                row = (_neg(key(c)), i, output_row(c))
+                if len(heap) < k:
+                    heapq.heappush(heap, row)
+                elif row[0] > heap[0][0]:
+                    heapq.heapreplace(heap, row)
+            return heap
+
+        parts: list[list[tuple[Any, int, Item]]] = []
+        if index is None:
+            stats.plan = f"scan:{req.order}"
+            parts = self._scan_segments(stats, best)
+        else:
+            name, attr, values = index
+            stats.plan = f"query:{name}:{req.order}"
+            for v in values:
+                parts.append(best(self._partition(self._query_kwargs(req, name, attr, v), stats)))
+            if req.min_score is None and req.max_score is None:
+                parts.append(best(self._unscored_scan(req, index, stats)))
+        merged = heapq.nlargest(k, (r for part in parts for r in part), key=lambda r: r[0])
+        rows = (r[2] for r in merged)
+        yield from self._rechecked(rows, req.amount, stats, already_output=True)
+
+    # -- the last word: the do-not-contact list ---------------------------------------
+    def _rechecked(
+        self,
+        candidates: Iterable[Item],
+        amount: int,
+        stats: ExtractStats,
+        already_output: bool = False,
+    ) -> Iterator[Item]:
+        returned = 0
+        chunk: list[Item] = []
+        it = iter(candidates)
+        while returned < amount:
+            chunk.clear()
+            want = min(RECHECK_CHUNK, amount - returned)
+            for c in it:
+                chunk.append(c)
+                if len(chunk) >= want:
+                    break
+            if not chunk:
+                break
+            stats.matched += len(chunk)
+            blocked = self._optouts.opted_out([c["e164"] for c in chunk])
+            stats.dropped_opted_out += len(blocked)
+            for c in chunk:
+                if c["e164"] in blocked:
+                    continue
+                returned += 1
+                stats.returned = returned
+                yield c if already_output else output_row(c)
+
+
+class _Neg:
+    """Inverts ordering so a min-heap keeps the k *smallest* keys."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: Any) -> None:
+        self.k = k
+
+    def __lt__(self, other: _Neg) -> bool:
+        return bool(other.k < self.k)
+
+    def __gt__(self, other: _Neg) -> bool:
+        return bool(other.k > self.k)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Neg) and self.k == other.k
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _neg(k: Any) -> _Neg:
+    return _Neg(k)
+
+
+def _chain(*its: Iterator[Item]) -> Iterator[Item]:
+    for it in its:
+        yield from it

@@ -1,0 +1,198 @@
+"""Audience endpoints: extraction (sync / task), tasks, opt-outs and the inbound
+webhook. Thin: parse, call the audience services, shape the answer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from chalice.app import Request, SQSEvent
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.audiences.filters import ExtractRequest
+from chalicelib.audiences.keywords import opt_out_keyword
+from chalicelib.audiences.optout import OptOutEvent
+from chalicelib.core import resources
+from chalicelib.core.errors import ApiError, check_id, not_found
+from chalicelib.core.http import WithStatus, body_text
+from chalicelib.core.routes import Routes
+from chalicelib.domain.phone import Accepted, normalize
+from chalicelib.ingest.service import now_iso
+from chalicelib.wiring import Wiring, wiring
+
+TASK_ID = re.compile(r"^ex_[0-9a-f]{8,40}$")
+# Opt-out files come in the request body (API Gateway caps bodies at 10 MB; we take
+# 5 MB: ~250,000 numbers). Bigger lists: split them.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+routes = Routes(__name__, tag="audiences")
+
+
+class OptOutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phones: list[str] = Field(min_length=1, max_length=5000)
+    source: str = Field(default="api", max_length=200)
+
+
+class InboundMessage(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    sender: str = Field(alias="from", min_length=1, max_length=40)
+    text: str = Field(default="", max_length=2000)
+    provider: str = Field(default="webhook", max_length=100)
+
+
+def extract_audience(w: Wiring, req: ExtractRequest) -> tuple[int, dict[str, Any]]:
+    if req.is_async:
+        return 202, w.extraction.start_task(req)
+    return 200, w.extraction.extract_now(req)
+
+
+def get_task(w: Wiring, task_id: str) -> dict[str, Any]:
+    check_id(TASK_ID, task_id, "tarea", "task")
+    task = w.extraction.get_task(task_id)
+    if task is None:
+        raise not_found("Tarea", "Task", task_id)
+    return task
+
+
+def _normalize_all(phones: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    good: list[str] = []
+    bad: list[dict[str, Any]] = []
+    for i, raw in enumerate(phones):
+        res = normalize(raw)
+        if isinstance(res, Accepted):
+            good.append(res.e164)
+        else:
+            bad.append({"index": i, "reason": res.reason.value})
+    return good, bad
+
+
+def add_optouts(w: Wiring, req: OptOutRequest) -> dict[str, Any]:
+    good, bad = _normalize_all(req.phones)
+    new = w.optouts.add_many(good, OptOutEvent(at=now_iso(), how="api", source=req.source))
+    return {"opted_out": len(set(good)), "new": new, "rejected": bad}
+
+
+def phones_in_file(text: str) -> list[str]:
+    """One number per line, or a CSV whose first column holding a phone-like header
+    (phone, telefono, celular...) or else whose first column is the number."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return []
+    header = [c.strip().casefold() for c in rows[0]]
+    col = next(
+        (i for i, h in enumerate(header) if h in ("phone", "telefono", "teléfono", "celular")),
+        None,
+    )
+    if col is not None:
+        return [r[col] for r in rows[1:] if len(r) > col and r[col].strip()]
+    return [r[0] for r in rows if r and r[0].strip()]
+
+
+def upload_optouts(w: Wiring, raw: bytes | str | None, source: str | None) -> dict[str, Any]:
+    phones = phones_in_file(body_text(raw, MAX_FILE_BYTES))
+    if not phones:
+        raise ApiError(400, "empty_file", "El archivo no tiene números", "The file has no numbers")
+    good, bad = _normalize_all(phones)
+    event = OptOutEvent(at=now_iso(), how="file", source=source or "upload")
+    new = w.optouts.add_many(good, event)
+    # Header lines that are not numbers are reported like any other rejected line.
+    return {"opted_out": len(set(good)), "new": new, "rejected": bad}
+
+
+def inbound(w: Wiring, msg: InboundMessage) -> dict[str, Any]:
+    keyword = opt_out_keyword(msg.text)
+    phone = normalize(msg.sender)
+    if not isinstance(phone, Accepted):
+        raise ApiError(
+            400,
+            "invalid_phone",
+            "El remitente no es un número válido",
+            "The sender is not a valid number",
+            {"reason": phone.reason.value},
+        )
+    if keyword is None:
+        return {"action": "none", "opted_out": False}
+    new = w.optouts.add(
+        phone.e164,
+        OptOutEvent(at=now_iso(), how="webhook", source=msg.provider, keyword=keyword),
+    )
+    return {"action": "opt_out", "opted_out": True, "keyword": keyword, "new": new}
+
+
+@routes.post(
+    "/v2/contacts/extract",
+    scope="read",
+    body=ExtractRequest,
+    extra_ok=(202,),
+    summary=(
+        "Extraer una audiencia (chica: en la respuesta; grande: una tarea, 202)",
+        "Extract an audience (small: answered now; large: a task, 202)",
+    ),
+)
+def extract_contacts(body: ExtractRequest) -> WithStatus:
+    return WithStatus(*extract_audience(wiring(), body))
+
+
+@routes.get(
+    "/v2/tasks/{task_id}",
+    scope="read",
+    path_params={"task_id": "Task id"},
+    summary=(
+        "Estado y resultado de una tarea de extracción",
+        "An extraction task's status and result link",
+    ),
+)
+def get_task_route(task_id: str) -> dict[str, Any]:
+    return get_task(wiring(), task_id)
+
+
+@routes.post(
+    "/v2/optouts",
+    scope="write",
+    body=OptOutRequest,
+    summary=(
+        "Agregar números a la lista de no contactar",
+        "Add numbers to the do-not-contact list",
+    ),
+)
+def add_optouts_route(body: OptOutRequest) -> dict[str, Any]:
+    return add_optouts(wiring(), body)
+
+
+@routes.post(
+    "/v2/optouts/upload",
+    scope="write",
+    raw_body=True,
+    summary=(
+        "Subir un archivo de números a la lista de no contactar",
+        "Upload a file of numbers for the do-not-contact list",
+    ),
+)
+def upload_optouts_route(raw: bytes | str | None, request: Request) -> dict[str, Any]:
+    params = request.query_params
+    return upload_optouts(wiring(), raw, params.get("source") if params else None)
+
+
+@routes.post(
+    "/v2/webhooks/inbound",
+    scope="write",
+    body=InboundMessage,
+    summary=(
+        "Mensaje entrante del proveedor SMS (bajas STOP / BAJA)",
+        "Inbound message from the SMS provider (STOP / BAJA opt-outs)",
+    ),
+)
+def inbound_message(body: InboundMessage) -> dict[str, Any]:
+    return inbound(wiring(), body)
+
+
+@routes.on_queue(resources.EXTRACT)
+def extract(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.audiences import handler
+
+    return handler.handle(event.to_dict(), event.context)

@@ -1,0 +1,177 @@
+"""Extraction as a service: answered at once up to SYNC_LIMIT, a task above it (jobs
+table, kind `extraction`, worked by the `extract` SQS function)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.audiences.export import S3CsvWriter
+from chalicelib.audiences.extract import Extractor, ExtractStats
+from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
+from chalicelib.core.jobs import JobStore
+from chalicelib.core.logging import logger
+from chalicelib.ingest.service import now_iso
+
+TASK_PREFIX = "ex_"
+URL_TTL_S = 3600
+PROGRESS_EVERY_S = 2.0
+
+Exclusions = Callable[[AudienceFilters], set[str]]
+
+
+def new_task_id() -> str:
+    return TASK_PREFIX + secrets.token_hex(12)
+
+
+def export_key(task_id: str) -> str:
+    return f"exports/{task_id}.csv"
+
+
+@dataclass
+class ExtractionService:
+    extractor: Extractor
+    jobs: JobStore
+    s3: Any
+    sqs: Any
+    bucket: str
+    queue_url: Callable[[], str]
+    exclusions: Exclusions
+
+    def presign(self, key: str) -> str:
+        return str(
+            self.s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=URL_TTL_S
+            )
+        )
+
+    def extract_now(self, req: ExtractRequest) -> dict[str, Any]:
+        """Small audiences: rows inline (json) or a CSV in S3 with its URL (csv)."""
+        stats = ExtractStats()
+        t0 = time.perf_counter()
+        rows = list(self.extractor.run(req, self.exclusions(req), stats))
+        out: dict[str, Any] = {
+            "status": "completed",
+            "count": len(rows),
+            "requested": req.amount,
+            "order": req.order,
+            "plan": stats.public(),
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
+        if req.format == "json":
+            out["contacts"] = rows
+            return out
+        key = export_key(new_task_id())
+        writer = S3CsvWriter(self.s3, self.bucket, key)
+        for r in rows:
+            writer.write(r)
+        writer.close()
+        out["key"] = key
+        out["download_url"] = self.presign(key)
+        return out
+
+    def start_task(
+        self,
+        req: ExtractRequest,
+        output_key: str | None = None,
+        campaign_id: str | None = None,
+    ) -> dict[str, Any]:
+        task_id = new_task_id()
+        now = now_iso()
+        self.jobs.create(
+            {
+                "job_id": task_id,
+                "kind": "extraction",
+                "status": "queued",
+                "request": req.model_dump_json(by_alias=True),
+                "output_key": output_key or export_key(task_id),
+                "campaign_id": campaign_id,
+                "amount": req.amount,
+                "written": 0,
+                "progress": 0.0,
+                "created_at": now,
+                "updated_at": now,
+            },
+            int(time.time()),
+        )
+        self.sqs.send_message(
+            QueueUrl=self.queue_url(), MessageBody=json.dumps({"task_id": task_id})
+        )
+        return {"task_id": task_id, "status": "queued", "status_url": f"/v2/tasks/{task_id}"}
+
+    def run_task(
+        self, task_id: str, on_done: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
+        """Worker side. A redelivered message for a finished task does nothing; one for
+        a task that died half way starts it again (the S3 object is only written when
+        complete, so a half export is never visible)."""
+        job = self.jobs.get(task_id)
+        if job is None:
+            raise LookupError(f"unknown task {task_id}")
+        if job.get("status") == "completed":
+            return
+        req = ExtractRequest.model_validate_json(job["request"])
+        key = job["output_key"]
+        self.jobs.update(
+            task_id, {"status": "running", "started_at": now_iso(), "updated_at": now_iso()}
+        )
+        stats = ExtractStats()
+        writer = S3CsvWriter(self.s3, self.bucket, key)
+        last = time.monotonic()
+        try:
+            for row in self.extractor.run(req, self.exclusions(req), stats):
+                writer.write(row)
+                if time.monotonic() - last >= PROGRESS_EVERY_S:
+                    last = time.monotonic()
+                    self.jobs.update(
+                        task_id,
+                        {
+                            "written": writer.rows,
+                            "progress": round(min(1.0, writer.rows / req.amount), 4),
+                            "updated_at": now_iso(),
+                        },
+                    )
+            writer.close()
+        except Exception as exc:
+            writer.abort()
+            logger.exception("extraction failed", extra={"task_id": task_id})
+            self.jobs.update(
+                task_id,
+                {"status": "failed", "error": type(exc).__name__, "updated_at": now_iso()},
+            )
+            raise
+        done = {
+            "status": "completed",
+            "written": writer.rows,
+            "progress": 1.0,
+            "stats": stats.public(),
+            "finished_at": now_iso(),
+            "updated_at": now_iso(),
+        }
+        self.jobs.update(task_id, done)
+        if on_done is not None:
+            on_done({**job, **done})
+
+    def get_task(self, task_id: str) -> dict[str, Any] | None:
+        job = self.jobs.get(task_id)
+        if job is None or job.get("kind") != "extraction":
+            return None
+        out = {
+            "task_id": task_id,
+            "status": job.get("status"),
+            "progress": job.get("progress", 0.0),
+            "written": job.get("written", 0),
+            "amount": job.get("amount"),
+            "campaign_id": job.get("campaign_id"),
+            "stats": job.get("stats"),
+            "error": job.get("error"),
+            "created_at": job.get("created_at"),
+            "finished_at": job.get("finished_at"),
+        }
+        if job.get("status") == "completed":
+            out["download_url"] = self.presign(job["output_key"])
+        return out

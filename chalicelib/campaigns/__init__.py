@@ -1,0 +1,1 @@
+"""Campaigns: audience snapshots, outcomes and ROI."""

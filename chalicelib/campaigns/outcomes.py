@@ -1,0 +1,71 @@
+"""Campaign outcomes per contact: what the scoring model learns from.
+
+Key: `e164` (hash) + `outcome_key` = "<campaign_id>#<recorded_at>" (range), so all
+outcomes of one contact come back in one Query, and a contact's outcome in one
+campaign can be recorded more than once (delivered first, converted later)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from chalicelib.core.ddb import batch_write, from_item, to_item
+
+
+class Outcome(BaseModel):
+    e164: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    campaign_id: str = Field(min_length=1, max_length=100)
+    recorded_at: str  # ISO-8601 UTC
+    delivered: bool | None = None
+    replied: bool | None = None
+    converted: bool = False
+    revenue: float = 0.0
+
+    @property
+    def outcome_key(self) -> str:
+        return f"{self.campaign_id}#{self.recorded_at}"
+
+
+class OutcomeStore:
+    def __init__(self, dynamodb: Any, table_name: str) -> None:
+        self._ddb = dynamodb
+        self.table_name = table_name
+
+    def record_many(self, outcomes: Iterable[Outcome]) -> int:
+        reqs = [
+            {"PutRequest": {"Item": to_item({**o.model_dump(), "outcome_key": o.outcome_key})}}
+            for o in outcomes
+        ]
+        batch_write(self._ddb, self.table_name, reqs)
+        return len(reqs)
+
+    def for_contact(self, e164: str) -> list[Outcome]:
+        out: list[Outcome] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "e164 = :e",
+            "ExpressionAttributeValues": {":e": {"S": e164}},
+        }
+        while True:
+            resp = self._ddb.query(**kwargs)
+            out.extend(Outcome.model_validate(from_item(i)) for i in resp["Items"])
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def scan_all(self, segment: int = 0, total_segments: int = 1) -> Iterator[Outcome]:
+        """Every outcome: training reads them all (a batch job, never a request path)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Segment": segment,
+            "TotalSegments": total_segments,
+        }
+        while True:
+            resp = self._ddb.scan(**kwargs)
+            for item in resp["Items"]:
+                yield Outcome.model_validate(from_item(item))
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -1,0 +1,319 @@
+"""Campaigns: who was targeted (a snapshot of the extraction, frozen in S3), what came
+back (outcomes, which the scoring model trains on), and what it earned.
+
+Record (table `campaigns`): name, channel, filters, cost_per_message, created_at,
+status (`building` while a large audience is extracted, then `ready`), targeted count
+and the S3 key of `campaigns/<id>/audience.csv` (e164, score at targeting time, ...).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.audiences.export import S3CsvWriter
+from chalicelib.audiences.filters import SYNC_LIMIT, AudienceFilters, ExtractRequest
+from chalicelib.audiences.service import ExtractionService
+from chalicelib.campaigns import roi
+from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
+from chalicelib.core.ddb import from_item, to_item
+from chalicelib.domain.phone import Accepted, normalize
+from chalicelib.ingest.service import now_iso
+
+CAMPAIGN_PREFIX = "cmp_"
+# Campaigns read to find "contacted within N days": the table is scanned (it holds one
+# item per campaign, not per contact); beyond this many we stop and say so.
+MAX_CAMPAIGNS_SCANNED = 20_000
+
+
+class CreateCampaign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    channel: Literal["sms", "whatsapp", "rcs", "imessage", "instagram", "facebook"] = "sms"
+    audience: AudienceFilters = Field(default_factory=AudienceFilters)
+    amount: int = Field(ge=1, le=1_000_000)
+    order: Literal["score_desc", "random"] = "score_desc"
+    seed: int | None = None
+    cost_per_message: float = Field(ge=0, le=1000)
+
+    @field_validator("cost_per_message")
+    @classmethod
+    def _cents(cls, v: float) -> float:
+        # Money to 1/10,000 of a peso; also keeps DynamoDB's number range (>= 1E-130).
+        return round(v, 4)
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(min_length=1, max_length=40)
+    delivered: bool | None = None
+    replied: bool | None = None
+    converted: bool = False
+    revenue: float = Field(default=0.0, ge=0, le=1e12)
+
+    @field_validator("revenue")
+    @classmethod
+    def _money(cls, v: float) -> float:
+        return round(v, 4)
+
+
+class OutcomesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcomes: list[OutcomeIn] = Field(min_length=1, max_length=5000)
+
+
+def audience_key(campaign_id: str) -> str:
+    return f"campaigns/{campaign_id}/audience.csv"
+
+
+_TRUE = {"1", "true", "yes", "si", "sí", "y", "s", "x", "verdadero"}
+_FALSE = {"0", "false", "no", "n", "falso", ""}
+
+
+def parse_bool(v: str) -> bool | None:
+    t = v.strip().casefold()
+    if t in _TRUE:
+        return True
+    if t in _FALSE:
+        return False
+    raise ValueError(f"not a yes/no value: {v!r}")
+
+
+def parse_outcomes_csv(text: str) -> tuple[list[OutcomeIn], list[dict[str, Any]]]:
+    """CSV with a header: phone (or telefono/teléfono/celular), delivered, replied,
+    converted, revenue. Returns (rows, rejected with line number and reason)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    cols = {(c or "").strip().casefold(): c for c in reader.fieldnames or []}
+    phone_col = next(
+        (cols[c] for c in ("phone", "telefono", "teléfono", "celular", "e164") if c in cols), None
+    )
+    if phone_col is None:
+        raise ValueError("the CSV needs a 'phone' column")
+    rows: list[OutcomeIn] = []
+    rejected: list[dict[str, Any]] = []
+    for line, rec in enumerate(reader, start=2):
+        try:
+            get = {k: (rec.get(orig) or "") for k, orig in cols.items()}
+            rows.append(
+                OutcomeIn(
+                    phone=rec.get(phone_col) or "",
+                    delivered=parse_bool(get["delivered"]) if get.get("delivered") else None,
+                    replied=parse_bool(get["replied"]) if get.get("replied") else None,
+                    converted=bool(parse_bool(get.get("converted", ""))),
+                    revenue=float(get.get("revenue") or 0),
+                )
+            )
+        except ValueError as exc:
+            rejected.append({"line": line, "reason": str(exc).splitlines()[0][:200]})
+    return rows, rejected
+
+
+@dataclass
+class CampaignService:
+    dynamodb: Any
+    table: str
+    s3: Any
+    bucket: str
+    outcomes: OutcomeStore
+    extraction: ExtractionService
+
+    # -- records ---------------------------------------------------------------------
+    def get(self, campaign_id: str) -> dict[str, Any] | None:
+        item = self.dynamodb.get_item(
+            TableName=self.table, Key={"campaign_id": {"S": campaign_id}}, ConsistentRead=True
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def _update(self, campaign_id: str, fields: Mapping[str, Any]) -> None:
+        vals = to_item({f":v{i}": v for i, v in enumerate(fields.values())})
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key={"campaign_id": {"S": campaign_id}},
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+            ExpressionAttributeNames={f"#f{i}": k for i, k in enumerate(fields)},
+            ExpressionAttributeValues=vals,
+        )
+
+    # -- create: snapshot the audience -------------------------------------------------
+    def create(self, req: CreateCampaign) -> dict[str, Any]:
+        campaign_id = CAMPAIGN_PREFIX + secrets.token_hex(10)
+        key = audience_key(campaign_id)
+        extract = ExtractRequest(
+            **req.audience.model_dump(by_alias=True),
+            amount=req.amount,
+            order=req.order,
+            seed=req.seed,
+            format="csv",
+        )
+        record = {
+            "campaign_id": campaign_id,
+            "name": req.name,
+            "channel": req.channel,
+            "filters": req.audience.model_dump_json(by_alias=True),
+            "amount": req.amount,
+            "order": req.order,
+            "cost_per_message": req.cost_per_message,
+            "audience_key": key,
+            "status": "building",
+            "targeted": 0,
+            "created_at": now_iso(),
+        }
+        self.dynamodb.put_item(
+            TableName=self.table,
+            Item=to_item(record),
+            ConditionExpression="attribute_not_exists(campaign_id)",
+        )
+        if req.amount > SYNC_LIMIT:
+            task = self.extraction.start_task(extract, output_key=key, campaign_id=campaign_id)
+            record["task_id"] = task["task_id"]
+            self._update(campaign_id, {"task_id": task["task_id"]})
+            return record
+        writer = S3CsvWriter(self.s3, self.bucket, key)
+        excluded = self.extraction.exclusions(extract)
+        for row in self.extraction.extractor.run(extract, excluded):
+            writer.write(row)
+        writer.close()
+        self.audience_ready(campaign_id, writer.rows)
+        record.update(status="ready", targeted=writer.rows)
+        return record
+
+    def audience_ready(self, campaign_id: str, targeted: int) -> None:
+        self._update(campaign_id, {"status": "ready", "targeted": targeted, "ready_at": now_iso()})
+
+    def on_task_done(self, job: Mapping[str, Any]) -> None:
+        if job.get("campaign_id"):
+            self.audience_ready(job["campaign_id"], int(job.get("written") or 0))
+
+    # -- the audience snapshot -----------------------------------------------------------
+    def targeted_scores(self, campaign: Mapping[str, Any]) -> dict[str, float | None]:
+        body = self.s3.get_object(Bucket=self.bucket, Key=campaign["audience_key"])["Body"]
+        lines = (ln.decode("utf-8-sig") for ln in body.iter_lines())
+        out: dict[str, float | None] = {}
+        for rec in csv.DictReader(lines):
+            s = rec.get("score") or ""
+            out[rec["e164"]] = float(s) if s else None
+        return out
+
+    def exclusions(self, f: AudienceFilters) -> set[str]:
+        """Numbers that the filters' campaign exclusions remove: targeted by the named
+        campaigns, or by any campaign created within `not_contacted_within_days`
+        ("contacted" = targeted: the snapshot is the record of who was sent to)."""
+        ids = set(f.exclude_campaigns)
+        if f.not_contacted_within_days is not None:
+            since = (datetime.now(UTC) - timedelta(days=f.not_contacted_within_days)).isoformat()
+            ids |= self._created_since(since)
+        out: set[str] = set()
+        for cid in sorted(ids):
+            c = self.get(cid)
+            if c is None or c.get("status") != "ready":
+                continue
+            out |= set(self.targeted_scores(c))
+        return out
+
+    def _created_since(self, since_iso: str) -> set[str]:
+        ids: set[str] = set()
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "created_at >= :s",
+            "ExpressionAttributeValues": {":s": {"S": since_iso}},
+            "ProjectionExpression": "campaign_id",
+        }
+        scanned = 0
+        while scanned < MAX_CAMPAIGNS_SCANNED:
+            resp = self.dynamodb.scan(**kwargs)
+            scanned += resp.get("ScannedCount", 0)
+            ids.update(i["campaign_id"]["S"] for i in resp["Items"])
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return ids
+
+    # -- outcomes ------------------------------------------------------------------------
+    def record_outcomes(self, campaign_id: str, rows: Iterable[OutcomeIn]) -> dict[str, Any]:
+        now = now_iso()
+        good: list[Outcome] = []
+        rejected: list[dict[str, Any]] = []
+        for i, r in enumerate(rows):
+            phone = normalize(r.phone)
+            if not isinstance(phone, Accepted):
+                rejected.append({"index": i, "reason": phone.reason.value})
+                continue
+            good.append(
+                Outcome(
+                    e164=phone.e164,
+                    campaign_id=campaign_id,
+                    recorded_at=now,
+                    delivered=r.delivered,
+                    replied=r.replied,
+                    converted=r.converted,
+                    revenue=r.revenue,
+                )
+            )
+        # Same number twice in one upload: one record (the last row wins), since both
+        # would get the same key (campaign#recorded_at).
+        dedup = {o.e164: o for o in good}
+        self.outcomes.record_many(dedup.values())
+        return {"recorded": len(dedup), "rejected": rejected}
+
+    def outcomes_of(self, campaign_id: str) -> dict[str, roi.ContactOutcome]:
+        per: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        kwargs: dict[str, Any] = {
+            "TableName": self.outcomes.table_name,
+            "IndexName": "by_campaign",
+            "KeyConditionExpression": "campaign_id = :c",
+            "ExpressionAttributeValues": {":c": {"S": campaign_id}},
+        }
+        while True:
+            resp = self.dynamodb.query(**kwargs)
+            for raw in resp["Items"]:
+                item = from_item(raw)
+                per[item["e164"]].append(item)
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return {
+            e: roi.fold_records(sorted(recs, key=lambda r: str(r.get("recorded_at"))))
+            for e, recs in per.items()
+        }
+
+    def report(self, campaign_id: str) -> dict[str, Any] | None:
+        c = self.get(campaign_id)
+        if c is None:
+            return None
+        out = {
+            k: c.get(k)
+            for k in (
+                "campaign_id",
+                "name",
+                "channel",
+                "status",
+                "amount",
+                "order",
+                "cost_per_message",
+                "created_at",
+                "ready_at",
+                "task_id",
+            )
+        }
+        out["audience"] = AudienceFilters.model_validate_json(c["filters"]).model_dump(
+            by_alias=True, exclude_defaults=True
+        )
+        if c.get("status") != "ready":
+            out["targeted"] = None
+            return out
+        scores = self.targeted_scores(c)
+        out.update(
+            roi.campaign_report(scores, self.outcomes_of(campaign_id), c["cost_per_message"])
+        )
+        return out

@@ -1,0 +1,55 @@
+"""Job records (uploads now; extractions and training later): status, counts, outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.core.ddb import from_item, to_item
+
+# Jobs are kept for 90 days, then DynamoDB's TTL removes them (their reports stay in S3).
+JOB_TTL_S = 90 * 24 * 3600
+
+
+class JobStore:
+    def __init__(self, dynamodb: Any, table_name: str) -> None:
+        self._ddb = dynamodb
+        self.table_name = table_name
+
+    def create(self, job: Mapping[str, Any], now_epoch: int) -> None:
+        item = dict(job)
+        item["expires_at"] = now_epoch + JOB_TTL_S
+        self._ddb.put_item(
+            TableName=self.table_name,
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(job_id)",
+        )
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        resp = self._ddb.get_item(
+            TableName=self.table_name, Key={"job_id": {"S": job_id}}, ConsistentRead=True
+        )
+        item = resp.get("Item")
+        return from_item(item) if item else None
+
+    def update(self, job_id: str, fields: Mapping[str, Any]) -> None:
+        """Set the given top-level fields (creating the job if it does not exist yet:
+        files dropped straight into S3 have no job until ingest starts)."""
+        values = to_item({f":v{i}": v for i, v in enumerate(fields.values())})
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        sets = [f"#f{i} = :v{i}" for i in range(len(fields)) if f":v{i}" in values]
+        removes = [f"#f{i}" for i in range(len(fields)) if f":v{i}" not in values]
+        expr = ""
+        if sets:
+            expr += "SET " + ", ".join(sets)
+        if removes:
+            expr += " REMOVE " + ", ".join(removes)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"job_id": {"S": job_id}},
+            "UpdateExpression": expr.strip(),
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        self._ddb.update_item(**kwargs)

@@ -1,0 +1,64 @@
+"""Response models of the foundation routes and the one error shape, for the OpenAPI
+document (chalicelib/core/openapi.py). Field names and types follow what the route
+functions return; the schemathesis run checks every answer against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Error(BaseModel):
+    """Every 4xx/5xx answer: a stable code, a message in Spanish and in English, and
+    machine-readable details (which field, which limit...)."""
+
+    error: str = Field(description="Stable error code, e.g. invalid_request")
+    message_es: str
+    message_en: str
+    details: Any = None
+
+
+class Health(BaseModel):
+    status: str
+
+
+class UploadCreated(BaseModel):
+    upload_id: str
+    key: str
+    upload_url: str = Field(description="Presigned S3 URL: PUT the file there")
+    method: str
+    expires_in: int
+    status_url: str
+
+
+class UploadStatus(BaseModel):
+    upload_id: str
+    status: str | None
+    filename: str | None
+    progress: float
+    bytes_read: int
+    bytes_total: int
+    counts: dict[str, Any]
+    error: dict[str, Any] | None
+    reports: dict[str, str] = Field(description="Presigned GET URLs of the reports")
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    updated_at: str | None
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    e164: str
+    country: str | None = None
+    national: str | None = None
+    lada: str | None = None
+    state: str | None = None
+    state_code: str | None = None
+    municipality: str | None = None
+    attributes: dict[str, Any]
+    source_uploads: list[str] | None = None
+    created_at: str | None = None
+    updated_at: str | None = None

@@ -1,0 +1,1 @@
+"""Dashboard: the page, its assets and its read APIs over pre-aggregated counters."""

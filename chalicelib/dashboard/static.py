@@ -1,0 +1,71 @@
+"""The dashboard's page and assets, served by the app itself from chalicelib/static/
+(so the local stack and the deployed API serve the same files; no CDN at run time).
+
+The page and its assets are public on purpose: they hold no data. Every number they show
+comes from the /v2/dashboard/* API, which carries the API key the page asks for."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from chalice import Response
+
+from chalicelib.core.errors import ApiError
+
+STATIC = Path(__file__).resolve().parents[1] / "static"
+# The routes that need no API key (the API-security layer lists these as public).
+PUBLIC_ROUTES: frozenset[str] = frozenset({"/dashboard", "/dashboard/assets/{name}"})
+
+JS = "application/javascript; charset=utf-8"
+# name in the URL -> (path under chalicelib/static/, content type). A fixed list: no
+# path from a request ever reaches the filesystem.
+ASSETS: dict[str, tuple[str, str]] = {
+    "app.js": ("dashboard/app.js", JS),
+    "app.css": ("dashboard/app.css", "text/css; charset=utf-8"),
+    # Installed from npm by scripts/bootstrap.sh (dashboard/package-lock.json).
+    "chart.umd.js": ("vendor/chart.umd.js", JS),
+}
+PAGE = ("dashboard/index.html", "text/html; charset=utf-8")
+# The page is small and changes with deploys: always revalidate. Assets may be cached
+# for a while (a deploy changes them rarely; a reload within minutes is acceptable).
+PAGE_CACHE = "no-cache"
+ASSET_CACHE = "public, max-age=300"
+
+
+@lru_cache(maxsize=16)
+def _read(rel: str) -> str:
+    return (STATIC / rel).read_text(encoding="utf-8")
+
+
+def _serve(rel: str, content_type: str, cache: str) -> Response:
+    try:
+        body = _read(rel)
+    except FileNotFoundError as exc:
+        raise ApiError(
+            503,
+            "asset_missing",
+            "Falta un recurso del tablero; ejecute scripts/bootstrap.sh",
+            "A dashboard asset is missing; run scripts/bootstrap.sh",
+            {"asset": rel},
+        ) from exc
+    return Response(
+        body=body,
+        status_code=200,
+        headers={
+            "Content-Type": content_type,
+            "Cache-Control": cache,
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def page() -> Response:
+    return _serve(PAGE[0], PAGE[1], PAGE_CACHE)
+
+
+def asset(name: str) -> Response:
+    found = ASSETS.get(name)
+    if found is None:
+        raise ApiError(404, "not_found", "Recurso no encontrado", "Asset not found", {"id": name})
+    return _serve(found[0], found[1], ASSET_CACHE)

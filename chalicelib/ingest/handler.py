@@ -1,0 +1,130 @@
+"""SQS `ingest` handler: S3 event notifications -> one ingest per uploaded object.
+
+Partial batch failures (Powertools BatchProcessor) park only the bad message; the
+idempotency layer (Powertools, DynamoDB) makes a redelivered S3 event a no-op."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
+from pydantic import BaseModel, Field
+
+from chalicelib.core.logging import logger
+from chalicelib.core.metrics import metrics
+from chalicelib.ingest.service import UploadRef
+from chalicelib.wiring import Wiring, wiring
+
+UPLOAD_PREFIX = "uploads/"
+
+
+class _S3Object(BaseModel):
+    key: str
+    size: int = 0
+    etag: str = Field(default="", alias="eTag")
+
+
+class _S3Bucket(BaseModel):
+    name: str
+
+
+class _S3Entity(BaseModel):
+    bucket: _S3Bucket
+    object: _S3Object
+
+
+class _S3Record(BaseModel):
+    eventName: str
+    s3: _S3Entity
+
+
+class S3Notification(BaseModel):
+    Records: list[_S3Record] = Field(default_factory=list)
+    Event: str | None = None  # "s3:TestEvent" when a notification is first configured
+
+
+def uploads_in(body: str) -> list[UploadRef]:
+    """The uploaded objects named by one SQS message body. Raises on a malformed body:
+    that message is retried and then parked in the DLQ, never silently dropped."""
+    note = S3Notification.model_validate(json.loads(body))
+    refs = []
+    for rec in note.Records:
+        key = unquote_plus(rec.s3.object.key)
+        if rec.eventName.startswith("ObjectCreated") and key.startswith(UPLOAD_PREFIX):
+            refs.append(
+                UploadRef(
+                    bucket=rec.s3.bucket.name,
+                    key=key,
+                    etag=rec.s3.object.etag,
+                    size=rec.s3.object.size,
+                )
+            )
+    return refs
+
+
+@lru_cache(maxsize=4)
+def _idempotent_process(w: Wiring) -> tuple[Callable[..., Any], IdempotencyConfig]:
+    store = DynamoDBPersistenceLayer(
+        table_name=w.settings.name("idempotency"), boto3_client=w.clients.dynamodb
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[bucket, key, etag]",
+        expires_after_seconds=w.settings.idempotency_ttl_s,
+    )
+
+    @idempotent_function(data_keyword_argument="ref", persistence_store=store, config=config)
+    def process(ref: UploadRef) -> dict[str, Any]:
+        return w.ingest.process(ref)
+
+    return process, config
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    w = wiring()
+    process, config = _idempotent_process(w)
+    # Lets Powertools expire an in-progress record when this invocation times out, so a
+    # crashed ingest is retried instead of blocked until the record's TTL.
+    config.register_lambda_context(context)
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: SQSRecord) -> None:
+        for ref in uploads_in(record.body):
+            try:
+                process(ref=ref)
+            except IdempotencyAlreadyInProgressError:
+                # Another delivery of the same object (S3 may notify twice, SQS delivers
+                # at least once) is ingesting it right now. That delivery's message stays
+                # in flight until it finishes and is retried if it fails, so this copy is
+                # safe to drop; retrying it would only park it in the DLQ.
+                logger.info("ingest already in progress elsewhere", extra={"key": ref.key})
+                metrics.add_metric(name="DuplicateIngestDeliveries", unit="Count", value=1)
+            except Exception:
+                logger.exception("ingest failed, will retry", extra={"key": ref.key})
+                w.mark_retrying(ref)
+                raise
+
+    try:
+        return dict(
+            process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
+        )
+    finally:
+        metrics.flush_metrics()

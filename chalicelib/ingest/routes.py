@@ -1,0 +1,147 @@
+"""Upload endpoints: hand out a presigned PUT URL, report a job's status."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from typing import Any
+
+from chalice.app import SQSEvent
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.core import resources
+from chalicelib.core.errors import check_id, not_found
+from chalicelib.core.routes import Routes
+from chalicelib.core.schemas import UploadCreated, UploadStatus
+from chalicelib.ingest.service import UPLOAD_ID, now_iso
+from chalicelib.wiring import Wiring, wiring
+
+routes = Routes(__name__, tag="uploads")
+
+ALLOWED_EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx")
+URL_TTL_S = 3600
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class CreateUpload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=200)
+    phone_column: str | None = Field(default=None, max_length=100)
+
+    @field_validator("filename")
+    @classmethod
+    def _known_extension(cls, v: str) -> str:
+        if not v.lower().endswith(ALLOWED_EXTENSIONS):
+            raise ValueError(f"extension must be one of {', '.join(ALLOWED_EXTENSIONS)}")
+        return v
+
+
+def safe_filename(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return _UNSAFE.sub("_", base).strip("._") or "upload.csv"
+
+
+def create_upload(w: Wiring, req: CreateUpload) -> dict[str, Any]:
+    upload_id = "up_" + secrets.token_hex(12)
+    key = f"uploads/{upload_id}/{safe_filename(req.filename)}"
+    now = now_iso()
+    w.jobs.create(
+        {
+            "job_id": upload_id,
+            "kind": "upload",
+            "status": "awaiting_upload",
+            "key": key,
+            "filename": req.filename,
+            "phone_column": req.phone_column,
+            "created_at": now,
+            "updated_at": now,
+        },
+        int(time.time()),
+    )
+    url = w.clients.s3.generate_presigned_url(
+        "put_object",
+        Params={"Bucket": w.settings.data_bucket, "Key": key},
+        ExpiresIn=URL_TTL_S,
+        HttpMethod="PUT",
+    )
+    return {
+        "upload_id": upload_id,
+        "key": key,
+        "upload_url": url,
+        "method": "PUT",
+        "expires_in": URL_TTL_S,
+        "status_url": f"/v2/uploads/{upload_id}",
+    }
+
+
+def report_links(w: Wiring, job: dict[str, Any]) -> dict[str, str]:
+    """Presigned GET URLs of a job's reports (summary, rejected rows)."""
+    return {
+        name: w.clients.s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": w.settings.data_bucket, "Key": key},
+            ExpiresIn=URL_TTL_S,
+        )
+        for name, key in (job.get("reports") or {}).items()
+    }
+
+
+def get_upload(w: Wiring, upload_id: str) -> dict[str, Any]:
+    check_id(UPLOAD_ID, upload_id, "carga", "upload")
+    job = w.jobs.get(upload_id)
+    if job is None:
+        raise not_found("Carga", "Upload", upload_id)
+    reports = report_links(w, job)
+    return {
+        "upload_id": upload_id,
+        "status": job.get("status"),
+        "filename": job.get("filename"),
+        "progress": job.get("progress", 0.0),
+        "bytes_read": job.get("bytes_read", 0),
+        "bytes_total": job.get("bytes_total", 0),
+        "counts": job.get("counts") or {},
+        "error": job.get("error"),
+        "reports": reports,
+        "created_at": job.get("created_at"),
+        "started_at": job.get("started_at"),
+        "finished_at": job.get("finished_at"),
+        "updated_at": job.get("updated_at"),
+    }
+
+
+@routes.post(
+    "/v2/uploads",
+    scope="write",
+    status=201,
+    body=CreateUpload,
+    response=UploadCreated,
+    summary=(
+        "Iniciar una carga: devuelve una URL prefirmada (PUT) para el archivo",
+        "Start an upload: returns a presigned PUT URL for the contact file",
+    ),
+)
+def post_upload(body: CreateUpload) -> dict[str, Any]:
+    return create_upload(wiring(), body)
+
+
+@routes.get(
+    "/v2/uploads/{upload_id}",
+    scope="read",
+    response=UploadStatus,
+    path_params={"upload_id": "Upload id (up_...)"},
+    summary=(
+        "Estado, avance, conteos y reportes de una carga",
+        "An upload's status, progress, counts and report links",
+    ),
+)
+def get_upload_status(upload_id: str) -> dict[str, Any]:
+    return get_upload(wiring(), upload_id)
+
+
+@routes.on_queue(resources.INGEST)
+def ingest(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.ingest import handler
+
+    return handler.handle(event.to_dict(), event.context)

@@ -1,0 +1,1 @@
+"""Meta: liveness and the API contract (OpenAPI document, docs page)."""

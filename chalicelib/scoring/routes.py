@@ -1,0 +1,115 @@
+"""Score endpoints.
+
+`POST /v2/scores` {"phones": [...]} (1..1000 numbers in any written form, of stored
+contacts): scores them now with the promoted model (or the prior) and stores the scores
+whose inputs changed. Numbers that are not stored contacts come back in `not_found`,
+unparseable ones in `invalid`. Inline feature payloads are not accepted: a score always
+belongs to a stored contact, so that it can be questioned later by its number.
+
+`GET /v2/contacts/{phone}/score`: the contact's current score, version, baseline and
+factors (recomputed first if the model or the contact's features changed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import SQSEvent
+from pydantic import BaseModel, Field
+
+from chalicelib.contacts.routes import parse_phone
+from chalicelib.core import resources
+from chalicelib.core.errors import not_found
+from chalicelib.core.routes import Routes
+from chalicelib.domain.phone import Accepted, normalize
+from chalicelib.wiring import Wiring, wiring
+
+routes = Routes(__name__, tag="scores")
+
+MAX_PHONES = 1000
+
+
+class ScoreRequest(BaseModel):
+    phones: list[str] = Field(min_length=1, max_length=MAX_PHONES)
+
+
+class ScoreOut(BaseModel):
+    e164: str
+    score: float = Field(description="0..100")
+    model_version: str = Field(description='"prior" before any trained model')
+    baseline: float
+    factors: dict[str, float] = Field(description="feature -> points; sum = score - baseline")
+
+
+class ScoresResponse(BaseModel):
+    scores: list[ScoreOut]
+    not_found: list[str]
+    invalid: list[str]
+    written: int
+
+
+class ContactScore(ScoreOut):
+    scored_at: str | None
+
+
+def score_many(w: Wiring, req: ScoreRequest) -> dict[str, Any]:
+    numbers: list[str] = []
+    invalid: list[str] = []
+    for raw in req.phones:
+        res = normalize(raw)
+        if isinstance(res, Accepted):
+            numbers.append(res.e164)
+        else:
+            invalid.append(raw)
+    run = w.scoring.score_numbers(numbers)
+    return {
+        "scores": [r.to_json() for r in run.results],
+        "not_found": run.missing,
+        "invalid": invalid,
+        "written": run.written,
+    }
+
+
+def contact_score(w: Wiring, raw_phone: str) -> dict[str, Any]:
+    phone = parse_phone(raw_phone)
+    run = w.scoring.score_numbers([phone.e164])
+    if not run.results:
+        raise not_found("Contacto", "Contact", phone.e164)
+    stored = w.scoring.store.stored_score(phone.e164) or {}
+    r = run.results[0]
+    return {**r.to_json(), "scored_at": stored.get("scored_at")}
+
+
+@routes.post(
+    "/v2/scores",
+    scope="write",
+    body=ScoreRequest,
+    response=ScoresResponse,
+    summary=(
+        "Calificar ahora hasta 1,000 contactos guardados (puntaje, versión, factores)",
+        "Score up to 1,000 stored contacts now (score, model version, factors)",
+    ),
+)
+def score_contacts(body: ScoreRequest) -> dict[str, Any]:
+    return score_many(wiring(), body)
+
+
+@routes.get(
+    "/v2/contacts/{phone}/score",
+    scope="read",
+    response=ContactScore,
+    errors=(404,),
+    path_params={"phone": "Phone number, any written form"},
+    summary=(
+        "Puntaje de un contacto con su versión de modelo, línea base y factores",
+        "A contact's lead score with its model version, baseline and factors",
+    ),
+)
+def get_contact_score(phone: str) -> dict[str, Any]:
+    return contact_score(wiring(), phone)
+
+
+@routes.on_queue(resources.SCORE)
+def score(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.scoring import handler
+
+    return handler.handle(event.to_dict(), event.context)

@@ -1,0 +1,1 @@
+"""What never runs in Lambda: the local stack, provider simulators, the CLI, training."""

@@ -1,0 +1,100 @@
+"""CLI: `local`, the embedded local stack (moto, event pump, API) and its demo."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tools.cli.main import DEFAULT_MOTO_PORT, cli
+from tools.cli.uploads import print_summary, upload_and_follow
+
+
+# -- local ----------------------------------------------------------------------------
+@cli.command()
+@click.option("--port", default=8000, show_default=True, help="API port.")
+@click.option("--moto-port", default=DEFAULT_MOTO_PORT, show_default=True)
+@click.option(
+    "--demo",
+    "demo_file",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Ingest this file once the stack is up, and print its summary.",
+)
+@click.option("--exit-after-demo", is_flag=True, help="Stop after the demo (for scripts).")
+def local(port: int, moto_port: int, demo_file: Path | None, exit_after_demo: bool) -> None:
+    """Start the embedded local stack: moto, event pump, API."""
+    from tools.local.stack import LocalStack
+
+    stack = LocalStack(moto_port=moto_port, api_port=port).start()
+    click.echo(f"local stack up: API {stack.api_url}  AWS endpoint {stack.endpoint}")
+    click.echo(f"admin API key (local only; send as Authorization: Bearer): {stack.admin_key}")
+    try:
+        if demo_file is not None:
+            summary = upload_and_follow(
+                stack.api_url, demo_file, None, 1800, api_key=stack.admin_key
+            )
+            print_summary(summary)
+            _print_sample_contact(stack.api_url, demo_file, stack.admin_key)
+            _print_validation_summary(stack)
+            from chalicelib.wiring import wiring as _wiring
+            from tools.training.commands import print_score_distribution
+
+            print_score_distribution(_wiring(), stack.pump, click.echo)
+        if exit_after_demo:
+            return
+        click.echo(f"API: {stack.api_url}/v2/uploads, /v2/contacts/{{phone}} — Ctrl-C to stop")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        stack.stop()
+
+
+def _print_validation_summary(stack: Any) -> None:
+    """Wait for the validators (provider simulator) and count statuses per platform."""
+    from chalicelib.validation.drain import drain_validation
+    from chalicelib.validation.report import platform_counts
+    from chalicelib.wiring import wiring
+
+    started = time.monotonic()
+    done = drain_validation(stack.pump, wiring().clients, timeout_s=1800)
+    counts = platform_counts(wiring())
+    took = time.monotonic() - started
+    click.echo(f"validation (provider simulator){'' if done else ' [not finished]'}: {took:.0f} s")
+    for platform, by_status in counts.items():
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(by_status.items()))
+        click.echo(f"  {platform:<10} {shown}")
+
+
+def _print_sample_contact(api_url: str, file: Path, api_key: str) -> None:
+    """Show one stored contact, looked up by a number as it was written in the file."""
+    from urllib.parse import quote
+
+    import httpx
+
+    from chalicelib.domain.phone import Accepted, normalize
+
+    with file.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            for cell in line.split(","):
+                if isinstance(normalize(cell), Accepted):
+                    path = quote(cell.strip(), safe="")
+                    r = httpx.get(
+                        f"{api_url}/v2/contacts/{path}",
+                        timeout=30,
+                        headers={"Authorization": f"Bearer {api_key}"},
+                    )
+                    if r.status_code == 200:
+                        click.echo(f"  GET /v2/contacts/{cell.strip()} ->")
+                        click.echo("  " + json.dumps(r.json(), ensure_ascii=False)[:600])
+                        return

@@ -1,0 +1,188 @@
+"""CLI: `preview FILE` (normalize without storing) and `import FILE` (upload and follow)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tools.cli.main import DEFAULT_API, cli
+
+
+# -- preview --------------------------------------------------------------------------
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--phone-column", default=None, help="Column name or 1-based index.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per data row.")
+def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
+    """Normalize FILE without storing it."""
+    from collections import Counter
+
+    from chalicelib.domain.phone import Accepted, looks_like_phone, normalize
+    from chalicelib.ingest.columns import ColumnNotFound, detect_phone_column
+    from chalicelib.ingest.readers import UnsupportedFile, open_table
+
+    with file.open("rb") as fh:
+        try:
+            table = open_table(fh, file.name)
+            rows = table.rows()
+            sample = []
+            for row in rows:
+                sample.append(row)
+                if len(sample) >= 200:
+                    break
+            choice = detect_phone_column(table.header, sample, looks_like_phone, phone_column)
+        except (ColumnNotFound, UnsupportedFile) as exc:
+            click.echo(f"error: {exc.code}: {exc.message_en} / {exc.message_es}", err=True)
+            sys.exit(2)
+        stats: Counter[str] = Counter()
+
+        def all_rows() -> Any:
+            yield from sample
+            yield from rows
+
+        out = sys.stdout
+        for row in all_rows():
+            raw = row.values[choice.index] if choice.index < len(row.values) else ""
+            res = normalize(raw)
+            if isinstance(res, Accepted):
+                stats["accepted"] += 1
+                rec = {
+                    "row": row.number,
+                    "raw": raw,
+                    "status": "accepted",
+                    "e164": res.e164,
+                    "country": res.country,
+                    "lada": res.lada,
+                    "state": res.state,
+                    "municipality": res.municipality,
+                    "reason": None,
+                }
+            else:
+                stats[f"rejected:{res.reason.value}"] += 1
+                rec = {
+                    "row": row.number,
+                    "raw": raw,
+                    "status": "rejected",
+                    "e164": None,
+                    "country": None,
+                    "lada": None,
+                    "state": None,
+                    "municipality": None,
+                    "reason": res.reason.value,
+                }
+            if as_json:
+                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            else:
+                shown = rec["e164"] or f"✗ {rec['reason']}"
+                out.write(f"{rec['row']:>7}  {raw!s:<28.28}  {shown:<16}  {rec['state'] or ''}\n")
+        if not as_json:
+            click.echo(
+                f"\ncolumn: {choice.name!r} ({choice.method}); "
+                + ", ".join(f"{k}={v}" for k, v in sorted(stats.items())),
+                err=True,
+            )
+
+
+# -- import ---------------------------------------------------------------------------
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--api", "api_url", default=DEFAULT_API, show_default=True)
+@click.option("--phone-column", default=None)
+@click.option("--timeout", default=1800, show_default=True, help="Seconds to wait.")
+@click.option(
+    "--api-key",
+    envvar="ALCANCE_API_KEY",
+    default=None,
+    help="API key with the write scope (env ALCANCE_API_KEY); `cli local` prints one.",
+)
+def import_(
+    file: Path, api_url: str, phone_column: str | None, timeout: int, api_key: str | None
+) -> None:
+    """Upload FILE to a running stack and follow its progress."""
+    summary = upload_and_follow(api_url, file, phone_column, timeout, api_key=api_key)
+    print_summary(summary)
+    if summary.get("status") != "completed":
+        sys.exit(1)
+
+
+def upload_and_follow(
+    api_url: str,
+    file: Path,
+    phone_column: str | None,
+    timeout: int,
+    quiet: bool = False,
+    api_key: str | None = None,
+) -> dict[str, Any]:
+    """The user's path: ask the API for an upload URL, PUT the file, poll the job."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=api_url, timeout=60, headers=headers) as http:
+        body: dict[str, Any] = {"filename": file.name}
+        if phone_column:
+            body["phone_column"] = phone_column
+        created = http.post("/v2/uploads", json=body)
+        if created.status_code != 201:
+            raise click.ClickException(f"API {created.status_code}: {created.text}")
+        info = created.json()
+        with file.open("rb") as fh:
+            put = httpx.put(info["upload_url"], content=fh.read(), timeout=300)
+        if put.status_code >= 300:
+            raise click.ClickException(f"upload failed: {put.status_code} {put.text[:200]}")
+        deadline = time.monotonic() + timeout
+        size = file.stat().st_size
+        job: dict[str, Any] = {}
+        with click.progressbar(
+            length=size, label=f"{file.name}", file=sys.stderr if not quiet else open_null()
+        ) as bar:
+            shown = 0
+            while time.monotonic() < deadline:
+                job = http.get(f"/v2/uploads/{info['upload_id']}").json()
+                done = int(job.get("bytes_read") or 0)
+                if job.get("status") in ("completed", "failed"):
+                    done = size
+                bar.update(max(0, done - shown))
+                shown = max(shown, done)
+                if job.get("status") in ("completed", "failed"):
+                    break
+                time.sleep(0.5)
+            else:
+                raise click.ClickException(f"timed out after {timeout}s; last state: {job}")
+        summary_url = (job.get("reports") or {}).get("summary")
+        if summary_url:
+            summary: dict[str, Any] = httpx.get(summary_url, timeout=60).json()
+            summary["reports_urls"] = job.get("reports")
+            return summary
+        return job
+
+
+def open_null() -> Any:
+    import os
+
+    return open(os.devnull, "w")
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    if s.get("status") == "failed":
+        err = s.get("error") or {}
+        click.echo(f"FAILED: {err.get('code')}: {err.get('message_en')} / {err.get('message_es')}")
+        return
+    click.echo(f"upload {s.get('upload_id')} — {s.get('filename')}")
+    click.echo(
+        f"  rows {s.get('rows')}: accepted {s.get('accepted')} "
+        f"(new {s.get('new')}, already stored {s.get('existing')}), "
+        f"duplicates {s.get('duplicates')}, rejected {s.get('rejected')}"
+    )
+    for reason, n in (s.get("rejected_by_reason") or {}).items():
+        click.echo(f"    rejected {reason}: {n}")
+    col = s.get("phone_column") or {}
+    click.echo(f"  phone column: {col.get('name')!r} ({col.get('method')})")
+    t = s.get("timings") or {}
+    click.echo(f"  {t.get('seconds')} s, {t.get('rows_per_s')} rows/s")
+    reports = s.get("reports") or {}
+    click.echo(f"  reports: {reports.get('summary')}, {reports.get('rejected')}")

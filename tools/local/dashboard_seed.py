@@ -1,0 +1,139 @@
+"""Seeded dashboard data for the browser test and the dashboard bench: contacts shaped
+as ingest + validation + scoring leave them, written straight to DynamoDB, and the
+stats counters and top leads moved by the very transitions those writers report (so the
+cards must equal what a recount of the seeded contacts gives)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.core.ddb import batch_write, to_item
+from chalicelib.core.stats import Stats
+from chalicelib.domain import aggregates, ranking
+from chalicelib.scoring.top_leads import RankChange, TopLeadsStore
+
+# (lada, state_code, state): several LADAs per state so the state and LADA filters differ.
+LADAS = (
+    ("33", "JAL", "Jalisco"),
+    ("341", "JAL", "Jalisco"),
+    ("81", "NL", "Nuevo León"),
+    ("55", "CDMX", "Ciudad de México"),
+    ("56", "CDMX", "Ciudad de México"),
+    ("222", "PUE", "Puebla"),
+    ("999", "YUC", "Yucatán"),
+)
+FACTORS = ("recency", "platform_reach", "state_conversion", "attributes_complete")
+MODEL_VERSION = "seed-1"
+
+
+def contact(rng: random.Random, i: int) -> dict[str, Any]:
+    lada, code, state = LADAS[i % len(LADAS)]
+    national = lada + f"{i:0{10 - len(lada)}d}"
+    item: dict[str, Any] = {
+        "e164": "+52" + national,
+        "country": "MX",
+        "national": national,
+        "lada": lada,
+        "state": state,
+        "state_code": code,
+        "attributes": {"nombre": f"Cliente {i}"},
+        "created_at": "2025-01-01T00:00:00.000+00:00",
+        "updated_at": "2025-01-01T00:00:00.000+00:00",
+    }
+    if i % 10 != 9:  # one in ten is not scored yet
+        factors = {f: round(rng.uniform(-15, 25), 2) for f in FACTORS}
+        item["score"] = rng.randint(0, 100)
+        item["score_model_version"] = MODEL_VERSION
+        item["score_factors"] = factors
+        item["score_baseline"] = 40
+        item["scored_at"] = "2025-01-02T00:00:00.000+00:00"
+        item["rank_pk"] = ranking.RANK_PARTITION
+        item["rank"] = ranking.rank_key(item["score"], item["e164"])
+    if i % 4 != 3:  # three in four validated, on a few platforms each
+        platforms = {}
+        for p in aggregates.PLATFORMS[: 2 + i % 5]:
+            platforms[p] = {
+                "status": rng.choice(aggregates.STATUSES),
+                "checked_at": "2025-01-02T00:00:00.000+00:00",
+                "source": "simulator",
+                "details": {},
+            }
+        item["platforms"] = platforms
+    return item
+
+
+def generate(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    rng = random.Random(seed)
+    for i in range(n):
+        yield contact(rng, i)
+
+
+@dataclass
+class Seeded:
+    """What was written, recounted from the items themselves (the tests' ground truth)."""
+
+    total: int = 0
+    scored: int = 0
+    high: int = 0
+    score_sum: int = 0
+    validated: int = 0
+    by_state: Counter[str] = field(default_factory=Counter)
+    e164s: list[str] = field(default_factory=list)
+
+    @property
+    def average(self) -> float | None:
+        return round(self.score_sum / self.scored, 1) if self.scored else None
+
+
+def seed(
+    ddb: Any, contacts_table: str, stats: Stats, n: int, seed: int = 7, workers: int = 4
+) -> Seeded:
+    """Write `n` contacts in chunks of 500 on `workers` threads (moto answers several
+    requests at once); each chunk's counters go in with one ADD per stats item, and the
+    top leads item takes all the scores at the end (one write)."""
+    out = Seeded()
+    ranked: list[RankChange] = []
+    batch: list[dict[str, Any]] = []
+    deltas: list[aggregates.Deltas] = []
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed")
+    futures = []
+
+    def write(items: list[dict[str, Any]], moved: aggregates.Deltas) -> None:
+        batch_write(ddb, contacts_table, [{"PutRequest": {"Item": to_item(i)}} for i in items])
+        stats.apply(moved)
+
+    def flush() -> None:
+        futures.append(pool.submit(write, list(batch), aggregates.merge(deltas)))
+        batch.clear()
+        deltas.clear()
+
+    for item in generate(n, seed):
+        batch.append(item)
+        deltas.append(aggregates.new_contact_deltas(item["state_code"], item["lada"]))
+        deltas.append(aggregates.score_deltas(None, item.get("score")))
+        deltas.append(aggregates.platform_deltas(None, item.get("platforms")))
+        out.total += 1
+        out.by_state[item["state_code"]] += 1
+        out.e164s.append(item["e164"])
+        if "score" in item:
+            ranked.append((item["e164"], None, item["score"]))
+            out.scored += 1
+            out.score_sum += item["score"]
+            out.high += item["score"] > aggregates.HIGH_SCORE
+        out.validated += bool(item.get("platforms"))
+        if len(batch) >= 500:
+            flush()
+    if batch:
+        flush()
+    try:
+        for f in futures:
+            f.result()
+    finally:
+        pool.shutdown(wait=True)
+    TopLeadsStore(ddb, stats.table_name, contacts_table).record(ranked)
+    return out

@@ -1,0 +1,1 @@
+"""Provider simulator: the validation adapters' protocol with deterministic ground truth."""

@@ -1,0 +1,101 @@
+"""Training run against the stack: read contacts + outcomes, train, publish the version
+to S3, promote it if it beats the champion. Used by `python -m tools.cli train`.
+
+Not a Lambda: scikit-learn + scipy + numpy exceed the 250 MB zip limit (see
+models/MODEL_CARD.md, "Where training runs")."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.core.ddb import from_item
+from chalicelib.scoring.features import infer_schema
+from chalicelib.scoring.registry import ModelRegistry, metadata_for
+from chalicelib.wiring import Wiring
+from tools.training.train import TrainConfig, TrainResult, examples_from, train
+
+
+def scan_contacts(dynamodb: Any, table: str) -> Iterator[dict[str, Any]]:
+    # Pages of 1,000: short requests (a 1 MB page of a busy local moto can time out).
+    kwargs: dict[str, Any] = {"TableName": table, "Limit": 1000}
+    while True:
+        resp = dynamodb.scan(**kwargs)
+        for item in resp["Items"]:
+            yield from_item(item)
+        if "LastEvaluatedKey" not in resp:
+            return
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def new_version(data_sha256: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"v{stamp}-{data_sha256[:8]}"
+
+
+def model_card(version: str, result: TrainResult) -> str:
+    m = result.metrics()
+    lines = [
+        f"# Lead score model {version}",
+        "",
+        f"- kind: {result.chosen.name} (served from numpy arrays, no pickle)",
+        f"- trained on {result.n_examples} contacts with outcomes, "
+        f"{result.positive_rate:.1%} converted",
+        f"- training data sha256: `{result.data_sha256}`",
+        f"- hold-out ROC AUC: {result.chosen.holdout_auc:.4f}; champion on the same rows: "
+        f"{m['champion_holdout_auc']}; promoted: {result.promote}",
+        f"- features: {', '.join(result.schema.names)}",
+        "",
+        "## Cross-validation (stratified 5-fold, out-of-fold)",
+        "",
+        "| model | AUC | Brier | lift top decile |",
+        "|---|---|---|---|",
+    ]
+    for c in result.candidates:
+        cv = c.cv
+        if cv:
+            lines.append(f"| {c.name} | {cv['auc']} | {cv['brier']} | {cv['lift_by_decile'][0]} |")
+    lines += [
+        "",
+        "Features, the prior, the factors method and the limits of this model are",
+        "described in the repository's models/MODEL_CARD.md.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_training(
+    w: Wiring,
+    declared: Mapping[str, Mapping[str, Any]] | None = None,
+    config: TrainConfig | None = None,
+) -> tuple[str, TrainResult]:
+    contacts = list(scan_contacts(w.clients.dynamodb, w.contacts.table_name))
+    examples = examples_from(contacts, w.outcomes.scan_all())
+    schema = infer_schema([e.contact for e in examples], declared)
+    registry = ModelRegistry(w.clients.s3, w.settings.data_bucket, refresh_s=0)
+    champion = registry.current()
+    result = train(examples, schema, config, champion)
+    version = new_version(result.data_sha256)
+    meta = metadata_for(
+        version,
+        result.chosen.model.kind,
+        schema,
+        result.chosen.encoders,
+        {
+            "model_name": result.chosen.name,
+            "metrics": result.metrics(),
+            "training_data_sha256": result.data_sha256,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "champion_version": champion.version if champion else None,
+        },
+    )
+    registry.publish(version, result.chosen.model, meta, model_card(version, result))
+    if result.promote:
+        registry.promote(version, result.chosen.holdout_auc)
+    return version, result
+
+
+def file_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
