@@ -12,7 +12,7 @@ from chalicelib.core.routes import Routes
 from chalicelib.security import authcache
 from chalicelib.security.keys import KEY_ID, KeyRevoked
 from chalicelib.security.scopes import Scope
-from chalicelib.wiring import Wiring, wiring
+from chalicelib.wiring import Wiring
 
 routes = Routes(__name__, tag="admin")
 
@@ -62,16 +62,42 @@ def _check_id(key_id: str) -> None:
     check_id(KEY_ID, key_id, "key", "key")
 
 
-def create_key(w: Wiring, req: CreateKey) -> dict[str, Any]:
-    key, secret = w.api_keys.create(req.name, req.scopes, req.rate_per_s, req.burst)
+@routes.post(
+    "/v2/admin/keys",
+    scope="admin",
+    status=201,
+    body=CreateKey,
+    response=CreatedKey,
+    summary=(
+        "Crear una API key (el secreto solo se muestra en esta respuesta)",
+        "Create an API key (the secret is shown only in this answer)",
+    ),
+)
+def create_key(w: Wiring, body: CreateKey) -> dict[str, Any]:
+    key, secret = w.api_keys.create(body.name, body.scopes, body.rate_per_s, body.burst)
     return {**key.public(), "api_key": secret}
 
 
-def list_keys(w: Wiring, q: ListKeys) -> dict[str, Any]:
-    return {"keys": [k.public() for k in w.api_keys.list(include_revoked=q.include_revoked)]}
+@routes.get(
+    "/v2/admin/keys",
+    scope="admin",
+    query=ListKeys,
+    response=KeyList,
+    summary=("Listar API keys (nunca sus secretos)", "List API keys (never their secrets)"),
+)
+def list_keys(w: Wiring, query: ListKeys) -> dict[str, Any]:
+    return {"keys": [k.public() for k in w.api_keys.list(include_revoked=query.include_revoked)]}
 
 
-def revoke_key(w: Wiring, key_id: str, request_context: dict[str, Any]) -> dict[str, Any]:
+@routes.delete(
+    "/v2/admin/keys/{key_id}",
+    scope="admin",
+    response=KeyInfo,
+    errors=(409,),
+    path_params={"key_id": "Key id (k + 16 hex digits)"},
+    summary=("Revocar una API key", "Revoke an API key"),
+)
+def revoke_key(w: Wiring, key_id: str, request: Request) -> dict[str, Any]:
     """Revoke, then flush the gateway's cached authorizer answers so the key stops
     working now, not when the cache's TTL runs out."""
     _check_id(key_id)
@@ -87,43 +113,5 @@ def revoke_key(w: Wiring, key_id: str, request_context: dict[str, Any]) -> dict[
         ) from exc
     if key is None:
         raise not_found("Key", "Key", key_id)
-    authcache.flush(request_context, lambda: w.clients.apigateway)
+    authcache.flush(request.context, lambda: w.clients.apigateway)
     return key.public()
-
-
-@routes.post(
-    "/v2/admin/keys",
-    scope="admin",
-    status=201,
-    body=CreateKey,
-    response=CreatedKey,
-    summary=(
-        "Crear una API key (el secreto solo se muestra en esta respuesta)",
-        "Create an API key (the secret is shown only in this answer)",
-    ),
-)
-def create_api_key(body: CreateKey) -> dict[str, Any]:
-    return create_key(wiring(), body)
-
-
-@routes.get(
-    "/v2/admin/keys",
-    scope="admin",
-    query=ListKeys,
-    response=KeyList,
-    summary=("Listar API keys (nunca sus secretos)", "List API keys (never their secrets)"),
-)
-def list_api_keys(query: ListKeys) -> dict[str, Any]:
-    return list_keys(wiring(), query)
-
-
-@routes.delete(
-    "/v2/admin/keys/{key_id}",
-    scope="admin",
-    response=KeyInfo,
-    errors=(409,),
-    path_params={"key_id": "Key id (k + 16 hex digits)"},
-    summary=("Revocar una API key", "Revoke an API key"),
-)
-def revoke_api_key(key_id: str, request: Request) -> dict[str, Any]:
-    return revoke_key(wiring(), key_id, request.context)

@@ -20,7 +20,7 @@ from chalicelib.core.http import WithStatus, body_text
 from chalicelib.core.routes import Routes
 from chalicelib.domain.phone import Accepted, normalize
 from chalicelib.ingest.service import now_iso
-from chalicelib.wiring import Wiring, wiring
+from chalicelib.wiring import Wiring
 
 TASK_ID = re.compile(r"^ex_[0-9a-f]{8,40}$")
 # Opt-out files come in the request body (API Gateway caps bodies at 10 MB; we take
@@ -45,12 +45,31 @@ class InboundMessage(BaseModel):
     provider: str = Field(default="webhook", max_length=100)
 
 
-def extract_audience(w: Wiring, req: ExtractRequest) -> tuple[int, dict[str, Any]]:
-    if req.is_async:
-        return 202, w.extraction.start_task(req)
-    return 200, w.extraction.extract_now(req)
+@routes.post(
+    "/v2/contacts/extract",
+    scope="read",
+    body=ExtractRequest,
+    extra_ok=(202,),
+    summary=(
+        "Extraer una audiencia (chica: en la respuesta; grande: una tarea, 202)",
+        "Extract an audience (small: answered now; large: a task, 202)",
+    ),
+)
+def extract_contacts(w: Wiring, body: ExtractRequest) -> WithStatus:
+    if body.is_async:
+        return WithStatus(202, w.extraction.start_task(body))
+    return WithStatus(200, w.extraction.extract_now(body))
 
 
+@routes.get(
+    "/v2/tasks/{task_id}",
+    scope="read",
+    path_params={"task_id": "Task id"},
+    summary=(
+        "Estado y resultado de una tarea de extracción",
+        "An extraction task's status and result link",
+    ),
+)
 def get_task(w: Wiring, task_id: str) -> dict[str, Any]:
     check_id(TASK_ID, task_id, "tarea", "task")
     task = w.extraction.get_task(task_id)
@@ -71,9 +90,18 @@ def _normalize_all(phones: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     return good, bad
 
 
-def add_optouts(w: Wiring, req: OptOutRequest) -> dict[str, Any]:
-    good, bad = _normalize_all(req.phones)
-    new = w.optouts.add_many(good, OptOutEvent(at=now_iso(), how="api", source=req.source))
+@routes.post(
+    "/v2/optouts",
+    scope="write",
+    body=OptOutRequest,
+    summary=(
+        "Agregar números a la lista de no contactar",
+        "Add numbers to the do-not-contact list",
+    ),
+)
+def add_optouts(w: Wiring, body: OptOutRequest) -> dict[str, Any]:
+    good, bad = _normalize_all(body.phones)
+    new = w.optouts.add_many(good, OptOutEvent(at=now_iso(), how="api", source=body.source))
     return {"opted_out": len(set(good)), "new": new, "rejected": bad}
 
 
@@ -93,7 +121,18 @@ def phones_in_file(text: str) -> list[str]:
     return [r[0] for r in rows if r and r[0].strip()]
 
 
-def upload_optouts(w: Wiring, raw: bytes | str | None, source: str | None) -> dict[str, Any]:
+@routes.post(
+    "/v2/optouts/upload",
+    scope="write",
+    raw_body=True,
+    summary=(
+        "Subir un archivo de números a la lista de no contactar",
+        "Upload a file of numbers for the do-not-contact list",
+    ),
+)
+def upload_optouts(w: Wiring, raw: bytes | str | None, request: Request) -> dict[str, Any]:
+    params = request.query_params
+    source = params.get("source") if params else None
     phones = phones_in_file(body_text(raw, MAX_FILE_BYTES))
     if not phones:
         raise ApiError(400, "empty_file", "El archivo no tiene números", "The file has no numbers")
@@ -104,9 +143,18 @@ def upload_optouts(w: Wiring, raw: bytes | str | None, source: str | None) -> di
     return {"opted_out": len(set(good)), "new": new, "rejected": bad}
 
 
-def inbound(w: Wiring, msg: InboundMessage) -> dict[str, Any]:
-    keyword = opt_out_keyword(msg.text)
-    phone = normalize(msg.sender)
+@routes.post(
+    "/v2/webhooks/inbound",
+    scope="write",
+    body=InboundMessage,
+    summary=(
+        "Mensaje entrante del proveedor SMS (bajas STOP / BAJA)",
+        "Inbound message from the SMS provider (STOP / BAJA opt-outs)",
+    ),
+)
+def inbound(w: Wiring, body: InboundMessage) -> dict[str, Any]:
+    keyword = opt_out_keyword(body.text)
+    phone = normalize(body.sender)
     if not isinstance(phone, Accepted):
         raise ApiError(
             400,
@@ -119,76 +167,9 @@ def inbound(w: Wiring, msg: InboundMessage) -> dict[str, Any]:
         return {"action": "none", "opted_out": False}
     new = w.optouts.add(
         phone.e164,
-        OptOutEvent(at=now_iso(), how="webhook", source=msg.provider, keyword=keyword),
+        OptOutEvent(at=now_iso(), how="webhook", source=body.provider, keyword=keyword),
     )
     return {"action": "opt_out", "opted_out": True, "keyword": keyword, "new": new}
-
-
-@routes.post(
-    "/v2/contacts/extract",
-    scope="read",
-    body=ExtractRequest,
-    extra_ok=(202,),
-    summary=(
-        "Extraer una audiencia (chica: en la respuesta; grande: una tarea, 202)",
-        "Extract an audience (small: answered now; large: a task, 202)",
-    ),
-)
-def extract_contacts(body: ExtractRequest) -> WithStatus:
-    return WithStatus(*extract_audience(wiring(), body))
-
-
-@routes.get(
-    "/v2/tasks/{task_id}",
-    scope="read",
-    path_params={"task_id": "Task id"},
-    summary=(
-        "Estado y resultado de una tarea de extracción",
-        "An extraction task's status and result link",
-    ),
-)
-def get_task_route(task_id: str) -> dict[str, Any]:
-    return get_task(wiring(), task_id)
-
-
-@routes.post(
-    "/v2/optouts",
-    scope="write",
-    body=OptOutRequest,
-    summary=(
-        "Agregar números a la lista de no contactar",
-        "Add numbers to the do-not-contact list",
-    ),
-)
-def add_optouts_route(body: OptOutRequest) -> dict[str, Any]:
-    return add_optouts(wiring(), body)
-
-
-@routes.post(
-    "/v2/optouts/upload",
-    scope="write",
-    raw_body=True,
-    summary=(
-        "Subir un archivo de números a la lista de no contactar",
-        "Upload a file of numbers for the do-not-contact list",
-    ),
-)
-def upload_optouts_route(raw: bytes | str | None, request: Request) -> dict[str, Any]:
-    params = request.query_params
-    return upload_optouts(wiring(), raw, params.get("source") if params else None)
-
-
-@routes.post(
-    "/v2/webhooks/inbound",
-    scope="write",
-    body=InboundMessage,
-    summary=(
-        "Mensaje entrante del proveedor SMS (bajas STOP / BAJA)",
-        "Inbound message from the SMS provider (STOP / BAJA opt-outs)",
-    ),
-)
-def inbound_message(body: InboundMessage) -> dict[str, Any]:
-    return inbound(wiring(), body)
 
 
 @routes.on_queue(resources.EXTRACT)

@@ -10,7 +10,7 @@ from chalicelib.campaigns.service import CreateCampaign, OutcomesIn, parse_outco
 from chalicelib.core.errors import ApiError, check_id, not_found
 from chalicelib.core.http import body_text
 from chalicelib.core.routes import Routes
-from chalicelib.wiring import Wiring, wiring
+from chalicelib.wiring import Wiring
 
 CAMPAIGN_ID = re.compile(CAMPAIGN_ID_PATTERN)
 # Outcome CSVs come in the request body (API Gateway caps bodies at 10 MB).
@@ -19,8 +19,15 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 routes = Routes(__name__, tag="campaigns")
 
 
-def create_campaign(w: Wiring, req: CreateCampaign) -> dict[str, Any]:
-    rec = w.campaigns.create(req)
+@routes.post(
+    "/v2/campaigns",
+    scope="write",
+    status=201,
+    body=CreateCampaign,
+    summary=("Crear una campaña con su audiencia", "Create a campaign with its audience"),
+)
+def create_campaign(w: Wiring, body: CreateCampaign) -> dict[str, Any]:
+    rec = w.campaigns.create(body)
     out = {k: v for k, v in rec.items() if k != "filters"}
     out["status_url"] = f"/v2/campaigns/{rec['campaign_id']}"
     return out
@@ -34,6 +41,12 @@ def _campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:
     return c
 
 
+@routes.get(
+    "/v2/campaigns/{campaign_id}",
+    scope="read",
+    path_params={"campaign_id": "Campaign id"},
+    summary=("Una campaña y sus resultados", "A campaign and its results"),
+)
 def get_campaign(w: Wiring, campaign_id: str) -> dict[str, Any]:
     _campaign_or_404(w, campaign_id)
     report = w.campaigns.report(campaign_id)
@@ -41,11 +54,28 @@ def get_campaign(w: Wiring, campaign_id: str) -> dict[str, Any]:
     return report
 
 
-def add_outcomes(w: Wiring, campaign_id: str, req: OutcomesIn) -> dict[str, Any]:
+@routes.post(
+    "/v2/campaigns/{campaign_id}/outcomes",
+    scope="write",
+    body=OutcomesIn,
+    path_params={"campaign_id": "Campaign id"},
+    summary=(
+        "Registrar resultados de campaña (entregado, respondió, convirtió, ingreso)",
+        "Record campaign outcomes (delivered, replied, converted, revenue)",
+    ),
+)
+def add_outcomes(w: Wiring, campaign_id: str, body: OutcomesIn) -> dict[str, Any]:
     _campaign_or_404(w, campaign_id)
-    return w.campaigns.record_outcomes(campaign_id, req.outcomes)
+    return w.campaigns.record_outcomes(campaign_id, body.outcomes)
 
 
+@routes.post(
+    "/v2/campaigns/{campaign_id}/outcomes/upload",
+    scope="write",
+    raw_body=True,
+    path_params={"campaign_id": "Campaign id"},
+    summary=("Subir un archivo de resultados de campaña", "Upload a file of campaign outcomes"),
+)
 def upload_outcomes(w: Wiring, campaign_id: str, raw: bytes | str | None) -> dict[str, Any]:
     _campaign_or_404(w, campaign_id)
     try:
@@ -66,49 +96,3 @@ def upload_outcomes(w: Wiring, campaign_id: str, raw: bytes | str | None) -> dic
         r["line"] = kept_lines[r.pop("index")]
     res["rejected"] = sorted(rejected_lines + res["rejected"], key=lambda r: r["line"])
     return res
-
-
-@routes.post(
-    "/v2/campaigns",
-    scope="write",
-    status=201,
-    body=CreateCampaign,
-    summary=("Crear una campaña con su audiencia", "Create a campaign with its audience"),
-)
-def create_campaign_route(body: CreateCampaign) -> dict[str, Any]:
-    return create_campaign(wiring(), body)
-
-
-@routes.get(
-    "/v2/campaigns/{campaign_id}",
-    scope="read",
-    path_params={"campaign_id": "Campaign id"},
-    summary=("Una campaña y sus resultados", "A campaign and its results"),
-)
-def get_campaign_route(campaign_id: str) -> dict[str, Any]:
-    return get_campaign(wiring(), campaign_id)
-
-
-@routes.post(
-    "/v2/campaigns/{campaign_id}/outcomes",
-    scope="write",
-    body=OutcomesIn,
-    path_params={"campaign_id": "Campaign id"},
-    summary=(
-        "Registrar resultados de campaña (entregado, respondió, convirtió, ingreso)",
-        "Record campaign outcomes (delivered, replied, converted, revenue)",
-    ),
-)
-def add_campaign_outcomes(campaign_id: str, body: OutcomesIn) -> dict[str, Any]:
-    return add_outcomes(wiring(), campaign_id, body)
-
-
-@routes.post(
-    "/v2/campaigns/{campaign_id}/outcomes/upload",
-    scope="write",
-    raw_body=True,
-    path_params={"campaign_id": "Campaign id"},
-    summary=("Subir un archivo de resultados de campaña", "Upload a file of campaign outcomes"),
-)
-def upload_campaign_outcomes(campaign_id: str, raw: bytes | str | None) -> dict[str, Any]:
-    return upload_outcomes(wiring(), campaign_id, raw)

@@ -9,7 +9,7 @@ from chalicelib.core.errors import ApiError, not_found
 from chalicelib.core.routes import Routes
 from chalicelib.core.schemas import Contact
 from chalicelib.domain.phone import REASON_TEXT, Accepted, normalize
-from chalicelib.wiring import Wiring, wiring
+from chalicelib.wiring import Wiring
 
 routes = Routes(__name__, tag="contacts")
 
@@ -47,19 +47,6 @@ def parse_phone(raw: str) -> Accepted:
     return result
 
 
-def get_contact(w: Wiring, raw_phone: str) -> dict[str, Any]:
-    phone = parse_phone(raw_phone)
-    item = w.contacts.get(phone.e164)
-    if item is None:
-        raise not_found("Contacto", "Contact", phone.e164)
-    out = {k: item[k] for k in PUBLIC_FIELDS if k in item}
-    out.setdefault("attributes", {})
-    # Reachability per platform (chalicelib/validation) and its recent checks.
-    out.setdefault("platforms", {})
-    out["validation_history"] = w.validation.history.recent(phone.e164)
-    return out
-
-
 @routes.get(
     "/v2/contacts/{phone}",
     scope="read",
@@ -70,5 +57,14 @@ def get_contact(w: Wiring, raw_phone: str) -> dict[str, Any]:
         "One contact, by its number written any way",
     ),
 )
-def get_contact_route(phone: str) -> dict[str, Any]:
-    return get_contact(wiring(), phone)
+def get_contact(w: Wiring, phone: str) -> dict[str, Any]:
+    number = parse_phone(phone)
+    item = w.contacts.get(number.e164)
+    if item is None:
+        raise not_found("Contacto", "Contact", number.e164)
+    out = {k: item[k] for k in PUBLIC_FIELDS if k in item}
+    out.setdefault("attributes", {})
+    # Reachability per platform (chalicelib/validation) and its recent checks.
+    out.setdefault("platforms", {})
+    out["validation_history"] = w.validation.history.recent(number.e164)
+    return out

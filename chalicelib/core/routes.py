@@ -5,7 +5,8 @@ capability's Blueprint *and* records the OpenAPI operation, so the contract
 
 The view receives what it declared, parsed and validated: path parameters by name,
 `body` (the request model), `query` (the query model), `raw` (the raw body of a file
-upload) and `request` (the Chalice request), each only if its signature names it.
+upload), `request` (the Chalice request) and `w` (the container's services,
+`chalicelib/wiring.py`), each only if its signature names it.
 It returns a pydantic model, a dict, `WithStatus` or a Chalice `Response`."""
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ class Routes:
                     kwargs["raw"] = request.raw_body
                 if "request" in wants:
                     kwargs["request"] = request
+                if "w" in wants:
+                    from chalicelib.wiring import wiring
+
+                    kwargs["w"] = wiring()
                 return _dump(fn(**kwargs))
 
             view.__name__ = fn.__name__

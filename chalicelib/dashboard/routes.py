@@ -26,7 +26,7 @@ from chalicelib.domain import ranking
 from chalicelib.domain.aggregates import PLATFORMS, STATUSES
 from chalicelib.ingest.routes import report_links
 from chalicelib.ingest.service import now_iso
-from chalicelib.wiring import Wiring, wiring
+from chalicelib.wiring import Wiring
 
 # Items DynamoDB evaluates per call while filling a filtered page, and calls per page:
 # a filter that matches little returns a short page and a token, never a long scan.
@@ -53,6 +53,9 @@ class LeadsQuery(BaseModel):
     limit: int = Field(default=25, ge=1, le=100)
 
 
+@routes.get(
+    "/v2/dashboard/summary", scope="read", summary=("Totales del tablero", "Dashboard totals")
+)
 def summary(w: Wiring) -> dict[str, Any]:
     return {**w.stats.summary(), "generated_at": now_iso()}
 
@@ -96,7 +99,16 @@ def _index(name: str) -> resources.Index | None:
     return next((i for i in resources.CONTACTS.indexes if i.name == name), None)
 
 
-def leads(w: Wiring, q: LeadsQuery) -> dict[str, Any]:
+@routes.get(
+    "/v2/dashboard/leads",
+    scope="read",
+    query=LeadsQuery,
+    summary=(
+        "Prospectos filtrados y ordenados por puntaje, paginados",
+        "Leads, filtered and sorted by score, paginated",
+    ),
+)
+def leads(w: Wiring, query: LeadsQuery) -> dict[str, Any]:
     """A page of leads, best first (or worst first), in one order across pages.
 
     - State or LADA filter: a Query on the `by_state` / `by_lada` index (unscored
@@ -106,18 +118,18 @@ def leads(w: Wiring, q: LeadsQuery) -> dict[str, Any]:
       `top_leads` item the score writers keep (no Query at all); then, unless a score
       range excludes them, the unscored contacts (a bounded Scan, unordered).
     The page token says which of these phases the next page continues."""
-    if (q.state and _index("by_state")) or (q.lada and _index("by_lada")):
-        return _index_page(w, q)
-    phase, start = _decode_token(q.page_token) if q.page_token else ("rank", None)
-    if phase == "unscored" and not _has_range(q):
-        return _unscored_page(w, q, start)
+    if (query.state and _index("by_state")) or (query.lada and _index("by_lada")):
+        return _index_page(w, query)
+    phase, start = _decode_token(query.page_token) if query.page_token else ("rank", None)
+    if phase == "unscored" and not _has_range(query):
+        return _unscored_page(w, query, start)
     if phase != "rank":
         raise _bad_token()
-    if not q.platform and not _has_range(q) and q.sort == "score_desc":
-        page = _top_leads_page(w, q, start)
+    if not query.platform and not _has_range(query) and query.sort == "score_desc":
+        page = _top_leads_page(w, query, start)
         if page is not None:
             return page
-    return _rank_page(w, q, start)
+    return _rank_page(w, query, start)
 
 
 def _has_range(q: LeadsQuery) -> bool:
@@ -368,11 +380,20 @@ def _table_by_suffix(suffix: str) -> resources.Table | None:
     return next((t for t in resources.TABLES if t.suffix == suffix), None)
 
 
-def lead(w: Wiring, raw_phone: str) -> dict[str, Any]:
-    phone = parse_phone(raw_phone)
-    item = w.contacts.get(phone.e164)
+@routes.get(
+    "/v2/dashboard/leads/{phone}",
+    scope="read",
+    path_params={"phone": "Phone number in any written form (URL-encoded)"},
+    summary=(
+        "Un prospecto con los factores de su puntaje y sus canales",
+        "One lead with its score factors and channel statuses",
+    ),
+)
+def lead(w: Wiring, phone: str) -> dict[str, Any]:
+    number = parse_phone(phone)
+    item = w.contacts.get(number.e164)
     if item is None:
-        raise not_found("Contacto", "Contact", phone.e164)
+        raise not_found("Contacto", "Contact", number.e164)
     plats = item.get("platforms") or {}
     history_table = _table_by_suffix("validation-history")
     history: list[dict[str, Any]] = []
@@ -381,7 +402,7 @@ def lead(w: Wiring, raw_phone: str) -> dict[str, Any]:
             TableName=w.settings.name(history_table.suffix),
             KeyConditionExpression="#h = :h",
             ExpressionAttributeNames={"#h": history_table.hash_key.name},
-            ExpressionAttributeValues={":h": {"S": phone.e164}},
+            ExpressionAttributeValues={":h": {"S": number.e164}},
             ScanIndexForward=False,
             Limit=HISTORY_LIMIT,
         )
@@ -414,6 +435,7 @@ def lead(w: Wiring, raw_phone: str) -> dict[str, Any]:
 # --- uploads and campaigns --------------------------------------------------------
 
 
+@routes.get("/v2/dashboard/uploads", scope="read", summary=("Cargas recientes", "Recent uploads"))
 def uploads(w: Wiring, limit: int = 20) -> dict[str, Any]:
     """Most recently active uploads: a Query on the jobs table's `by_kind` index
     (kind = upload, newest `updated_at` first), never a scan."""
@@ -445,6 +467,9 @@ def uploads(w: Wiring, limit: int = 20) -> dict[str, Any]:
     return {"items": out}
 
 
+@routes.get(
+    "/v2/dashboard/campaigns", scope="read", summary=("Campañas recientes", "Recent campaigns")
+)
 def campaigns(w: Wiring, limit: int = 50) -> dict[str, Any]:
     """Campaigns with cost, revenue and ROI, from the campaigns table (a bounded scan:
     campaigns are few). ROI = (revenue - cost) / cost, None when cost is 0."""
@@ -510,48 +535,3 @@ def dashboard_page() -> Response:
 )
 def dashboard_asset(name: str) -> Response:
     return static.asset(name)
-
-
-@routes.get(
-    "/v2/dashboard/summary", scope="read", summary=("Totales del tablero", "Dashboard totals")
-)
-def dashboard_summary() -> dict[str, Any]:
-    return summary(wiring())
-
-
-@routes.get(
-    "/v2/dashboard/leads",
-    scope="read",
-    query=LeadsQuery,
-    summary=(
-        "Prospectos filtrados y ordenados por puntaje, paginados",
-        "Leads, filtered and sorted by score, paginated",
-    ),
-)
-def dashboard_leads(query: LeadsQuery) -> dict[str, Any]:
-    return leads(wiring(), query)
-
-
-@routes.get(
-    "/v2/dashboard/leads/{phone}",
-    scope="read",
-    path_params={"phone": "Phone number in any written form (URL-encoded)"},
-    summary=(
-        "Un prospecto con los factores de su puntaje y sus canales",
-        "One lead with its score factors and channel statuses",
-    ),
-)
-def dashboard_lead(phone: str) -> dict[str, Any]:
-    return lead(wiring(), phone)
-
-
-@routes.get("/v2/dashboard/uploads", scope="read", summary=("Cargas recientes", "Recent uploads"))
-def dashboard_uploads() -> dict[str, Any]:
-    return uploads(wiring())
-
-
-@routes.get(
-    "/v2/dashboard/campaigns", scope="read", summary=("Campañas recientes", "Recent campaigns")
-)
-def dashboard_campaigns() -> dict[str, Any]:
-    return campaigns(wiring())

@@ -15,7 +15,7 @@ from chalicelib.core.errors import check_id, not_found
 from chalicelib.core.routes import Routes
 from chalicelib.core.schemas import UploadCreated, UploadStatus
 from chalicelib.ingest.service import UPLOAD_ID, now_iso
-from chalicelib.wiring import Wiring, wiring
+from chalicelib.wiring import Wiring
 
 routes = Routes(__name__, tag="uploads")
 
@@ -43,9 +43,20 @@ def safe_filename(name: str) -> str:
     return _UNSAFE.sub("_", base).strip("._") or "upload.csv"
 
 
-def create_upload(w: Wiring, req: CreateUpload) -> dict[str, Any]:
+@routes.post(
+    "/v2/uploads",
+    scope="write",
+    status=201,
+    body=CreateUpload,
+    response=UploadCreated,
+    summary=(
+        "Iniciar una carga: devuelve una URL prefirmada (PUT) para el archivo",
+        "Start an upload: returns a presigned PUT URL for the contact file",
+    ),
+)
+def create_upload(w: Wiring, body: CreateUpload) -> dict[str, Any]:
     upload_id = "up_" + secrets.token_hex(12)
-    key = f"uploads/{upload_id}/{safe_filename(req.filename)}"
+    key = f"uploads/{upload_id}/{safe_filename(body.filename)}"
     now = now_iso()
     w.jobs.create(
         {
@@ -53,8 +64,8 @@ def create_upload(w: Wiring, req: CreateUpload) -> dict[str, Any]:
             "kind": "upload",
             "status": "awaiting_upload",
             "key": key,
-            "filename": req.filename,
-            "phone_column": req.phone_column,
+            "filename": body.filename,
+            "phone_column": body.phone_column,
             "created_at": now,
             "updated_at": now,
         },
@@ -88,6 +99,16 @@ def report_links(w: Wiring, job: dict[str, Any]) -> dict[str, str]:
     }
 
 
+@routes.get(
+    "/v2/uploads/{upload_id}",
+    scope="read",
+    response=UploadStatus,
+    path_params={"upload_id": "Upload id (up_...)"},
+    summary=(
+        "Estado, avance, conteos y reportes de una carga",
+        "An upload's status, progress, counts and report links",
+    ),
+)
 def get_upload(w: Wiring, upload_id: str) -> dict[str, Any]:
     check_id(UPLOAD_ID, upload_id, "carga", "upload")
     job = w.jobs.get(upload_id)
@@ -109,35 +130,6 @@ def get_upload(w: Wiring, upload_id: str) -> dict[str, Any]:
         "finished_at": job.get("finished_at"),
         "updated_at": job.get("updated_at"),
     }
-
-
-@routes.post(
-    "/v2/uploads",
-    scope="write",
-    status=201,
-    body=CreateUpload,
-    response=UploadCreated,
-    summary=(
-        "Iniciar una carga: devuelve una URL prefirmada (PUT) para el archivo",
-        "Start an upload: returns a presigned PUT URL for the contact file",
-    ),
-)
-def post_upload(body: CreateUpload) -> dict[str, Any]:
-    return create_upload(wiring(), body)
-
-
-@routes.get(
-    "/v2/uploads/{upload_id}",
-    scope="read",
-    response=UploadStatus,
-    path_params={"upload_id": "Upload id (up_...)"},
-    summary=(
-        "Estado, avance, conteos y reportes de una carga",
-        "An upload's status, progress, counts and report links",
-    ),
-)
-def get_upload_status(upload_id: str) -> dict[str, Any]:
-    return get_upload(wiring(), upload_id)
 
 
 @routes.on_queue(resources.INGEST)

@@ -21,7 +21,7 @@ from chalicelib.core import resources
 from chalicelib.core.errors import not_found
 from chalicelib.core.routes import Routes
 from chalicelib.domain.phone import Accepted, normalize
-from chalicelib.wiring import Wiring, wiring
+from chalicelib.wiring import Wiring
 
 routes = Routes(__name__, tag="scores")
 
@@ -51,10 +51,20 @@ class ContactScore(ScoreOut):
     scored_at: str | None
 
 
-def score_many(w: Wiring, req: ScoreRequest) -> dict[str, Any]:
+@routes.post(
+    "/v2/scores",
+    scope="write",
+    body=ScoreRequest,
+    response=ScoresResponse,
+    summary=(
+        "Calificar ahora hasta 1,000 contactos guardados (puntaje, versión, factores)",
+        "Score up to 1,000 stored contacts now (score, model version, factors)",
+    ),
+)
+def score_many(w: Wiring, body: ScoreRequest) -> dict[str, Any]:
     numbers: list[str] = []
     invalid: list[str] = []
-    for raw in req.phones:
+    for raw in body.phones:
         res = normalize(raw)
         if isinstance(res, Accepted):
             numbers.append(res.e164)
@@ -69,30 +79,6 @@ def score_many(w: Wiring, req: ScoreRequest) -> dict[str, Any]:
     }
 
 
-def contact_score(w: Wiring, raw_phone: str) -> dict[str, Any]:
-    phone = parse_phone(raw_phone)
-    run = w.scoring.score_numbers([phone.e164])
-    if not run.results:
-        raise not_found("Contacto", "Contact", phone.e164)
-    stored = w.scoring.store.stored_score(phone.e164) or {}
-    r = run.results[0]
-    return {**r.to_json(), "scored_at": stored.get("scored_at")}
-
-
-@routes.post(
-    "/v2/scores",
-    scope="write",
-    body=ScoreRequest,
-    response=ScoresResponse,
-    summary=(
-        "Calificar ahora hasta 1,000 contactos guardados (puntaje, versión, factores)",
-        "Score up to 1,000 stored contacts now (score, model version, factors)",
-    ),
-)
-def score_contacts(body: ScoreRequest) -> dict[str, Any]:
-    return score_many(wiring(), body)
-
-
 @routes.get(
     "/v2/contacts/{phone}/score",
     scope="read",
@@ -104,8 +90,14 @@ def score_contacts(body: ScoreRequest) -> dict[str, Any]:
         "A contact's lead score with its model version, baseline and factors",
     ),
 )
-def get_contact_score(phone: str) -> dict[str, Any]:
-    return contact_score(wiring(), phone)
+def contact_score(w: Wiring, phone: str) -> dict[str, Any]:
+    number = parse_phone(phone)
+    run = w.scoring.score_numbers([number.e164])
+    if not run.results:
+        raise not_found("Contacto", "Contact", number.e164)
+    stored = w.scoring.store.stored_score(number.e164) or {}
+    r = run.results[0]
+    return {**r.to_json(), "scored_at": stored.get("scored_at")}
 
 
 @routes.on_queue(resources.SCORE)

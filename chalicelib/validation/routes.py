@@ -12,7 +12,7 @@ from chalicelib.contacts.routes import parse_phone
 from chalicelib.core import resources
 from chalicelib.core.routes import Routes
 from chalicelib.validation.status import PLATFORMS
-from chalicelib.wiring import Wiring, wiring
+from chalicelib.wiring import Wiring
 
 routes = Routes(__name__, tag="validation")
 
@@ -47,18 +47,6 @@ class ValidateRequest(BaseModel):
         return list(dict.fromkeys(v))
 
 
-def validate(w: Wiring, req: ValidateRequest) -> dict[str, Any]:
-    from chalicelib.validation.sync import validate_now
-    from chalicelib.validation.telemetry import Telemetry
-
-    phone = parse_phone(req.phone)
-    tel = Telemetry()
-    try:
-        return validate_now(w.validation, phone.e164, req.platforms or list(PLATFORMS), tel)
-    finally:
-        tel.flush()
-
-
 @routes.post(
     "/v2/validation/validate",
     scope="write",
@@ -69,8 +57,16 @@ def validate(w: Wiring, req: ValidateRequest) -> dict[str, Any]:
         "Check now on which platforms a number is reachable (2 s deadline)",
     ),
 )
-def validate_phone(body: ValidateRequest) -> dict[str, Any]:
-    return validate(wiring(), body)
+def validate(w: Wiring, body: ValidateRequest) -> dict[str, Any]:
+    from chalicelib.validation.sync import validate_now
+    from chalicelib.validation.telemetry import Telemetry
+
+    phone = parse_phone(body.phone)
+    tel = Telemetry()
+    try:
+        return validate_now(w.validation, phone.e164, body.platforms or list(PLATFORMS), tel)
+    finally:
+        tel.flush()
 
 
 def _validator(platform: str) -> Any:
