@@ -2,7 +2,7 @@
 
     python bench/extraction.py [--contacts 200000] [--amount 5000]
 
-Loads `--contacts` synthetic contacts (scripts/synthetic_contacts.py: random states,
+Loads `--contacts` synthetic contacts (tools/local/synthetic_contacts.py: random states,
 LADAs, scores, platform statuses, 2% opted out) into the local stack's contacts table
 with plain batch writes, then extracts "JAL + NL, WhatsApp valid or business, score >=
 70, best first, `--amount` contacts" and compares:
@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.synthetic_contacts import load  # noqa: E402
+from tools.local.synthetic_contacts import load  # noqa: E402
 
 
 def raw_queries(ddb: Any, kwargs_list: list[dict[str, Any]], items_wanted: int) -> int:

@@ -7,39 +7,23 @@ tracks, so it is not used here."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import BaseModel, Field
 
+from chalicelib.audiences.models import ExtractMessage
+from chalicelib.core.batch import process_sqs_batch
 from chalicelib.core.metrics import metrics
 from chalicelib.wiring import wiring
 
 
-class ExtractMessage(BaseModel):
-    task_id: str = Field(pattern=r"^ex_[0-9a-f]{8,40}$")
-
-
+@metrics.log_metrics
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     w = wiring()
-    processor = BatchProcessor(event_type=EventType.SQS)
 
     def record_handler(record: SQSRecord) -> None:
-        msg = ExtractMessage.model_validate(json.loads(record.body))
+        msg = ExtractMessage.model_validate_json(record.body)
         w.extraction.run_task(msg.task_id, on_done=w.campaigns.on_task_done)
         metrics.add_metric(name="ExtractionsCompleted", unit="Count", value=1)
 
-    try:
-        return dict(
-            process_partial_response(
-                event=event, record_handler=record_handler, processor=processor, context=context
-            )
-        )
-    finally:
-        metrics.flush_metrics()
+    return process_sqs_batch(event, context, record_handler)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.audiences.filters import ExtractRequest
 from chalicelib.audiences.keywords import opt_out_keyword
+from chalicelib.audiences.models import TASK_ID_PATTERN
 from chalicelib.audiences.optout import OptOutEvent
 from chalicelib.core import resources
 from chalicelib.core.errors import ApiError, check_id, not_found
@@ -22,7 +23,7 @@ from chalicelib.domain.phone import Accepted, normalize
 from chalicelib.ingest.service import now_iso
 from chalicelib.wiring import Wiring
 
-TASK_ID = re.compile(r"^ex_[0-9a-f]{8,40}$")
+TASK_ID = re.compile(TASK_ID_PATTERN)
 # Opt-out files come in the request body (API Gateway caps bodies at 10 MB; we take
 # 5 MB: ~250,000 numbers). Bigger lists: split them.
 MAX_FILE_BYTES = 5 * 1024 * 1024

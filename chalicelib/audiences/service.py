@@ -3,7 +3,6 @@ table, kind `extraction`, worked by the `extract` SQS function)."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import Any
 from chalicelib.audiences.export import S3CsvWriter
 from chalicelib.audiences.extract import Extractor, ExtractStats
 from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
+from chalicelib.audiences.models import ExtractMessage
 from chalicelib.core.jobs import JobStore
 from chalicelib.core.logging import logger
 from chalicelib.ingest.service import now_iso
@@ -99,7 +99,7 @@ class ExtractionService:
             int(time.time()),
         )
         self.sqs.send_message(
-            QueueUrl=self.queue_url(), MessageBody=json.dumps({"task_id": task_id})
+            QueueUrl=self.queue_url(), MessageBody=ExtractMessage(task_id=task_id).model_dump_json()
         )
         return {"task_id": task_id, "status": "queued", "status_url": f"/v2/tasks/{task_id}"}
 

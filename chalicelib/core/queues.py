@@ -1,17 +1,55 @@
-"""Follow-up work after ingest (validation, scoring): contacts go to the next queues in
-messages of many contacts, and messages go ten to a SendMessageBatch call."""
+"""The one SQS sender, and the message the number queues carry.
+
+Work goes from queue to queue in messages of many numbers (`NumbersMessage`: ingest ->
+`validate-<platform>` -> `score`, and validation's delayed re-enqueues), and messages go
+ten to a SendMessageBatch call: SQS requests are the cost and the throughput limit."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 SQS_BATCH = 10
 
 
+class NumbersMessage(BaseModel):
+    """`{"source", "numbers", "attempt"}`: who sent it, up to 1,000 E.164 numbers, and
+    for validation's re-enqueues the deliveries so far after provider errors."""
+
+    source: str = ""
+    numbers: list[str] = Field(default_factory=list, max_length=1000)
+    attempt: int = 0
+
+
+def send_batches(sqs: Any, url: str, bodies: Sequence[str], delay_s: int = 0) -> int:
+    """Send every body, ten per SendMessageBatch. Entries SQS reports failed are sent
+    once more; a second failure raises, so the caller's own message is retried rather
+    than work silently dropped. Returns the number of messages sent."""
+    for start in range(0, len(bodies), SQS_BATCH):
+        group = list(bodies[start : start + SQS_BATCH])
+        pending = list(range(len(group)))
+        for attempt in range(2):
+            entries: list[dict[str, Any]] = [
+                {"Id": str(i), "MessageBody": group[i]} for i in pending
+            ]
+            if delay_s:
+                for e in entries:
+                    e["DelaySeconds"] = delay_s
+            failed = sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
+            pending = [int(f["Id"]) for f in failed]
+            if not pending:
+                break
+            if attempt == 1:
+                raise RuntimeError(f"SQS refused {len(pending)} of {len(group)} messages")
+    return len(bodies)
+
+
 class Followups:
+    """Numbers for the next queues, buffered until ten messages' worth are ready."""
+
     def __init__(self, sqs: Any, queue_urls: Sequence[str], per_message: int, source: str) -> None:
         self._sqs = sqs
         self._queue_urls = list(queue_urls)
@@ -40,18 +78,10 @@ class Followups:
 
     def _send(self, numbers: list[str]) -> None:
         bodies = [
-            json.dumps({"source": self._source, "numbers": numbers[i : i + self._per_message]})
+            NumbersMessage(
+                source=self._source, numbers=numbers[i : i + self._per_message]
+            ).model_dump_json(exclude_defaults=True)
             for i in range(0, len(numbers), self._per_message)
         ]
         for url in self._queue_urls:
-            for start in range(0, len(bodies), SQS_BATCH):
-                group = bodies[start : start + SQS_BATCH]
-                entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(group)]
-                resp = self._sqs.send_message_batch(QueueUrl=url, Entries=entries)
-                failed = resp.get("Failed") or []
-                if failed:
-                    # Retry the failed entries once, one by one; a second failure raises
-                    # so the ingest message is retried rather than work silently dropped.
-                    for f in failed:
-                        self._sqs.send_message(QueueUrl=url, MessageBody=group[int(f["Id"])])
-                self.sent_messages += len(group)
+            self.sent_messages += send_batches(self._sqs, url, bodies)

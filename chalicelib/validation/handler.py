@@ -11,15 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from chalicelib.core.batch import process_sqs_batch
 from chalicelib.core.logging import logger
-from chalicelib.validation.service import ValidateMessage
+from chalicelib.core.queues import NumbersMessage
 from chalicelib.validation.telemetry import Telemetry
 from chalicelib.wiring import wiring
 
@@ -28,10 +24,9 @@ def handle(platform: str, event: dict[str, Any], context: Any) -> dict[str, Any]
     svc = wiring().validation
     tel = Telemetry()
     score = svc.score_sender()
-    processor = BatchProcessor(event_type=EventType.SQS)
 
     def record_handler(record: SQSRecord) -> None:
-        msg = ValidateMessage.model_validate_json(record.body)
+        msg = NumbersMessage.model_validate_json(record.body)
         out = svc.process(platform, msg, score, tel)
         logger.debug(
             "validated",
@@ -45,11 +40,7 @@ def handle(platform: str, event: dict[str, Any], context: Any) -> dict[str, Any]
         )
 
     try:
-        response = dict(
-            process_partial_response(
-                event=event, record_handler=record_handler, processor=processor, context=context
-            )
-        )
+        response = process_sqs_batch(event, context, record_handler)
         # Settled contacts are sent before the messages are deleted: lost is not an
         # option, a duplicate on a retry is (scoring is idempotent).
         score.flush()

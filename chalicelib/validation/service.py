@@ -6,7 +6,6 @@ with a delay and, after `max_attempts` deliveries, settled as `unknown`."""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import threading
 import time
@@ -15,12 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from chalicelib.core import resources
 from chalicelib.core.ddb import chunks
 from chalicelib.core.logging import logger
-from chalicelib.core.queues import Followups
+from chalicelib.core.queues import Followups, NumbersMessage, send_batches
 from chalicelib.validation.config import ProviderConfig, ValidationConfig
 from chalicelib.validation.providers import build_adapter
 from chalicelib.validation.providers.base import (
@@ -45,15 +42,6 @@ from chalicelib.validation.store import HistoryStore, NoPlatformsMap, PlatformSt
 from chalicelib.validation.telemetry import Telemetry
 
 MAX_SQS_DELAY_S = 900
-
-
-class ValidateMessage(BaseModel):
-    """Body of a `validate-<platform>` message: ingest sends `{"source", "numbers"}`;
-    re-enqueued retries add `attempt` (deliveries so far after provider errors)."""
-
-    source: str = "ingest"
-    numbers: list[str] = Field(default_factory=list, max_length=1000)
-    attempt: int = 0
 
 
 @dataclass
@@ -149,7 +137,7 @@ class ValidationService:
 
     # -- the batch path ----------------------------------------------------------------
     def process(
-        self, platform: str, msg: ValidateMessage, score: Followups, tel: Telemetry
+        self, platform: str, msg: NumbersMessage, score: Followups, tel: Telemetry
     ) -> BatchOutcome:
         out = BatchOutcome()
         cfg = self.config.provider(platform)
@@ -299,21 +287,11 @@ class ValidationService:
         ends in the DLQ) and the pump's retry shortcut cannot cut the delay."""
         url = self._queue_url(validate_queue(platform).suffix)
         delay = int(min(MAX_SQS_DELAY_S, max(0, delay_s)))
-        entries = [
-            {
-                "Id": str(i),
-                "MessageBody": json.dumps(
-                    {"source": source, "numbers": list(group), "attempt": attempt}
-                ),
-                "DelaySeconds": delay,
-            }
-            for i, group in enumerate(chunks(list(numbers), 100))
+        bodies = [
+            NumbersMessage(source=source, numbers=list(group), attempt=attempt).model_dump_json()
+            for group in chunks(list(numbers), 100)
         ]
-        for group in chunks(entries, 10):
-            resp = self._sqs.send_message_batch(QueueUrl=url, Entries=list(group))
-            if resp.get("Failed"):
-                # Raise: the original message then fails and SQS redelivers it.
-                raise RuntimeError(f"could not re-enqueue {len(resp['Failed'])} messages")
+        send_batches(self._sqs, url, bodies, delay_s=delay)
 
     def store(
         self, platform: str, results: dict[str, PlatformResult], score: Followups | None

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from chalicelib.audiences.extract import ExtractStats, decode, random_key
 from chalicelib.audiences.filters import ExtractRequest, MatchContext, matches, score_of
 from chalicelib.wiring import wiring
-from scripts.synthetic_contacts import LADAS, load
 from tools.local.stack import LocalStack
+from tools.local.synthetic_contacts import LADAS, load
 
 pytestmark = pytest.mark.integration
 N = 2000

@@ -16,29 +16,16 @@ from chalicelib.core.ddb import batch_write, to_item
 from chalicelib.core.stats import Stats
 from chalicelib.domain import aggregates, ranking
 from chalicelib.scoring.top_leads import RankChange, TopLeadsStore
+from tools.local.synthetic_contacts import LADAS, number_fields
 
-# (lada, state_code, state): several LADAs per state so the state and LADA filters differ.
-LADAS = (
-    ("33", "JAL", "Jalisco"),
-    ("341", "JAL", "Jalisco"),
-    ("81", "NL", "Nuevo León"),
-    ("55", "CDMX", "Ciudad de México"),
-    ("56", "CDMX", "Ciudad de México"),
-    ("222", "PUE", "Puebla"),
-    ("999", "YUC", "Yucatán"),
-)
 FACTORS = ("recency", "platform_reach", "state_conversion", "attributes_complete")
 MODEL_VERSION = "seed-1"
 
 
 def contact(rng: random.Random, i: int) -> dict[str, Any]:
     lada, code, state = LADAS[i % len(LADAS)]
-    national = lada + f"{i:0{10 - len(lada)}d}"
     item: dict[str, Any] = {
-        "e164": "+52" + national,
-        "country": "MX",
-        "national": national,
-        "lada": lada,
+        **number_fields(lada, i),
         "state": state,
         "state_code": code,
         "attributes": {"nombre": f"Cliente {i}"},

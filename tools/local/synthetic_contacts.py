@@ -28,14 +28,16 @@ SEGMENTS = ("oro", "plata", "bronce")
 MUNICIPALITIES = ("Guadalajara", "Zapopan", "Monterrey", "Puebla")
 
 
+def number_fields(lada: str, i: int) -> dict[str, Any]:
+    """The i-th synthetic number under a LADA: its E.164, national and LADA fields."""
+    national = lada + f"{i:0{10 - len(lada)}d}"
+    return {"e164": "+52" + national, "country": "MX", "national": national, "lada": lada}
+
+
 def contact(rng: random.Random, i: int) -> dict[str, Any]:
     lada, code, state = rng.choice(LADAS)
-    national = lada + f"{i:0{10 - len(lada)}d}"
     item: dict[str, Any] = {
-        "e164": "+52" + national,
-        "country": "MX",
-        "national": national,
-        "lada": lada,
+        **number_fields(lada, i),
         "attributes": {"segmento": rng.choice(SEGMENTS)},
         "created_at": "2025-01-01T00:00:00.000+00:00",
     }
