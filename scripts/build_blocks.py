@@ -29,8 +29,12 @@ package on the registries reachable here ships the INEGI catalogue with its acce
 
 Output format (read by ``chalicelib/domain/blocks.py``), zlib of::
 
-    b"ALCBLK01" | uint32 LE header length | header (JSON, UTF-8)
-    | starts (int64 LE x count) | ends (int64 LE x count) | record (uint32 LE x count)
+    b"ALCBLK02" | uint32 LE header length | header (JSON: counts, states, carriers,
+    section lengths) | places ("clave\tlocality\tmunicipality" lines)
+    | range starts (int64) | range lengths (uint32) | range record (uint16)
+    | record place (int32, -1: none) | record line type (uint8) | record carrier (uint16)
+
+All integers little-endian; ranges sorted by start and disjoint.
 
 Usage::
 
@@ -65,7 +69,7 @@ DEFAULT_2019 = ROOT.parent / "shared" / "data" / "ift-numbering" / "pnn_Publico_
 DEFAULT_OUT = ROOT / "chalicelib" / "data" / "number_blocks.bin"
 MEXICOSINT = "mexicosint==2.10.0"
 MEXICOSINT_MEMBER = "mexicosint/data/ift_blocks.csv.gz"
-MAGIC = b"ALCBLK01"
+MAGIC = b"ALCBLK02"
 FILE_2019_DATE = date(2019, 8, 18)
 
 sys.path.insert(0, str(ROOT))
@@ -234,8 +238,7 @@ def encode(segments: list[Segment], old: list[OldBlock]) -> bytes:
     records: dict[tuple[str, int, str], int] = {}
     carriers: dict[str, int] = {}
     used_places: dict[str, int] = {}
-    starts, ends, recs = array("q"), array("q"), array("I")
-    assert recs.itemsize == 4 and starts.itemsize == 8
+    starts, lengths, recs = array("q"), array("I"), array("H")
     for start, end, key in segments:
         if key not in records:
             records[key] = len(records)
@@ -243,33 +246,37 @@ def encode(segments: list[Segment], old: list[OldBlock]) -> bytes:
             if key[0]:
                 used_places.setdefault(key[0], len(used_places))
         starts.append(start)
-        ends.append(end)
+        lengths.append(end - start + 1)
         recs.append(records[key])
+    rec_place, rec_line, rec_carrier = array("i"), array("B"), array("H")
+    for clave, line_type, carrier in records:
+        rec_place.append(used_places[clave] if clave else -1)
+        rec_line.append(line_type)
+        rec_carrier.append(carriers[carrier])
+    # One line per place with its municipality's name: the reader splits only the
+    # lines it needs (repeated names cost nothing once zlib'd).
+    texts = [
+        "\n".join(
+            f"{clave}\t{places[clave].locality}\t{municipalities[clave[:5]]}"
+            for clave in used_places
+        ).encode("utf-8")
+    ]
+    arrays = [starts, lengths, recs, rec_place, rec_line, rec_carrier]
     header = {
         "count": len(segments),
+        "records": len(records),
         "states": {n: [c, STATES[c]] for n, c in INEGI_STATES.items()},
-        "municipalities": {
-            code: municipalities[code] for code in sorted({c[:5] for c in used_places})
-        },
-        "places": [[clave, places[clave].locality] for clave in used_places],
         "carriers": list(carriers),
         "line_types": list(LINE_TYPES),
-        # [place index or -1, line type index, carrier index]
-        "records": [[used_places[k[0]] if k[0] else -1, k[1], carriers[k[2]]] for k in records],
+        # Byte lengths of the sections after the header, in order.
+        "sections": [len(t) for t in texts] + [a.itemsize * len(a) for a in arrays],
     }
     if sys.byteorder != "little":  # pragma: no cover
-        for a in (starts, ends, recs):
+        for a in arrays:
             a.byteswap()
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     payload = b"".join(
-        [
-            MAGIC,
-            struct.pack("<I", len(head)),
-            head,
-            starts.tobytes(),
-            ends.tobytes(),
-            recs.tobytes(),
-        ]
+        [MAGIC, struct.pack("<I", len(head)), head, *texts, *(a.tobytes() for a in arrays)]
     )
     return zlib.compress(payload, 9)
 

@@ -28,10 +28,19 @@ from pathlib import Path
 
 from chalicelib.domain import timezones
 
-__all__ = ["Block", "BlockInfo", "BlockTable", "info_of", "load", "lookup"]
+__all__ = [
+    "Block",
+    "BlockInfo",
+    "BlockTable",
+    "info_of",
+    "info_of_record",
+    "load",
+    "lookup",
+    "record_of",
+]
 
 _DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "number_blocks.bin"
-_MAGIC = b"ALCBLK01"
+_MAGIC = b"ALCBLK02"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,30 +67,47 @@ class Block:
 
 
 class BlockTable:
-    """Sorted disjoint ranges, each with an index into a small table of infos."""
+    """Sorted disjoint ranges, each pointing at a record shared by many ranges."""
 
-    __slots__ = ("_infos", "_records", "_strings", "ends", "starts")
+    __slots__ = (
+        "_carriers",
+        "_infos",
+        "_line_types",
+        "_places",
+        "_rec_carrier",
+        "_rec_line",
+        "_rec_place",
+        "_records",
+        "_states",
+        "lengths",
+        "starts",
+    )
 
     def __init__(self, blob: bytes) -> None:
         payload = zlib.decompress(blob)
         if payload[:8] != _MAGIC:
-            raise ValueError("not a number-block table")
+            raise ValueError("not a number-block table (or an older format)")
         (head_len,) = struct.unpack_from("<I", payload, 8)
-        body = 12 + head_len
-        header = json.loads(payload[12:body].decode("utf-8"))
-        count: int = header["count"]
-        self.starts = array("q")
-        self.ends = array("q")
-        recs = array("I")
-        self.starts.frombytes(payload[body : body + 8 * count])
-        self.ends.frombytes(payload[body + 8 * count : body + 16 * count])
-        recs.frombytes(payload[body + 16 * count : body + 20 * count])
-        if sys.byteorder != "little":  # pragma: no cover
-            for a in (self.starts, self.ends, recs):
+        pos = 12 + head_len
+        header = json.loads(payload[12:pos].decode("utf-8"))
+        chunks: list[bytes] = []
+        for size in header["sections"]:
+            chunks.append(payload[pos : pos + size])
+            pos += size
+        places, *binary = chunks
+        # Split further only when a record is first used: most are never needed.
+        self._places = places.decode("utf-8").split("\n")
+        arrays = [array(code) for code in "qIHiBH"]
+        for a, raw in zip(arrays, binary, strict=True):
+            a.frombytes(raw)
+            if sys.byteorder != "little":  # pragma: no cover
                 a.byteswap()
-        self._records: array[int] = recs
-        self._strings = header
-        self._infos: list[BlockInfo | None] = [None] * len(header["records"])
+        self.starts, self.lengths, self._records = arrays[0], arrays[1], arrays[2]
+        self._rec_place, self._rec_line, self._rec_carrier = arrays[3], arrays[4], arrays[5]
+        self._states: dict[str, list[str]] = header["states"]
+        self._carriers: list[str] = header["carriers"]
+        self._line_types: list[str] = header["line_types"]
+        self._infos: list[BlockInfo | None] = [None] * header["records"]
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -89,34 +115,41 @@ class BlockTable:
     def index_of(self, number: int) -> int:
         """Index of the range holding ``number``, or -1."""
         i = bisect_right(self.starts, number) - 1
-        if i >= 0 and number <= self.ends[i]:
+        if i >= 0 and number - self.starts[i] < self.lengths[i]:
             return i
         return -1
 
+    def record(self, i: int) -> int:
+        """The record (shared info) index of range ``i``."""
+        return self._records[i]
+
     def info(self, i: int) -> BlockInfo:
-        rec = self._records[i]
+        return self.record_info(self._records[i])
+
+    def block(self, i: int) -> Block:
+        start = self.starts[i]
+        return Block(start, start + self.lengths[i] - 1, self.info(i))
+
+    def record_info(self, rec: int) -> BlockInfo:
         info = self._infos[rec]
         if info is None:
             info = self._infos[rec] = self._make_info(rec)
         return info
 
-    def block(self, i: int) -> Block:
-        return Block(self.starts[i], self.ends[i], self.info(i))
-
     def _make_info(self, rec: int) -> BlockInfo:
-        h = self._strings
-        place, line, carrier = h["records"][rec]
-        line_type = h["line_types"][line] or None
+        line_type = self._line_types[self._rec_line[rec]] or None
+        carrier = self._carriers[self._rec_carrier[rec]]
+        place = self._rec_place[rec]
         if place < 0:
-            return BlockInfo(line_type=line_type, block_carrier=h["carriers"][carrier])
-        clave, locality = h["places"][place]
+            return BlockInfo(line_type=line_type, block_carrier=carrier)
+        clave, locality, municipality = self._places[place].split("\t")
         code = clave[:5]
-        state_code, state = h["states"][clave[:2]]
+        state_code, state = self._states[clave[:2]]
         return BlockInfo(
             line_type=line_type,
-            block_carrier=h["carriers"][carrier],
+            block_carrier=carrier,
             municipality_code=code,
-            municipality=h["municipalities"][code],
+            municipality=municipality,
             locality=locality,
             state_code=state_code,
             state=state,
@@ -141,6 +174,17 @@ def info_of(national: str) -> BlockInfo | None:
     table = _table if _table is not None else load()
     i = table.index_of(int(national))
     return table.info(i) if i >= 0 else None
+
+
+def record_of(national: str) -> int:
+    """Record index of the block holding a national number, or -1 (for caching by it)."""
+    table = _table if _table is not None else load()
+    i = table.index_of(int(national))
+    return table.record(i) if i >= 0 else -1
+
+
+def info_of_record(record: int) -> BlockInfo:
+    return load().record_info(record)
 
 
 def lookup(national: str) -> Block | None:
