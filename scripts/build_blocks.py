@@ -25,7 +25,8 @@ How they combine (the table covers exactly the blocks of the current file):
 Names: the IFT's own spelling (capitals, accents mostly dropped) title-cased with
 Spanish particles in lower case ("ZAPOTLAN EL GRANDE" -> "Zapotlan el Grande"): no
 package on the registries reachable here ships the INEGI catalogue with its accents
-(see NUMBERING_PLAN.md).
+(see NUMBERING_PLAN.md). ``--names PATH`` (CSV ``code,name``, 5-digit INEGI code)
+replaces them by code when such a catalogue is at hand.
 
 Output format (read by ``chalicelib/domain/blocks.py``), zlib of::
 
@@ -59,7 +60,7 @@ import zipfile
 import zlib
 from array import array
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -153,6 +154,14 @@ def read_2019(path: Path) -> list[OldBlock]:
     for a, b in pairwise(out):
         assert a.end < b.start, (a, b)
     return out
+
+
+def with_official_names(old: list[OldBlock], path: Path) -> tuple[list[OldBlock], int]:
+    """Municipality names replaced by code from a CSV ``code,name`` (INEGI catalogue)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        names = {r[0].strip().zfill(5): r[1].strip() for r in csv.reader(f) if r and r[0].strip()}
+    renamed = [replace(b, municipality=names.get(b.clave[:5], b.municipality)) for b in old]
+    return renamed, len({b.clave[:5] for b in old} & names.keys())
 
 
 def fetch_current(tmp: Path) -> Path:
@@ -285,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--ift2019", type=Path, default=DEFAULT_2019)
     p.add_argument("--current", type=Path, default=None, help="mexicosint ift_blocks.csv.gz")
+    p.add_argument("--names", type=Path, default=None, help="CSV code,name (INEGI catalogue)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
 
@@ -294,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         current = read_current(current_path)
         current_sha = sha256(current_path)
     old = read_2019(args.ift2019)
+    named = 0
+    if args.names:
+        old, named = with_official_names(old, args.names)
     segments, figures = combine(old, current)
     blob = encode(segments, old)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -312,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         "share_numbers_placed": round(figures["numbers_placed"] / figures["numbers"], 4),
         "localities": len(placed),
         "municipalities": len({c[:5] for c in placed}),
+        "municipalities_with_official_name": named,
         "build_s": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps(report, indent=1))
