@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Build ``chalicelib/data/number_blocks.bin`` (number block -> place, type, carrier).
 
-Inputs (never committed; provenance and checksums in ``chalicelib/data/NUMBERING_PLAN.md``):
+Inputs (never committed; checksums in ``chalicelib/data/NUMBERING_PLAN.md``, rules in
+``chalicelib/data/NUMBER_BLOCKS.md``):
 
 ``--ift2019 PATH`` (default ``../shared/data/ift-numbering/pnn_Publico_18_08_2019.zip``)
     The IFT public numbering file of 18 Aug 2019, *classic* layout: one row per
@@ -25,7 +26,7 @@ How they combine (the table covers exactly the blocks of the current file):
 Names: the IFT's own spelling (capitals, accents mostly dropped) title-cased with
 Spanish particles in lower case ("ZAPOTLAN EL GRANDE" -> "Zapotlan el Grande"): no
 package on the registries reachable here ships the INEGI catalogue with its accents
-(see NUMBERING_PLAN.md). ``--names PATH`` (CSV ``code,name``, 5-digit INEGI code)
+(see NUMBER_BLOCKS.md). ``--names PATH`` (CSV ``code,name``, 5-digit INEGI code)
 replaces them by code when such a catalogue is at hand.
 
 Output format (read by ``chalicelib/domain/blocks.py``), zlib of::

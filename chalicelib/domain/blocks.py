@@ -2,7 +2,7 @@
 
 Pure Python stdlib. The table is ``chalicelib/data/number_blocks.bin`` (built by
 ``scripts/build_blocks.py``; provenance, figures and limits in
-``chalicelib/data/NUMBERING_PLAN.md``): every block of the IFT numbering plan in force,
+``chalicelib/data/NUMBER_BLOCKS.md``): every block of the IFT numbering plan in force,
 with the place (INEGI locality, municipality, state) the IFT's 2019 file gave it when
 the block was assigned by then. Loaded once per process, on first use.
 
