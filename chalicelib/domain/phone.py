@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
@@ -60,9 +61,11 @@ REASON_TEXT: dict[RejectReason, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Enrichment:
+class Enrichment(NamedTuple):
     """What the numbering plan says about a Mexican number (shared by many numbers).
+
+    A NamedTuple, not a frozen dataclass: one is made per new (prefix, block record),
+    which in a file of scattered numbers is most rows, and a tuple is 4x cheaper to make.
 
     Place: from the number's block when the IFT gave the block one
     (``municipality_code`` is then set); its state is the block's, more precise than
@@ -378,7 +381,7 @@ def _enrichment(prefix: str, record: int) -> Enrichment:
     info = blocks.info_of_record(record)
     if info.municipality_code is None:
         # Block assigned after 2019: its type and carrier are known, its place is not.
-        return replace(lada, line_type=info.line_type, block_carrier=info.block_carrier)
+        return lada._replace(line_type=info.line_type, block_carrier=info.block_carrier)
     return Enrichment(
         lada=lada.lada,
         state=info.state,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
+from bisect import bisect_right
 from datetime import date
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import blocks
@@ -183,6 +184,20 @@ def test_any_number_inside_a_stored_range_finds_that_range(data: st.DataObject) 
     b = blocks.lookup(f"{n:010d}")
     assert b is not None and (b.start, b.end) == (start, end)
     assert b.info is t.info(i)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(1_000_000_000, 9_999_999_999))
+@example(5_570_000_005)  # in 5569960000-5570059999: a merged range across prefixes
+@example(9_999_999_999)
+def test_the_per_prefix_search_window_agrees_with_a_plain_bisect(n: int) -> None:
+    t = blocks.load()
+    i = bisect_right(t.starts, n) - 1
+    expected = i if i >= 0 and n < t.starts[i] + t.lengths[i] else -1
+    assert t.index_of(n) == expected
+    assert blocks.record_of(f"{n:010d}") == (t.record(expected) if expected >= 0 else -1)
+    if n == 5_570_000_005:
+        assert expected >= 0 and t.starts[expected] == 5_569_960_000
 
 
 def test_data_file_checksum_is_the_documented_one() -> None:
