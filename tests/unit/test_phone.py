@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain import numbering_plan
+from chalicelib.domain import blocks, numbering_plan
 from chalicelib.domain.phone import Accepted, Rejected, RejectReason, normalize
 
 CDMX = "+525512345678"
@@ -105,9 +105,19 @@ def test_three_digit_lada_and_state() -> None:
     assert (r.lada, r.state_code) == ("999", "YUC")
 
 
+def _lada_only(national: str) -> bool:
+    info = blocks.info_of(national)
+    return info is None or info.municipality_code is None
+
+
 def test_lada_spanning_states_says_so_instead_of_guessing() -> None:
-    entry = next(e for e in numbering_plan.all_entries().values() if not e.single_state)
-    r = normalize(entry.lada + "1234567"[: 10 - len(entry.lada)])
+    # LADA-only: a number whose block has no place (a block's place decides the state).
+    entry, national = next(
+        (e, n)
+        for e in numbering_plan.all_entries().values()
+        if not e.single_state and _lada_only(n := e.lada + "1234567"[: 10 - len(e.lada)])
+    )
+    r = normalize(national)
     assert isinstance(r, Accepted)
     assert r.state is None and r.state_code is None
     assert set(r.state_candidates) == set(entry.states)
