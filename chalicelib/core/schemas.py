@@ -57,7 +57,16 @@ class Contact(BaseModel):
     lada: str | None = None
     state: str | None = None
     state_code: str | None = None
-    municipality: str | None = None
+    municipality: str | None = Field(
+        default=None, description="Municipality where the number's block is registered"
+    )
+    municipality_code: str | None = Field(default=None, description="INEGI code, 5 digits")
+    locality: str | None = None
+    line_type: str | None = Field(default=None, description="mobile / fixed, from the block")
+    block_carrier: str | None = Field(
+        default=None, description="Carrier the block was assigned to (numbers are ported)"
+    )
+    timezone: str | None = Field(default=None, description="IANA time zone of the block")
     attributes: dict[str, Any]
     source_uploads: list[str] | None = None
     created_at: str | None = None

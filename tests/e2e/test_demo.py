@@ -83,7 +83,8 @@ def test_preview_json_contract() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == sum(1 for _ in SAMPLE.open(encoding="utf-8-sig")) - 1
-    keys = {"row", "raw", "status", "e164", "country", "lada", "state", "municipality", "reason"}
+    keys = {"row", "raw", "status", "e164", "country", "lada", "state", "municipality"}
+    keys |= {"line_type", "timezone", "reason"}
     for i, line in enumerate(lines, start=1):
         rec = json.loads(line)
         assert set(rec) == keys
@@ -91,6 +92,8 @@ def test_preview_json_contract() -> None:
         assert rec["status"] in ("accepted", "rejected")
         assert (rec["e164"] is None) == (rec["status"] == "rejected")
         assert (rec["reason"] is None) == (rec["status"] == "accepted")
+        if rec["country"] == "MX" and rec["line_type"] is not None:
+            assert rec["line_type"] in ("mobile", "fixed")
 
 
 def test_ctrl_c_stops_the_stack_cleanly() -> None:

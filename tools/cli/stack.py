@@ -95,6 +95,12 @@ def _print_sample_contact(api_url: str, file: Path, api_key: str) -> None:
                         headers={"Authorization": f"Bearer {api_key}"},
                     )
                     if r.status_code == 200:
+                        c = r.json()
                         click.echo(f"  GET /v2/contacts/{cell.strip()} ->")
-                        click.echo("  " + json.dumps(r.json(), ensure_ascii=False)[:600])
+                        click.echo(
+                            f"  {c.get('e164')}: {c.get('municipality') or '-'}, "
+                            f"{c.get('state') or '-'} (LADA {c.get('lada')}), "
+                            f"{c.get('line_type') or '-'}, {c.get('timezone') or '-'}"
+                        )
+                        click.echo("  " + json.dumps(c, ensure_ascii=False)[:600])
                         return

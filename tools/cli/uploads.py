@@ -60,6 +60,8 @@ def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
                     "lada": res.lada,
                     "state": res.state,
                     "municipality": res.municipality,
+                    "line_type": res.line_type,
+                    "timezone": res.timezone,
                     "reason": None,
                 }
             else:
@@ -73,6 +75,8 @@ def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
                     "lada": None,
                     "state": None,
                     "municipality": None,
+                    "line_type": None,
+                    "timezone": None,
                     "reason": res.reason.value,
                 }
             if as_json:
