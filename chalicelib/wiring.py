@@ -13,7 +13,8 @@ from chalicelib.core.aws import Clients, default_clients
 from chalicelib.core.config import Settings
 from chalicelib.core.jobs import JobStore
 from chalicelib.core.stats import Stats
-from chalicelib.ingest.service import IngestService, UploadRef, now_iso, upload_id_for
+from chalicelib.domain.clock import now_iso
+from chalicelib.ingest.service import IngestService, UploadRef, upload_id_for
 from chalicelib.scoring.top_leads import TopLeadsStore
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from chalicelib.core import resources
 from chalicelib.core.errors import ApiError, check_id, not_found
 from chalicelib.core.http import WithStatus, body_text
 from chalicelib.core.routes import Routes
+from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
-from chalicelib.ingest.service import now_iso
 from chalicelib.wiring import Wiring
 
 TASK_ID = re.compile(TASK_ID_PATTERN)

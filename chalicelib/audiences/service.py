@@ -15,7 +15,7 @@ from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
 from chalicelib.audiences.models import ExtractMessage
 from chalicelib.core.jobs import JobStore
 from chalicelib.core.logging import logger
-from chalicelib.ingest.service import now_iso
+from chalicelib.domain.clock import now_iso
 
 TASK_PREFIX = "ex_"
 URL_TTL_S = 3600

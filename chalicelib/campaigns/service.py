@@ -25,8 +25,8 @@ from chalicelib.audiences.service import ExtractionService
 from chalicelib.campaigns import roi
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
 from chalicelib.core.ddb import from_item, to_item
+from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
-from chalicelib.ingest.service import now_iso
 
 CAMPAIGN_PREFIX = "cmp_"
 # Campaigns read to find "contacted within N days": the table is scanned (it holds one

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from chalicelib.domain.platforms import PLATFORMS
+
 KeyType = Literal["S", "N", "B"]
 
 
@@ -173,7 +175,7 @@ EXTRACT = Queue(
 # a container works at its 1/maximum_concurrency share of the quota, so ten messages
 # handed to one container took five times longer than spread over five (measured
 # quota use: 0.13-0.27 of the quota with batch_size 10).
-VALIDATION_PLATFORMS = ("sms", "whatsapp", "instagram", "facebook", "google", "apple")
+VALIDATION_PLATFORMS = PLATFORMS
 VALIDATE: tuple[Queue, ...] = tuple(
     Queue(
         f"Validate{p.capitalize()}Queue",

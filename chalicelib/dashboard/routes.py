@@ -24,8 +24,8 @@ from chalicelib.core.routes import Routes
 from chalicelib.dashboard import static
 from chalicelib.domain import ranking
 from chalicelib.domain.aggregates import PLATFORMS, STATUSES
+from chalicelib.domain.clock import now_iso
 from chalicelib.ingest.routes import report_links
-from chalicelib.ingest.service import now_iso
 from chalicelib.wiring import Wiring
 
 # Items DynamoDB evaluates per call while filling a filtered page, and calls per page:

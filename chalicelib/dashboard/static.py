@@ -6,12 +6,14 @@ comes from the /v2/dashboard/* API, which carries the API key the page asks for.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
 from chalice import Response
 
 from chalicelib.core.errors import ApiError
+from chalicelib.domain.platforms import definitions
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 # The routes that need no API key (the API-security layer lists these as public).
@@ -38,9 +40,15 @@ def _read(rel: str) -> str:
     return (STATIC / rel).read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=1)
+def _page_body() -> str:
+    # "</" never appears in this JSON (ids and product names), so it cannot end the tag.
+    return _read(PAGE[0]).replace("{{DEFINITIONS}}", json.dumps(definitions()))
+
+
 def _serve(rel: str, content_type: str, cache: str) -> Response:
     try:
-        body = _read(rel)
+        body = _page_body() if rel == PAGE[0] else _read(rel)
     except FileNotFoundError as exc:
         raise ApiError(
             503,

@@ -15,10 +15,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-PLATFORMS = ("sms", "whatsapp", "instagram", "facebook", "google", "apple")
-STATUSES = ("valid", "invalid", "business", "premium", "unknown")
-# A platform status that means "a message can get there".
-REACHABLE = frozenset({"valid", "business", "premium"})
+from chalicelib.domain.platforms import PLATFORMS, REACHABLE, STATUSES
+
 HIGH_SCORE = 70  # "high quality" is score > 70 (strictly)
 # The seed's five score buckets; each is the sum of two deciles (see `decile`).
 BUCKETS = ("0-20", "21-40", "41-60", "61-80", "81-100")

@@ -14,7 +14,8 @@ from chalicelib.core import resources
 from chalicelib.core.errors import check_id, not_found
 from chalicelib.core.routes import Routes
 from chalicelib.core.schemas import UploadCreated, UploadStatus
-from chalicelib.ingest.service import UPLOAD_ID, now_iso
+from chalicelib.domain.clock import now_iso
+from chalicelib.ingest.service import UPLOAD_ID
 from chalicelib.wiring import Wiring
 
 routes = Routes(__name__, tag="uploads")

@@ -12,7 +12,6 @@ import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import IO, Any
 
 from pydantic import BaseModel
@@ -25,6 +24,7 @@ from chalicelib.core.metrics import metrics
 from chalicelib.core.queues import Followups
 from chalicelib.core.stats import Stats
 from chalicelib.domain import aggregates
+from chalicelib.domain.clock import now_iso
 from chalicelib.domain.contact import ContactRecord
 from chalicelib.ingest.columns import ColumnNotFound
 from chalicelib.ingest.pipeline import IngestCounts, ingest_rows
@@ -42,10 +42,6 @@ class UploadRef(BaseModel):
     key: str
     etag: str = ""
     size: int = 0
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def upload_id_for(key: str, etag: str) -> str:

@@ -10,21 +10,17 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.core.ddb import from_item, to_item
+from chalicelib.domain.clock import now_iso
 from chalicelib.security.scopes import Scope, effective
 
 KEY_PREFIX = "alc_"
 _KEY = re.compile(r"^alc_(k[0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 KEY_ID = re.compile(r"^k[0-9a-f]{16}$")
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def hash_key(api_key: str) -> str:

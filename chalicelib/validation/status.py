@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-PLATFORMS: tuple[str, ...] = ("sms", "whatsapp", "instagram", "facebook", "google", "apple")
+from chalicelib.domain.clock import iso, now_utc
+from chalicelib.domain.platforms import PLATFORMS, Status
 
-
-class Status(StrEnum):
-    VALID = "valid"
-    INVALID = "invalid"
-    BUSINESS = "business"
-    PREMIUM = "premium"
-    UNKNOWN = "unknown"
+# One definition (chalicelib/domain/platforms.py), re-exported for validation's modules.
+__all__ = ["PLATFORMS", "PlatformResult", "Status"]
 
 
 # Details a campaign needs and nothing else (no profile data): line type and carrier for
 # SMS, and which tier a provider reports. Anything an adapter adds must be in this list.
 DETAIL_KEYS = frozenset({"line_type", "carrier", "mcc", "mnc", "features", "tier"})
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 class PlatformResult(BaseModel):

@@ -2,8 +2,12 @@
    Every value from the API is written with textContent, never as HTML. */
 "use strict";
 
-const PLATFORMS = ["sms", "whatsapp", "instagram", "facebook", "google", "apple"];
-const STATUSES = ["valid", "invalid", "business", "premium", "unknown"];
+// Platforms and statuses come from the server (chalicelib/domain/platforms.py).
+const DEFINITIONS = JSON.parse(document.getElementById("definitions").textContent);
+const PLATFORMS = DEFINITIONS.platforms.map((p) => p.id);
+const PLATFORM_NAMES = Object.fromEntries(DEFINITIONS.platforms.map((p) => [p.id, p.name]));
+const STATUSES = DEFINITIONS.statuses;
+const pname = (p) => PLATFORM_NAMES[p] || p;
 const STATUS_COLORS = {
   valid: "#2e7d32", business: "#1565c0", premium: "#6a1b9a", invalid: "#c62828", unknown: "#9e9e9e",
 };
@@ -156,7 +160,7 @@ function fillPlatformFilter() {
   sel.firstChild.value = "";
   for (const p of PLATFORMS) {
     for (const s of STATUSES) {
-      const o = el("option", `${p}: ${t(s)}`);
+      const o = el("option", `${pname(p)}: ${t(s)}`);
       o.value = `${p}:${s}`;
       sel.appendChild(o);
     }
@@ -191,7 +195,7 @@ function renderSummary() {
     const card = el("div", null, "reach-card");
     card.id = `reach-${p}`;
     card.dataset.value = String(info.reachable);
-    card.appendChild(el("h3", p));
+    card.appendChild(el("h3", pname(p)));
     card.appendChild(el("p", info.checked ? fmtInt(info.reachable) : t("no_data"), "value"));
     card.appendChild(el("p", info.checked ? `${fmtPct(info.reach_share)} ${t("of_total")}` : "", "sub"));
     reach.appendChild(card);
@@ -228,7 +232,7 @@ function renderValidation() {
   upsertChart("validation", "validation-chart", {
     type: "bar",
     data: {
-      labels: PLATFORMS,
+      labels: PLATFORMS.map(pname),
       datasets: STATUSES.map((s) => ({
         label: t(s),
         data: PLATFORMS.map((p) => plats[p].by_status[s]),
@@ -249,7 +253,7 @@ function renderValidation() {
   body.replaceChildren();
   for (const p of PLATFORMS) {
     const tr = el("tr");
-    tr.appendChild(el("td", p));
+    tr.appendChild(el("td", pname(p)));
     for (const s of STATUSES) tr.appendChild(el("td", fmtInt(plats[p].by_status[s])));
     tr.appendChild(el("td", fmtInt(plats[p].checked)));
     tr.appendChild(el("td", fmtPct(plats[p].reach_share)));
@@ -288,7 +292,7 @@ function statusBadges(platforms) {
   for (const p of PLATFORMS) {
     const s = platforms[p];
     const b = el("span", p.slice(0, 2).toUpperCase(), `badge ${s || "none"}`);
-    b.title = `${p}: ${s ? t(s) : "–"}`;
+    b.title = `${pname(p)}: ${s ? t(s) : "–"}`;
     b.dataset.platform = p;
     b.dataset.status = s || "";
     wrap.appendChild(b);
@@ -338,7 +342,7 @@ async function openDetail(e164) {
 
 function statusRow(platform, entry) {
   const tr = el("tr");
-  tr.appendChild(el("td", platform));
+  tr.appendChild(el("td", pname(platform)));
   const st = el("td", entry.status ? t(entry.status) : "–");
   st.dataset.status = entry.status || "";
   tr.appendChild(st);
