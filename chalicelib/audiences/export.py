@@ -7,9 +7,13 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.audiences.extract import CSV_COLUMNS
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 PART_BYTES = 8 * 1024 * 1024  # S3 minimum part is 5 MB (all but the last)
 
@@ -39,13 +43,13 @@ class S3CsvWriter:
     """Write CSV rows to s3://bucket/key as they come (UTF-8 with BOM: Excel opens
     accents right)."""
 
-    def __init__(self, s3: Any, bucket: str, key: str) -> None:
+    def __init__(self, s3: S3Client, bucket: str, key: str) -> None:
         self._s3 = s3
         self.bucket = bucket
         self.key = key
         self._buf = io.StringIO()
         self._csv = csv.writer(self._buf, lineterminator="\n")
-        self._parts: list[dict[str, Any]] = []
+        self._parts: list[CompletedPartTypeDef] = []
         self._upload_id: str | None = None
         self.rows = 0
         self._buf.write("\ufeff")

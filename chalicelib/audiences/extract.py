@@ -29,10 +29,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.audiences.filters import ExtractRequest, MatchContext, matches, score_of
 from chalicelib.audiences.optout import OptOutStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 SCAN_SEGMENTS = 4
 MAX_SCAN_ITEMS = 2_000_000
@@ -112,7 +115,7 @@ def random_key(seed: int, e164: str) -> bytes:
 class Extractor:
     def __init__(
         self,
-        dynamodb: Any,
+        dynamodb: DynamoDBClient,
         contacts_table: str,
         optouts: OptOutStore,
         max_scan_items: int = MAX_SCAN_ITEMS,

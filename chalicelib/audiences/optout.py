@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
 from chalicelib.core.ddb import MAX_BATCH_GET, batch_get, chunks, from_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 How = Literal["api", "file", "webhook"]
 # Opt-outs kept in the audit list per number (a number texting STOP daily stays bounded).
@@ -41,7 +44,7 @@ class OptOutEvent:
 
 
 class OptOutStore:
-    def __init__(self, dynamodb: Any, table_name: str, contacts_table: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str, contacts_table: str) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
         self.contacts_table = contacts_table

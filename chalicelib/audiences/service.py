@@ -7,7 +7,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.audiences.export import S3CsvWriter
 from chalicelib.audiences.extract import Extractor, ExtractStats
@@ -16,6 +16,10 @@ from chalicelib.audiences.models import ExtractMessage
 from chalicelib.core.jobs import JobStore
 from chalicelib.core.logging import logger
 from chalicelib.domain.clock import now_iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
 TASK_PREFIX = "ex_"
 URL_TTL_S = 3600
@@ -36,8 +40,8 @@ def export_key(task_id: str) -> str:
 class ExtractionService:
     extractor: Extractor
     jobs: JobStore
-    s3: Any
-    sqs: Any
+    s3: S3Client
+    sqs: SQSClient
     bucket: str
     queue_url: Callable[[], str]
     exclusions: Exclusions

@@ -7,11 +7,14 @@ campaign can be recorded more than once (delivered first, converted later)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from chalicelib.core.ddb import batch_write, from_item, to_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 class Outcome(BaseModel):
@@ -29,7 +32,7 @@ class Outcome(BaseModel):
 
 
 class OutcomeStore:
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,6 +27,10 @@ from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
 from chalicelib.core.ddb import from_item, to_item
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
 CAMPAIGN_PREFIX = "cmp_"
 # Campaigns read to find "contacted within N days": the table is scanned (it holds one
@@ -121,9 +125,9 @@ def parse_outcomes_csv(text: str) -> tuple[list[OutcomeIn], list[dict[str, Any]]
 
 @dataclass
 class CampaignService:
-    dynamodb: Any
+    dynamodb: DynamoDBClient
     table: str
-    s3: Any
+    s3: S3Client
     bucket: str
     outcomes: OutcomeStore
     extraction: ExtractionService

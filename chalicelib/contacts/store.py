@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.ddb import batch_get, batch_write, from_item, to_item
 from chalicelib.domain.contact import ContactRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass
@@ -17,7 +20,7 @@ class UpsertOutcome:
 
 
 class ContactStore:
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
 

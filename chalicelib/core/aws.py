@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
 
 from chalicelib.core.config import Settings, get_settings
+
+if TYPE_CHECKING:  # dev-only stubs (requirements-dev.txt); nothing of them ships
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
 _BOTO_CONFIG = Config(
     retries={"max_attempts": 8, "mode": "adaptive"},
@@ -36,16 +41,16 @@ class Clients:
         return client
 
     @property
-    def s3(self) -> Any:
-        return self._client("s3")
+    def s3(self) -> S3Client:
+        return cast("S3Client", self._client("s3"))
 
     @property
-    def sqs(self) -> Any:
-        return self._client("sqs")
+    def sqs(self) -> SQSClient:
+        return cast("SQSClient", self._client("sqs"))
 
     @property
-    def dynamodb(self) -> Any:
-        return self._client("dynamodb")
+    def dynamodb(self) -> DynamoDBClient:
+        return cast("DynamoDBClient", self._client("dynamodb"))
 
     @property
     def cloudwatch(self) -> Any:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.ddb import from_item, to_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Jobs are kept for 90 days, then DynamoDB's TTL removes them (their reports stay in S3).
 JOB_TTL_S = 90 * 24 * 3600
 
 
 class JobStore:
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 SQS_BATCH = 10
 
@@ -24,7 +28,7 @@ class NumbersMessage(BaseModel):
     attempt: int = 0
 
 
-def send_batches(sqs: Any, url: str, bodies: Sequence[str], delay_s: int = 0) -> int:
+def send_batches(sqs: SQSClient, url: str, bodies: Sequence[str], delay_s: int = 0) -> int:
     """Send every body, ten per SendMessageBatch. Entries SQS reports failed are sent
     once more; a second failure raises, so the caller's own message is retried rather
     than work silently dropped. Returns the number of messages sent."""
@@ -32,7 +36,7 @@ def send_batches(sqs: Any, url: str, bodies: Sequence[str], delay_s: int = 0) ->
         group = list(bodies[start : start + SQS_BATCH])
         pending = list(range(len(group)))
         for attempt in range(2):
-            entries: list[dict[str, Any]] = [
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
                 {"Id": str(i), "MessageBody": group[i]} for i in pending
             ]
             if delay_s:
@@ -50,7 +54,9 @@ def send_batches(sqs: Any, url: str, bodies: Sequence[str], delay_s: int = 0) ->
 class Followups:
     """Numbers for the next queues, buffered until ten messages' worth are ready."""
 
-    def __init__(self, sqs: Any, queue_urls: Sequence[str], per_message: int, source: str) -> None:
+    def __init__(
+        self, sqs: SQSClient, queue_urls: Sequence[str], per_message: int, source: str
+    ) -> None:
         self._sqs = sqs
         self._queue_urls = list(queue_urls)
         self._per_message = per_message

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.ddb import batch_get, from_item
 from chalicelib.core.logging import logger
 from chalicelib.domain import aggregates
 from chalicelib.domain.aggregates import Deltas
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # A change of contact: its score (old, new) or its platforms map (old, new).
 ScorePair = tuple[float | None, float | None]
@@ -27,7 +30,7 @@ PlatformPair = tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]
 
 
 class Stats:
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
         # DynamoDB applies concurrent ADDs atomically; moto (the local stack) does not

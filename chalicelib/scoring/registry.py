@@ -15,10 +15,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.scoring.features import Encoders, FeatureBuilder, FeatureSchema
 from chalicelib.scoring.model_format import TreeEnsemble
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 PREFIX = "models/"
 PROMOTED_KEY = f"{PREFIX}promoted.json"
@@ -47,7 +50,7 @@ def metadata_for(
 
 
 class ModelRegistry:
-    def __init__(self, s3: Any, bucket: str, refresh_s: float = 60.0) -> None:
+    def __init__(self, s3: S3Client, bucket: str, refresh_s: float = 60.0) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._refresh_s = refresh_s

@@ -7,13 +7,16 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.ddb import batch_get, from_item
 from chalicelib.core.stats import Stats
 from chalicelib.domain import aggregates, ranking
 from chalicelib.scoring.engine import ScoreResult
 from chalicelib.scoring.top_leads import RankChange, TopLeadsStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 SCORE_FIELDS = (
     "score",
@@ -37,7 +40,7 @@ READ_FIELDS = (
 class ScoreStore:
     def __init__(
         self,
-        dynamodb: Any,
+        dynamodb: DynamoDBClient,
         table_name: str,
         stats: Stats | None = None,
         top_leads: TopLeadsStore | None = None,

@@ -13,11 +13,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.logging import logger
 from chalicelib.domain import ranking
 from chalicelib.domain.ranking import TopLeads
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 TOP_ITEM = "top_leads"
 MAX_ATTEMPTS = 8
@@ -39,7 +42,7 @@ def rank_moves(changes: Iterable[RankChange]) -> tuple[list[str], list[str]]:
 
 
 class TopLeadsStore:
-    def __init__(self, dynamodb: Any, stats_table: str, contacts_table: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, stats_table: str, contacts_table: str) -> None:
         self._ddb = dynamodb
         self.table_name = stats_table
         self.contacts_table = contacts_table

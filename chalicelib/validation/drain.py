@@ -5,12 +5,15 @@ visible and in-flight messages; validators also park work as *delayed* messages
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import resources
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
-def delayed_messages(sqs: Any, queue_url: Any) -> int:
+
+def delayed_messages(sqs: SQSClient, queue_url: Any) -> int:
     total = 0
     for q in resources.VALIDATE:
         attrs = sqs.get_queue_attributes(

@@ -10,12 +10,15 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.core.ddb import batch_get
 from chalicelib.validation.config import BreakerPolicy, RetryPolicy
 from chalicelib.validation.providers.base import ProviderRejected, ProviderUnavailable, Throttled
 from chalicelib.validation.status import PlatformResult, parse_stored
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 T = TypeVar("T")
 
@@ -135,7 +138,7 @@ class CircuitBreaker:
 
     def __init__(
         self,
-        dynamodb: Any,
+        dynamodb: DynamoDBClient,
         table_name: str,
         policy: BreakerPolicy,
         clock: Callable[[], float] = time.time,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import resources
 from chalicelib.core.ddb import chunks
@@ -40,6 +40,9 @@ from chalicelib.validation.runner import AsyncRunner
 from chalicelib.validation.status import PlatformResult, settled
 from chalicelib.validation.store import HistoryStore, NoPlatformsMap, PlatformStatusStore
 from chalicelib.validation.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 MAX_SQS_DELAY_S = 900
 
@@ -70,7 +73,7 @@ def validate_queue(platform: str) -> resources.Queue:
 class ValidationService:
     def __init__(
         self,
-        sqs: Any,
+        sqs: SQSClient,
         queue_url: Any,
         config: ValidationConfig,
         statuses: PlatformStatusStore,

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
 
@@ -16,6 +16,9 @@ from chalicelib.core.ddb import batch_get, batch_write, from_item
 from chalicelib.core.stats import Stats
 from chalicelib.domain import aggregates
 from chalicelib.validation.status import PlatformResult, Status, stale_before
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _SER = TypeSerializer()
 # A contact's history read stops here (its items expire by TTL, so it stays far below).
@@ -27,7 +30,9 @@ class NoPlatformsMap(Exception):
 
 
 class PlatformStatusStore:
-    def __init__(self, dynamodb: Any, table_name: str, stats: Stats | None = None) -> None:
+    def __init__(
+        self, dynamodb: DynamoDBClient, table_name: str, stats: Stats | None = None
+    ) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
         # Status transitions (old platforms map, changed entry) since the last flush:
@@ -178,7 +183,7 @@ class PlatformStatusStore:
 class HistoryStore:
     """One item per check: pk `e164`, sk `vkey` = `<platform>#<checked_at>`, expiring."""
 
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
 

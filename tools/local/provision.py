@@ -3,6 +3,11 @@ definitions that infra/ renders into CloudFormation."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import QueueConfigurationTypeDef
+
 import json
 from typing import Any
 
@@ -73,7 +78,7 @@ def _create_bucket(clients: Clients, prefix: str, bucket: resources.Bucket) -> N
     if name not in existing:
         s3.create_bucket(Bucket=name)
     if bucket.notifications:
-        configs = []
+        configs: list[QueueConfigurationTypeDef] = []
         for note in bucket.notifications:
             url = clients.queue_url(note.queue)
             arn = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
