@@ -133,6 +133,11 @@ class CampaignService:
     extraction: ExtractionService
 
     # -- records ---------------------------------------------------------------------
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        """Campaigns for the dashboard: a bounded scan (campaigns are few)."""
+        resp = self.dynamodb.scan(TableName=self.table, Limit=limit)
+        return [from_item(i) for i in resp.get("Items", [])]
+
     def get(self, campaign_id: str) -> dict[str, Any] | None:
         item = self.dynamodb.get_item(
             TableName=self.table, Key={"campaign_id": {"S": campaign_id}}, ConsistentRead=True

@@ -56,3 +56,17 @@ class JobStore:
         if values:
             kwargs["ExpressionAttributeValues"] = values
         self._ddb.update_item(**kwargs)
+
+    def recent(self, kind: str, limit: int) -> list[dict[str, Any]]:
+        """The most recently updated jobs of a kind: a Query on the `by_kind` index
+        (newest `updated_at` first), never a scan."""
+        resp = self._ddb.query(
+            TableName=self.table_name,
+            IndexName="by_kind",
+            KeyConditionExpression="#k = :k",
+            ExpressionAttributeNames={"#k": "kind"},
+            ExpressionAttributeValues={":k": {"S": kind}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_item(i) for i in resp.get("Items", [])]

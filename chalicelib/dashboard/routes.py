@@ -32,7 +32,6 @@ from chalicelib.wiring import Wiring
 # a filter that matches little returns a short page and a token, never a long scan.
 MAX_EVAL_PER_CALL = 200
 MAX_CALLS_PER_PAGE = 5
-HISTORY_LIMIT = 50
 ROW_FIELDS = ("e164", *resources.LEAD_ROW_FIELDS)
 
 routes = Routes(__name__, tag="dashboard")
@@ -376,10 +375,6 @@ def _status(entry: Any) -> str | None:
 # --- one lead ---------------------------------------------------------------------
 
 
-def _table_by_suffix(suffix: str) -> resources.Table | None:
-    return next((t for t in resources.TABLES if t.suffix == suffix), None)
-
-
 @routes.get(
     "/v2/dashboard/leads/{phone}",
     scope="read",
@@ -395,18 +390,7 @@ def lead(w: Wiring, phone: str) -> dict[str, Any]:
     if item is None:
         raise not_found("Contacto", "Contact", number.e164)
     plats = item.get("platforms") or {}
-    history_table = _table_by_suffix("validation-history")
-    history: list[dict[str, Any]] = []
-    if history_table is not None:
-        resp = w.clients.dynamodb.query(
-            TableName=w.settings.name(history_table.suffix),
-            KeyConditionExpression="#h = :h",
-            ExpressionAttributeNames={"#h": history_table.hash_key.name},
-            ExpressionAttributeValues={":h": {"S": number.e164}},
-            ScanIndexForward=False,
-            Limit=HISTORY_LIMIT,
-        )
-        history = [from_item(i) for i in resp.get("Items", [])]
+    history = w.validation.history.recent(number.e164)
     factors = item.get("score_factors") or {}
     return {
         "e164": item["e164"],
@@ -428,7 +412,7 @@ def lead(w: Wiring, phone: str) -> dict[str, Any]:
             if plats.get(p)
         },
         "history": history,
-        "history_available": history_table is not None,
+        "history_available": True,
     }
 
 
@@ -439,18 +423,8 @@ def lead(w: Wiring, phone: str) -> dict[str, Any]:
 def uploads(w: Wiring, limit: int = 20) -> dict[str, Any]:
     """Most recently active uploads: a Query on the jobs table's `by_kind` index
     (kind = upload, newest `updated_at` first), never a scan."""
-    resp = w.clients.dynamodb.query(
-        TableName=w.jobs.table_name,
-        IndexName="by_kind",
-        KeyConditionExpression="#k = :k",
-        ExpressionAttributeNames={"#k": "kind"},
-        ExpressionAttributeValues={":k": {"S": "upload"}},
-        ScanIndexForward=False,
-        Limit=limit,
-    )
     out = []
-    for raw in resp.get("Items", []):
-        job = from_item(raw)
+    for job in w.jobs.recent("upload", limit):
         reports = report_links(w, job)
         out.append(
             {
@@ -473,13 +447,8 @@ def uploads(w: Wiring, limit: int = 20) -> dict[str, Any]:
 def campaigns(w: Wiring, limit: int = 50) -> dict[str, Any]:
     """Campaigns with cost, revenue and ROI, from the campaigns table (a bounded scan:
     campaigns are few). ROI = (revenue - cost) / cost, None when cost is 0."""
-    table = _table_by_suffix("campaigns")
-    if table is None:
-        return {"items": [], "available": False}
-    resp = w.clients.dynamodb.scan(TableName=w.settings.name(table.suffix), Limit=limit)
     out = []
-    for raw in resp.get("Items", []):
-        c = from_item(raw)
+    for c in w.campaigns.recent(limit):
         raw_report = c.get("report")
         report: dict[str, Any] = raw_report if isinstance(raw_report, dict) else {}
         cost = _num(c.get("cost", report.get("cost")))
@@ -489,7 +458,7 @@ def campaigns(w: Wiring, limit: int = 50) -> dict[str, Any]:
             roi = round(((revenue or 0.0) - cost) / cost, 4)
         out.append(
             {
-                "campaign_id": c.get(table.hash_key.name),
+                "campaign_id": c.get("campaign_id"),
                 "name": c.get("name"),
                 "status": c.get("status"),
                 "created_at": c.get("created_at"),
