@@ -39,15 +39,22 @@ import re
 import tempfile
 import warnings
 import zipfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, AnyStr, BinaryIO, Protocol
 
 CHUNK_SIZE = 64 * 1024
 SNIFF_BYTES = 64 * 1024
-# A physical line longer than this is not a contact row; refusing it bounds memory.
+# A physical line longer than this is not a contact row: it is skipped (without being
+# held in memory) and reported as one rejected row, and reading goes on.
 MAX_LINE_BYTES = 1024 * 1024
+# A quoted cell may span lines, but a record still open after this many characters or
+# lines is an unclosed quote: its first line is rejected and the rest is read again.
+MAX_RECORD_CHARS = 1024 * 1024
+MAX_RECORD_LINES = 1000
+# What a rejected line keeps for the report (the rest of it is not a contact anyway).
+RAW_SNIPPET_CHARS = 200
 MAX_XLSX_BYTES = 200 * 1024 * 1024
 # openpyxl loads the whole shared-strings table into memory even in read-only mode.
 MAX_XLSX_SHARED_STRINGS_BYTES = 256 * 1024 * 1024
@@ -100,6 +107,22 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "El archivo CSV está mal formado (¿comillas sin cerrar?).",
         "The CSV file is malformed (unclosed quotes?).",
     ),
+    "time_limit": (
+        "El archivo tardó demasiado en leerse; se guardaron las filas leídas hasta ahí.",
+        "The file took too long to read; the rows read until then were stored.",
+    ),
+    "xlsx_too_many_rows": (
+        "La hoja de Excel declara más filas de las que Excel permite (1,048,576).",
+        "The Excel sheet declares more rows than Excel allows (1,048,576).",
+    ),
+    "xlsx_too_many_cells": (
+        "La hoja de Excel tiene demasiadas celdas. Expórtala como CSV.",
+        "The Excel sheet has too many cells. Export it as CSV instead.",
+    ),
+    "xml_entities": (
+        "El archivo de Excel declara entidades XML (DTD); no se lee por seguridad.",
+        "The Excel file declares XML entities (DTD); it is not read, for safety.",
+    ),
 }
 
 
@@ -122,6 +145,10 @@ class Row:
     values: tuple[str, ...]  # exactly len(header.columns) cells, as text
     line: int = 0  # physical line / sheet row where the record starts (1-based)
     extra: tuple[str, ...] = ()  # non-empty cells beyond the header width
+    # A record the reader could not parse (``line_too_long``, ``unclosed_quote``...):
+    # ``values`` are empty, ``raw`` is the start of the line, the caller rejects the row.
+    error: str = ""
+    raw: str = ""
 
 
 @dataclass(frozen=True)
@@ -223,9 +250,28 @@ class _CountingReader:
             yield chunk
 
 
-def _split_lines(chunks: Iterable[AnyStr], newline: re.Pattern[AnyStr]) -> Iterator[AnyStr]:
-    """Yield physical lines with their line ending; handles \\r\\n split across chunks."""
+@dataclass(frozen=True, slots=True)
+class Overlong:
+    """Stands for a physical line over ``MAX_LINE_BYTES``, skipped unread past its head."""
+
+    head: str
+
+
+def _snippet(text: str | bytes) -> str:
+    if isinstance(text, bytes):
+        text = text[: RAW_SNIPPET_CHARS * 4].decode("utf-8", "replace")
+    return text[:RAW_SNIPPET_CHARS].rstrip("\r\n")
+
+
+def _split_lines(
+    chunks: Iterable[AnyStr], newline: re.Pattern[AnyStr], max_line: int = MAX_LINE_BYTES
+) -> Iterator[AnyStr | Overlong]:
+    """Yield physical lines with their line ending; handles \\r\\n split across chunks.
+
+    A line longer than ``max_line`` is yielded as one ``Overlong`` and its bytes are
+    dropped as they arrive, so memory stays bounded and the lines after it are read."""
     pending: AnyStr | None = None
+    overlong: str | None = None  # head of the line being skipped
     for chunk in chunks:
         buf = chunk if pending is None else pending + chunk
         start = 0
@@ -233,12 +279,20 @@ def _split_lines(chunks: Iterable[AnyStr], newline: re.Pattern[AnyStr]) -> Itera
             # A trailing lone \r may be the first half of \r\n in the next chunk.
             if match.end() == len(buf) and match.group() in ("\r", b"\r"):
                 break
-            yield buf[start : match.end()]
+            if overlong is not None:
+                yield Overlong(overlong)
+                overlong = None
+            else:
+                yield buf[start : match.end()]
             start = match.end()
         pending = buf[start:]
-        if len(pending) > MAX_LINE_BYTES:
-            raise UnsupportedFile("line_too_long")
-    if pending:
+        if len(pending) > max_line:
+            if overlong is None:
+                overlong = _snippet(pending)
+            pending = pending[-1:] if pending[-1:] in ("\r", b"\r") else pending[:0]
+    if overlong is not None:
+        yield Overlong(overlong)
+    elif pending:
         yield pending
 
 
@@ -264,9 +318,9 @@ class _LineDecoder:
             return "mixed"
         return "cp1252" if self.fallback_lines else default
 
-    def lines(self, byte_lines: Iterable[bytes]) -> Iterator[str]:
+    def lines(self, byte_lines: Iterable[bytes | Overlong]) -> Iterator[str | Overlong]:
         for raw in byte_lines:
-            yield self.decode(raw)
+            yield raw if isinstance(raw, Overlong) else self.decode(raw)
 
 
 def _utf16_codec(head: bytes) -> str | None:
@@ -315,21 +369,45 @@ def _candidate_score(lines: list[str], delimiter: str) -> tuple[float, float]:
     return present / len(lines), freq / len(lines)
 
 
+_QUOTED_RUN = re.compile(r'"[^"]*"?')
+
+
+def _sniff_records(lines: list[str]) -> list[str]:
+    """The sample as logical records with quoted text removed.
+
+    A quoted cell spanning many lines (notes, addresses) must count as one record, and
+    the delimiters inside quotes not at all; otherwise its lines outvote the real rows.
+    Quote parity is enough here: a stray quote only costs this estimate, not the read."""
+    records: list[str] = []
+    parts: list[str] = []
+    quotes = 0
+    for line in lines:
+        parts.append(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0 or len(parts) >= MAX_RECORD_LINES:
+            records.append(_QUOTED_RUN.sub("", "".join(parts)))
+            parts, quotes = [], 0
+    if parts:
+        records.append(_QUOTED_RUN.sub("", "".join(parts)))
+    return records
+
+
 def _guess_delimiter(sample_lines: list[str], preferred: str | None) -> str | None:
     lines = [line for line in sample_lines if line.strip()]
     if not lines:
         return None
-    if preferred and _candidate_score(lines, preferred)[0] >= 0.5:
+    records = _sniff_records(lines)
+    if preferred and _candidate_score(records, preferred)[0] >= 0.5:
         return preferred
     try:
         sniffed = csv.Sniffer().sniff("".join(lines), delimiters=DELIMITERS).delimiter
     except csv.Error:
         sniffed = None
     # The Sniffer is easily fooled (e.g. by a comma inside quoted names); require the
-    # delimiter to appear on most lines before trusting it.
-    if sniffed and _candidate_score(lines, sniffed)[0] >= 0.5:
+    # delimiter to appear on most records before trusting it.
+    if sniffed and _candidate_score(records, sniffed)[0] >= 0.5:
         return sniffed
-    head = lines[:200]
+    head = records[:200]
     best = max(DELIMITERS, key=lambda d: _candidate_score(head, d))
     return best if _candidate_score(head, best)[0] >= 0.5 else None
 
@@ -351,8 +429,8 @@ class DelimitedTable:
 
     def __init__(
         self,
-        lines: Iterator[str],
-        sample: list[str],
+        lines: Iterator[str | Overlong],
+        sample: list[str | Overlong],
         reader: _CountingReader,
         decoder: _LineDecoder | None,
         header: TableHeader,
@@ -393,50 +471,154 @@ class DelimitedTable:
             records = _csv_records(source, self.header.delimiter)
         return self._rows(records)
 
-    def _rows(self, records: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
+    def _rows(self, records: Iterator[_Record]) -> Iterator[Row]:
         width = len(self.header.columns)
         skip_header = self.header.has_header
         number = 0
-        for line, cells in records:
-            if _is_blank(cells):
+        for rec in records:
+            if rec.error:
+                number += 1
+                yield Row(number, ("",) * width, rec.line, error=rec.error, raw=rec.raw)
+                continue
+            if _is_blank(rec.cells):
                 continue
             if skip_header:
                 skip_header = False
                 continue
             number += 1
-            values, extra = _fit(cells, width)
-            yield Row(number=number, values=values, line=line, extra=extra)
+            values, extra = _fit(rec.cells, width)
+            yield Row(number=number, values=values, line=rec.line, extra=extra)
 
 
-def _single_column_records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+@dataclass(frozen=True, slots=True)
+class _Record:
+    line: int  # physical line where the record starts
+    cells: list[str]
+    error: str = ""  # set when the record cannot be parsed; cells are then empty
+    raw: str = ""
+
+
+def _single_column_records(lines: Iterable[str | Overlong]) -> Iterator[_Record]:
     for line_no, line in enumerate(lines, start=1):
-        yield line_no, _single_cell(line)
+        if isinstance(line, Overlong):
+            yield _Record(line_no, [], "line_too_long", line.head)
+        else:
+            yield _Record(line_no, _single_cell(line))
 
 
-def _csv_records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(lines, delimiter=delimiter)
-    start = 1
+_START, _FIELD, _QUOTED, _QUOTE_IN_QUOTED = range(4)
+
+
+def _ends_quoted(line: str, events: re.Pattern[str], quoted: bool) -> bool:
+    """Whether ``line`` leaves a quoted field open, by the csv module's own rules
+    (default dialect): a quote opens a field only at its start, ``""`` is an escaped
+    quote, a quote inside an unquoted field is a plain character."""
+    if '"' not in line:
+        return quoted
+    state = _QUOTED if quoted else _START
+    prev = 0
+    for match in events.finditer(line):
+        if match.start() > prev and state in (_START, _QUOTE_IN_QUOTED):
+            state = _FIELD
+        if match.group() == '"':
+            if state == _START:
+                state = _QUOTED
+            elif state == _QUOTED:
+                state = _QUOTE_IN_QUOTED
+            elif state == _QUOTE_IN_QUOTED:
+                state = _QUOTED
+        elif state != _QUOTED:  # the delimiter
+            state = _START
+        prev = match.end()
+    return state == _QUOTED
+
+
+def _logical_records(
+    lines: Iterable[str | Overlong], delimiter: str
+) -> Iterator[tuple[int, list[str]] | _Record]:
+    """Group physical lines into records (first line number, lines), bounded.
+
+    A record still in a quoted field after ``MAX_RECORD_CHARS`` / ``MAX_RECORD_LINES``
+    or at the end of the file is an unclosed quote: its first line becomes an error
+    record and the lines after it are scanned again, so one stray quote costs one row,
+    not the rest of the file."""
+    events = re.compile('"|' + re.escape(delimiter))
+    source = enumerate(lines, start=1)
+    replay: deque[tuple[int, str | Overlong]] = deque()
+    parts: list[tuple[int, str]] = []
+    size = 0
     while True:
+        item = replay.popleft() if replay else next(source, None)
+        if item is None:
+            if not parts:
+                return
+            # The file ended inside a quoted field: same as a record over the budget.
+            yield _Record(parts[0][0], [], "unclosed_quote", _snippet(parts[0][1]))
+            replay.extend(parts[1:])
+            parts, size = [], 0
+            continue
+        line_no, line = item
+        if isinstance(line, Overlong):
+            first = parts[0][0] if parts else line_no
+            parts, size = [], 0
+            yield _Record(first, [], "line_too_long", line.head)
+            continue
+        quoted = bool(parts)
+        parts.append((line_no, line))
+        size += len(line)
+        if not _ends_quoted(line, events, quoted):
+            yield parts[0][0], [text for _, text in parts]
+            parts, size = [], 0
+        elif size > MAX_RECORD_CHARS or len(parts) > MAX_RECORD_LINES:
+            yield _Record(parts[0][0], [], "unclosed_quote", _snippet(parts[0][1]))
+            replay.extendleft(reversed(parts[1:]))
+            parts, size = [], 0
+
+
+class _Feed:
+    """The csv reader's input: exactly the lines of the record being parsed."""
+
+    def __init__(self) -> None:
+        self.lines: deque[str] = deque()
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        if not self.lines:
+            raise StopIteration
+        return self.lines.popleft()
+
+
+def _csv_records(lines: Iterable[str | Overlong], delimiter: str) -> Iterator[_Record]:
+    feed = _Feed()
+    reader = csv.reader(feed, delimiter=delimiter)
+    for item in _logical_records(lines, delimiter):
+        if isinstance(item, _Record):
+            yield item
+            continue
+        line_no, parts = item
+        feed.lines.extend(parts)
         try:
-            cells = next(reader)
-        except StopIteration:
-            return
+            cells = next(reader, [])
         except csv.Error as exc:
-            raise UnsupportedFile(
-                "malformed_csv",
-                f"El archivo CSV está mal formado cerca de la línea {start} ({exc}).",
-                f"The CSV file is malformed near line {start} ({exc}).",
-            ) from exc
-        yield start, cells
-        start = reader.line_num + 1
+            # e.g. one field over csv.field_size_limit(): that row only.
+            code = "field_too_long" if "field limit" in str(exc) else "malformed_row"
+            yield _Record(line_no, [], code, _snippet(parts[0]))
+            cells = None
+        feed.lines.clear()
+        if cells is not None:
+            yield _Record(line_no, cells)
 
 
-def _take_sample(lines: Iterator[str]) -> list[str]:
-    sample: list[str] = []
+def _take_sample(lines: Iterator[str | Overlong]) -> list[str | Overlong]:
+    sample: list[str | Overlong] = []
     size = 0
     has_content = False
     for line in lines:
         sample.append(line)
+        if isinstance(line, Overlong):
+            continue
         size += len(line)
         has_content = has_content or bool(line.strip())
         if size >= SNIFF_BYTES and has_content:
@@ -461,29 +643,28 @@ def _open_text(head: bytes, reader: _CountingReader, filename: str) -> Delimited
         lines = decoder.lines(_split_lines(chunks, _BYTES_NEWLINE))
 
     sample = _take_sample(lines)
-    if not any(line.strip() for line in sample):
+    texts = [line for line in sample if isinstance(line, str)]
+    if not any(isinstance(line, Overlong) or line.strip() for line in sample):
         raise UnsupportedFile("empty_file")
-    if sample[0].startswith("\ufeff"):
+    if isinstance(sample[0], str) and sample[0].startswith("\ufeff"):
         sample[0] = sample[0][1:]
+        texts[0] = sample[0]
 
     ext = os.path.splitext(filename.lower())[1]
-    delimiter = _guess_delimiter(sample, "\t" if ext == ".tsv" else None)
+    delimiter = _guess_delimiter(texts, "\t" if ext == ".tsv" else None)
     records = _sample_records(sample, delimiter)
     encoding = "utf-16" if utf16 else decoder.label(default) if decoder else default
     header = _make_header(records, delimiter, encoding)
     return DelimitedTable(lines, sample, reader, decoder, header)
 
 
-def _sample_records(sample: list[str], delimiter: str | None) -> list[list[str]]:
+def _sample_records(sample: list[str | Overlong], delimiter: str | None) -> list[list[str]]:
     if delimiter is None:
-        parsed: Iterable[list[str]] = (_single_cell(line) for line in sample)
+        records = _single_column_records(sample)
     else:
-        try:
-            parsed = list(csv.reader(sample, delimiter=delimiter))
-        except csv.Error:
-            # The sample may end inside a huge quoted field; rows() reports it properly.
-            parsed = []
-    return [cells for cells in parsed if not _is_blank(cells)]
+        records = _csv_records(sample, delimiter)
+    # A record cut by the sample's end shows up as an error record: rows() reads it whole.
+    return [r.cells for r in records if not r.error and not _is_blank(r.cells)]
 
 
 def _make_header(records: list[list[str]], delimiter: str | None, encoding: str) -> TableHeader:
