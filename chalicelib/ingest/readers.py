@@ -24,20 +24,29 @@ Decisions the caller can rely on:
   the sniff sample; ``fallback_lines`` counts cp1252-decoded lines over the whole file.
 * **Values are verbatim** text for CSV/TXT (except TXT lines, which are stripped and
   unquoted); XLSX cells are converted so Excel's numeric artifacts survive as digits.
+* **Hostile input is bounded, not trusted**: a line over 1 MiB, a field over the csv
+  module's limit or an unclosed quote becomes one ``Row`` with ``error`` set (the caller
+  rejects it) and reading goes on. XLSX is parsed here with expat (DTDs refused: no
+  entity expansion), streamed part by part; its directory is checked before inflating
+  (total size, compression ratio), and rows, row indices, columns, cells, row size and
+  time are capped (``XlsxLimits``). A limit crossed mid-sheet raises ``UnsupportedFile``
+  from ``rows()``, after the rows before it.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
 import itertools
 import math
 import os
+import posixpath
 import re
 import tempfile
-import warnings
+import time
 import zipfile
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -695,8 +704,358 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class XlsxLimits:
+    """What a workbook may declare or contain before it is refused. Everything is
+    checked while streaming (or from the zip directory, before reading), so a crafted
+    file costs at most these, in memory and time."""
+
+    max_rows: int = 1_048_576  # Excel's own maximum: a larger row index is not Excel's
+    max_columns: int = 1024  # a row with cells beyond: rejected as too_many_columns
+    max_cells: int = 20_000_000
+    max_uncompressed_bytes: int = 1024 * 1024 * 1024  # whole archive, zip directory
+    # A part inflating more than this ratio (and over 16 MiB) is a zip bomb: real
+    # sheets compress 5-15x; a sheet of blank cells compresses over 1000x.
+    max_ratio: float = 200.0
+    max_shared_strings_bytes: int = MAX_XLSX_SHARED_STRINGS_BYTES
+    max_shared_strings: int = 2_000_000
+    max_part_bytes: int = 16 * 1024 * 1024  # workbook.xml, rels, styles
+    time_budget_s: float = 300.0
+
+
+_EXCEL_MAX_COLUMN = 16_384  # XFD
+_CELL_MAX_CHARS = 32_767  # Excel's own limit per cell
+_RATIO_MIN_BYTES = 16 * 1024 * 1024
+_XLSX_SAMPLE_CHARS = 8 * 1024 * 1024
+_SMALL_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml")
+_COLUMN_REF = re.compile(r"[A-Za-z]{1,3}")
+
+
+def _local(name: str) -> str:
+    # Namespaced names arrive as "<uri> <local>" (namespace_separator=" ").
+    return name[name.rfind(" ") + 1 :]
+
+
+def _refuse_dtd(*_args: object) -> None:
+    # No DTD means no entity declarations: no billion laughs, no external entities.
+    raise UnsupportedFile("xml_entities")
+
+
+class _XmlPart:
+    """Streams one XML part of the archive through expat with DTDs refused."""
+
+    def __init__(self, archive: zipfile.ZipFile, name: str, deadline: float) -> None:
+        import pyexpat  # stdlib; imported here like openpyxl was: only XLSX pays
+
+        self._archive = archive
+        self._name = name
+        self._deadline = deadline
+        self.parser = pyexpat.ParserCreate(namespace_separator=" ")
+        self.parser.StartDoctypeDeclHandler = _refuse_dtd
+        self.parser.EntityDeclHandler = _refuse_dtd
+        self.parser.buffer_text = True
+        self._errors = (pyexpat.ExpatError, zipfile.BadZipFile, EOFError, OSError)
+
+    def chunks(self) -> Iterator[None]:
+        """Feed the part; yields after each chunk so the caller can drain its rows."""
+        try:
+            with self._archive.open(self._name) as fh:
+                while chunk := fh.read(CHUNK_SIZE):
+                    self.parser.Parse(chunk, False)
+                    if time.monotonic() > self._deadline:
+                        raise UnsupportedFile("time_limit")
+                    yield
+                self.parser.Parse(b"", True)
+        except UnsupportedFile:
+            raise
+        except self._errors as exc:  # broken XML, bad CRC, truncated deflate stream
+            raise UnsupportedFile("corrupt_xlsx") from exc
+        except Exception as exc:  # zlib.error and friends
+            raise UnsupportedFile("corrupt_xlsx") from exc
+        yield
+
+    def parse(self) -> None:
+        for _ in self.chunks():
+            pass
+
+
+@dataclass
+class _Workbook:
+    sheet_path: str
+    shared_strings: list[str]
+    date_styles: frozenset[int]
+    epoch: dt.datetime
+
+
+def _read_workbook(
+    archive: zipfile.ZipFile, names: set[str], limits: XlsxLimits, deadline: float
+) -> _Workbook:
+    sheet_ids: list[str] = []
+    view = {"active": 0, "date1904": 0}
+
+    def wb_start(name: str, attrs: dict[str, str]) -> None:
+        tag = _local(name)
+        if tag == "sheet":
+            rid = next((v for k, v in attrs.items() if k.endswith(" id")), "")
+            sheet_ids.append(rid)
+        elif tag == "workbookView":
+            view["active"] = int(attrs.get("activeTab", "0") or 0)
+        elif tag == "workbookPr":
+            view["date1904"] = int(attrs.get("date1904", "0") in ("1", "true"))
+
+    part = _XmlPart(archive, "xl/workbook.xml", deadline)
+    part.parser.StartElementHandler = wb_start
+    part.parse()
+
+    rels: dict[str, tuple[str, str]] = {}
+
+    def rel_start(name: str, attrs: dict[str, str]) -> None:
+        if _local(name) == "Relationship":
+            rels[attrs.get("Id", "")] = (attrs.get("Type", ""), attrs.get("Target", ""))
+
+    if "xl/_rels/workbook.xml.rels" in names:
+        part = _XmlPart(archive, "xl/_rels/workbook.xml.rels", deadline)
+        part.parser.StartElementHandler = rel_start
+        part.parse()
+
+    def target(rid: str) -> str | None:
+        kind, path = rels.get(rid, ("", ""))
+        if not kind.endswith("/worksheet") or not path:
+            return None
+        full = path.lstrip("/") if path.startswith("/") else posixpath.join("xl", path)
+        full = posixpath.normpath(full)
+        return full if full in names else None
+
+    worksheets = [t for t in map(target, sheet_ids) if t]
+    if not worksheets:
+        raise UnsupportedFile("empty_file")
+    active = view["active"]
+    chosen = target(sheet_ids[active]) if 0 <= active < len(sheet_ids) else None
+
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+
+    return _Workbook(
+        sheet_path=chosen or worksheets[0],
+        shared_strings=_read_shared_strings(archive, names, limits, deadline),
+        date_styles=_read_date_styles(archive, names, deadline),
+        epoch=CALENDAR_MAC_1904 if view["date1904"] else CALENDAR_WINDOWS_1900,
+    )
+
+
+def _read_shared_strings(
+    archive: zipfile.ZipFile, names: set[str], limits: XlsxLimits, deadline: float
+) -> list[str]:
+    strings: list[str] = []
+    if "xl/sharedStrings.xml" not in names:
+        return strings
+    state = {"in_t": False, "in_rph": 0}
+    current: list[str] = []
+
+    def start(name: str, _attrs: dict[str, str]) -> None:
+        tag = _local(name)
+        if tag == "t" and not state["in_rph"]:
+            state["in_t"] = True
+        elif tag == "rPh":  # phonetic guide text: not part of the value (as openpyxl)
+            state["in_rph"] += 1
+
+    def end(name: str) -> None:
+        tag = _local(name)
+        if tag == "t":
+            state["in_t"] = False
+        elif tag == "rPh":
+            state["in_rph"] -= 1
+        elif tag == "si":
+            if len(strings) >= limits.max_shared_strings:
+                raise UnsupportedFile("xlsx_too_large")
+            strings.append("".join(current)[:_CELL_MAX_CHARS])
+            current.clear()
+
+    def chars(data: str) -> None:
+        if state["in_t"]:
+            current.append(data)
+
+    part = _XmlPart(archive, "xl/sharedStrings.xml", deadline)
+    part.parser.StartElementHandler = start
+    part.parser.EndElementHandler = end
+    part.parser.CharacterDataHandler = chars
+    part.parse()
+    return strings
+
+
+def _read_date_styles(archive: zipfile.ZipFile, names: set[str], deadline: float) -> frozenset[int]:
+    """Indexes of the cell formats that show a number as a date (so 45292 -> 2024-01-01)."""
+    if "xl/styles.xml" not in names:
+        return frozenset()
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+    custom: dict[int, str] = {}
+    xf_formats: list[int] = []
+    state = {"in_xfs": False}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = _local(name)
+        if tag == "numFmt":
+            with contextlib.suppress(ValueError):
+                custom[int(attrs.get("numFmtId", ""))] = attrs.get("formatCode", "")
+        elif tag == "cellXfs":
+            state["in_xfs"] = True
+        elif tag == "xf" and state["in_xfs"]:
+            try:
+                xf_formats.append(int(attrs.get("numFmtId", "0") or 0))
+            except ValueError:
+                xf_formats.append(0)
+
+    def end(name: str) -> None:
+        if _local(name) == "cellXfs":
+            state["in_xfs"] = False
+
+    part = _XmlPart(archive, "xl/styles.xml", deadline)
+    part.parser.StartElementHandler = start
+    part.parser.EndElementHandler = end
+    part.parse()
+    dates = set()
+    for i, fmt_id in enumerate(xf_formats):
+        code = custom.get(fmt_id) or BUILTIN_FORMATS.get(fmt_id) or ""
+        if code and is_date_format(code):
+            dates.add(i)
+    return frozenset(dates)
+
+
+def _column_index(ref: str) -> int:
+    match = _COLUMN_REF.match(ref)
+    if not match:
+        raise UnsupportedFile("corrupt_xlsx")
+    col = 0
+    for ch in match.group().upper():
+        col = col * 26 + ord(ch) - 64
+    return col
+
+
+def _cast_number(raw: str) -> int | float:
+    # As openpyxl: a number with a dot or an exponent is a float, otherwise an int.
+    return float(raw) if any(ch in raw for ch in ".eE") else int(raw)
+
+
+class _SheetParser:
+    """expat handlers for one worksheet: completed records accumulate in ``out``.
+
+    Nothing is materialized for row gaps, cells beyond ``max_columns`` or text beyond
+    Excel's cell limit; every count that could grow without bound is capped."""
+
+    def __init__(self, wb: _Workbook, limits: XlsxLimits) -> None:
+        self.out: list[tuple[int, list[str], str]] = []
+        self._wb = wb
+        self._limits = limits
+        self._row = 0
+        self._rows_seen = 0
+        self._cells_seen = 0
+        self._cells: list[str] = []
+        self._row_chars = 0
+        self._row_error = ""
+        self._col = 0
+        self._type = "n"
+        self._style: str | None = None
+        self._text: list[str] = []
+        self._text_len = 0
+        self._collect = False
+        self._in_rph = 0
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = name[name.rfind(" ") + 1 :]
+        if tag == "c":
+            self._cells_seen += 1
+            if self._cells_seen > self._limits.max_cells:
+                raise UnsupportedFile("xlsx_too_many_cells")
+            ref = attrs.get("r")
+            self._col = _column_index(ref) if ref else self._col + 1
+            if self._col > _EXCEL_MAX_COLUMN:
+                raise UnsupportedFile("corrupt_xlsx")
+            self._type = attrs.get("t", "n")
+            self._style = attrs.get("s")
+            self._text = []
+            self._text_len = 0
+        elif tag == "v" or (tag == "t" and not self._in_rph):
+            self._collect = True
+        elif tag == "row":
+            ref = attrs.get("r")
+            try:
+                row = int(ref) if ref else self._row + 1
+            except ValueError as exc:
+                raise UnsupportedFile("corrupt_xlsx") from exc
+            self._rows_seen += 1
+            if row > self._limits.max_rows or self._rows_seen > self._limits.max_rows:
+                raise UnsupportedFile("xlsx_too_many_rows")
+            self._row = row
+            self._cells = []
+            self._row_chars = 0
+            self._row_error = ""
+            self._col = 0
+        elif tag == "rPh":
+            self._in_rph += 1
+
+    def end(self, name: str) -> None:
+        tag = name[name.rfind(" ") + 1 :]
+        if tag == "c":
+            value = self._value()
+            if not value or self._row_error:
+                return
+            if self._col > self._limits.max_columns:
+                if value.strip():
+                    self._row_error = "too_many_columns"
+                return
+            self._row_chars += len(value)
+            if self._row_chars > MAX_LINE_BYTES:
+                self._row_error = "line_too_long"
+                return
+            cells = self._cells
+            if self._col > len(cells):
+                cells.extend([""] * (self._col - len(cells)))
+            cells[self._col - 1] = value
+        elif tag in ("v", "t"):
+            self._collect = False
+        elif tag == "row":
+            if self._row_error:
+                self.out.append((self._row, [], self._row_error))
+            else:
+                cells = _trim_trailing_empty(self._cells)
+                if cells:  # a fully empty sheet row is the XLSX form of a blank line
+                    self.out.append((self._row, cells, ""))
+            self._cells = []
+        elif tag == "rPh":
+            self._in_rph -= 1
+
+    def chars(self, data: str) -> None:
+        if self._collect and self._text_len < _CELL_MAX_CHARS:
+            self._text.append(data)
+            self._text_len += len(data)
+
+    def _value(self) -> str:
+        raw = "".join(self._text)[:_CELL_MAX_CHARS]
+        kind = self._type
+        if kind == "s":
+            try:
+                return self._wb.shared_strings[int(raw)]
+            except (ValueError, IndexError):
+                return ""
+        if kind == "b":
+            return ("TRUE" if raw.strip() in ("1", "true") else "FALSE") if raw else ""
+        if kind != "n" or not raw:  # inlineStr, str (formula text), e (error), d (ISO)
+            return raw
+        try:
+            number = _cast_number(raw)
+        except ValueError:
+            return raw
+        if self._style is not None and self._wb.date_styles:
+            with contextlib.suppress(ValueError, OverflowError, TypeError):
+                if int(self._style) in self._wb.date_styles:
+                    from openpyxl.utils.datetime import from_excel
+
+                    return _cell_text(from_excel(number, self._wb.epoch))
+        return _cell_text(number)
+
+
 class XlsxTable:
-    """First (active) worksheet of an XLSX workbook, read with openpyxl in read-only mode."""
+    """First (active) worksheet of an XLSX workbook, streamed through a bounded parser."""
 
     def __init__(
         self,
@@ -705,28 +1064,36 @@ class XlsxTable:
         bytes_read: int | None = None,
         owned_file: IO[bytes] | None = None,
         max_shared_strings_bytes: int = MAX_XLSX_SHARED_STRINGS_BYTES,
+        limits: XlsxLimits | None = None,
     ) -> None:
         self._owned_file = owned_file
         self._bytes_read = bytes_read if bytes_read is not None else _source_size(source)
-        self._workbook = _load_workbook(source, max_shared_strings_bytes)
+        limits = limits or XlsxLimits(max_shared_strings_bytes=max_shared_strings_bytes)
+        self._deadline = time.monotonic() + limits.time_budget_s
         self._consumed = False
+        self._archive = _open_archive(source, limits)
         try:
-            sheet = self._pick_sheet()
-            self.total_rows_hint: int | None = sheet.max_row
-            # Declared dimensions are often wrong in exported files; let openpyxl read all.
-            sheet.reset_dimensions()
-            self._records = self._iter_records(sheet)
-            self._sample = list(itertools.islice(self._records, XLSX_SAMPLE_ROWS))
+            names = set(self._archive.namelist())
+            workbook = _read_workbook(self._archive, names, limits, self._deadline)
+            self._records = self._iter_records(workbook, limits)
+            self._sample: list[tuple[int, list[str], str]] = []
+            size = 0
+            for record in self._records:
+                self._sample.append(record)
+                size += sum(len(c) for c in record[1])
+                if len(self._sample) >= XLSX_SAMPLE_ROWS or size > _XLSX_SAMPLE_CHARS:
+                    break
         except UnsupportedFile:
             self.close()
             raise
-        except Exception as exc:  # openpyxl raises many types on broken XML
+        except Exception as exc:  # anything else a broken archive can raise
             self.close()
             raise UnsupportedFile("corrupt_xlsx") from exc
-        if not self._sample:
+        good = [cells for _, cells, error in self._sample if not error]
+        if not good:
             self.close()
             raise UnsupportedFile("empty_file")
-        self._header = _make_header([cells for _, cells in self._sample], None, "xlsx")
+        self._header = _make_header(good, None, "xlsx")
 
     @property
     def header(self) -> TableHeader:
@@ -738,7 +1105,7 @@ class XlsxTable:
 
     def close(self) -> None:
         self._consumed = True
-        self._workbook.close()
+        self._archive.close()
         if self._owned_file is not None:
             self._owned_file.close()
             self._owned_file = None
@@ -753,28 +1120,35 @@ class XlsxTable:
         width = len(self.header.columns)
         records = itertools.chain(self._sample, self._records)
         self._sample = []
-        if self.header.has_header:
-            next(records, None)
+        skip_header = self.header.has_header
+        number = 0
         try:
-            for number, (line, cells) in enumerate(records, start=1):
+            for line, cells, error in records:
+                number += 1
+                if error:
+                    yield Row(number, ("",) * width, line, error=error, raw=f"fila {line}")
+                    continue
+                if skip_header:
+                    skip_header = False
+                    number -= 1
+                    continue
                 values, extra = _fit(cells, width)
                 yield Row(number=number, values=values, line=line, extra=extra)
         finally:
             self.close()
 
-    def _pick_sheet(self) -> Any:
-        sheets = self._workbook.worksheets
-        if not sheets:
-            raise UnsupportedFile("empty_file")
-        active = self._workbook.active
-        return active if active in sheets else sheets[0]
-
-    @staticmethod
-    def _iter_records(sheet: Any) -> Iterator[tuple[int, list[str]]]:
-        for line, raw in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = _trim_trailing_empty([_cell_text(v) for v in raw])
-            if cells:  # a fully empty sheet row is the XLSX form of a blank line
-                yield line, cells
+    def _iter_records(
+        self, workbook: _Workbook, limits: XlsxLimits
+    ) -> Iterator[tuple[int, list[str], str]]:
+        sheet = _SheetParser(workbook, limits)
+        part = _XmlPart(self._archive, workbook.sheet_path, self._deadline)
+        part.parser.StartElementHandler = sheet.start
+        part.parser.EndElementHandler = sheet.end
+        part.parser.CharacterDataHandler = sheet.chars
+        for _ in part.chunks():
+            if sheet.out:
+                yield from sheet.out
+                sheet.out.clear()
 
 
 def _source_size(source: str | os.PathLike[str] | IO[bytes] | BinaryIO) -> int:
@@ -786,40 +1160,43 @@ def _source_size(source: str | os.PathLike[str] | IO[bytes] | BinaryIO) -> int:
     return size
 
 
-def _load_workbook(
-    source: str | os.PathLike[str] | IO[bytes] | BinaryIO, max_shared_strings_bytes: int
-) -> Any:
-    import openpyxl  # heavy import; only XLSX uploads pay for it
-
-    start = None if isinstance(source, str | os.PathLike) else source.tell()
+def _open_archive(
+    source: str | os.PathLike[str] | IO[bytes] | BinaryIO, limits: XlsxLimits
+) -> zipfile.ZipFile:
+    """The archive, after checking its directory: sizes are known before any inflating."""
     try:
-        with zipfile.ZipFile(source) as archive:
-            names = set(archive.namelist())
-            if "xl/workbook.xml" not in names:
-                raise UnsupportedFile("unsupported_format")  # e.g. a .docx or plain zip
-            if "xl/sharedStrings.xml" in names:
-                strings = archive.getinfo("xl/sharedStrings.xml").file_size
-                if strings > max_shared_strings_bytes:
-                    raise UnsupportedFile("xlsx_too_large")
-    except zipfile.BadZipFile as exc:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise UnsupportedFile("corrupt_xlsx") from exc
-    if start is not None and not isinstance(source, str | os.PathLike):
-        source.seek(start)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "no default style" noise from exporters
-            return openpyxl.load_workbook(source, read_only=True, data_only=True)
-    except Exception as exc:
-        raise UnsupportedFile("corrupt_xlsx") from exc
+        infos = {info.filename: info for info in archive.infolist()}
+        if "xl/workbook.xml" not in infos:
+            raise UnsupportedFile("unsupported_format")  # e.g. a .docx or plain zip
+        if sum(info.file_size for info in infos.values()) > limits.max_uncompressed_bytes:
+            raise UnsupportedFile("xlsx_too_large")
+        strings = infos.get("xl/sharedStrings.xml")
+        if strings is not None and strings.file_size > limits.max_shared_strings_bytes:
+            raise UnsupportedFile("xlsx_too_large")
+        for info in infos.values():
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > _RATIO_MIN_BYTES and ratio > limits.max_ratio:
+                raise UnsupportedFile("xlsx_too_large")
+            if info.filename in _SMALL_PARTS and info.file_size > limits.max_part_bytes:
+                raise UnsupportedFile("xlsx_too_large")
+    except BaseException:
+        archive.close()
+        raise
+    return archive
 
 
 def open_xlsx(
     source: str | os.PathLike[str] | IO[bytes] | BinaryIO,
     *,
     max_shared_strings_bytes: int = MAX_XLSX_SHARED_STRINGS_BYTES,
+    limits: XlsxLimits | None = None,
 ) -> XlsxTable:
     """Open an XLSX from a path or a seekable binary file."""
-    return XlsxTable(source, max_shared_strings_bytes=max_shared_strings_bytes)
+    return XlsxTable(source, max_shared_strings_bytes=max_shared_strings_bytes, limits=limits)
 
 
 def _spool(head: bytes, reader: _CountingReader, max_bytes: int) -> IO[bytes]:
@@ -850,6 +1227,7 @@ def open_table(
     filename: str,
     *,
     max_xlsx_bytes: int = MAX_XLSX_BYTES,
+    xlsx_limits: XlsxLimits | None = None,
 ) -> ContactTable:
     """Open an uploaded contact file.
 
@@ -867,7 +1245,7 @@ def open_table(
     if head.startswith(_OLE_MAGIC):
         raise UnsupportedFile("legacy_xls")
     if head.startswith(_ZIP_MAGIC):
-        return _open_zip(stream, head, reader, seekable, start, max_xlsx_bytes)
+        return _open_zip(stream, head, reader, seekable, start, max_xlsx_bytes, xlsx_limits)
     return _open_text(head, reader, filename)
 
 
@@ -878,16 +1256,17 @@ def _open_zip(
     seekable: bool,
     start: int,
     max_bytes: int,
+    limits: XlsxLimits | None,
 ) -> XlsxTable:
     if seekable:
         size = stream.seek(0, io.SEEK_END) - start
         if size > max_bytes:
             raise UnsupportedFile("xlsx_too_large")
         stream.seek(start)
-        return XlsxTable(stream, bytes_read=size)
+        return XlsxTable(stream, bytes_read=size, limits=limits)
     spooled = _spool(head, reader, max_bytes)
     try:
-        return XlsxTable(spooled, bytes_read=reader.bytes_read, owned_file=spooled)
+        return XlsxTable(spooled, bytes_read=reader.bytes_read, owned_file=spooled, limits=limits)
     except BaseException:
         spooled.close()
         raise
