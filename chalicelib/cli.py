@@ -165,7 +165,12 @@ def upload_and_follow(
             raise click.ClickException(f"API {created.status_code}: {created.text}")
         info = created.json()
         with file.open("rb") as fh:
-            put = httpx.put(info["upload_url"], content=fh.read(), timeout=300)
+            put = httpx.put(
+                info["upload_url"],
+                content=fh.read(),
+                headers=info.get("upload_headers") or {},
+                timeout=300,
+            )
         if put.status_code >= 300:
             raise click.ClickException(f"upload failed: {put.status_code} {put.text[:200]}")
         deadline = time.monotonic() + timeout

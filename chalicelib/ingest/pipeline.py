@@ -89,6 +89,7 @@ def ingest_rows(
     progress: ProgressFn | None = None,
     progress_every_s: float = 2.0,
     deadline: float | None = None,
+    counts: IngestCounts | None = None,
 ) -> IngestOutcome:
     """Normalize, dedupe within the file and hand contacts to `sink` in batches.
 
@@ -100,7 +101,8 @@ def ingest_rows(
     A row the reader could not parse arrives with `row.error` and is rejected with that
     reason. If the reader gives up mid-file (`UnsupportedFile`), or `deadline`
     (`time.monotonic()`) passes, the rows so far are finished and the outcome carries
-    the error: the caller can say exactly what was stored."""
+    the error: the caller can say exactly what was stored. Pass `counts` to read them
+    even when a sink error escapes."""
     sample, rows = _peek(table.rows(), SAMPLE_ROWS)
     readable = [row for row in sample if not row.error]
     choice = detect_phone_column(table.header, readable, looks_like_phone, phone_column)
@@ -110,7 +112,7 @@ def ingest_rows(
     # Attribute name of each mask bit, to send a merge only the values that are new.
     bit_names = [name for _, name in attr_cols] + ["phone_extension", "other_phones", EXTRA_COLUMN]
 
-    counts = IngestCounts()
+    counts = counts if counts is not None else IngestCounts()
     seen: dict[int, int] = {}
     pending: dict[int, ContactRecord] = {}
     last_progress = time.monotonic()
