@@ -70,6 +70,14 @@ class IngestOutcome:
 ProgressFn = Callable[[IngestCounts, int], None]
 
 
+def final_status(outcome: IngestOutcome) -> str:
+    """`completed`; `partial` when the file stopped mid-way after contacts were
+    accepted (they are stored); `failed` when it stopped with none."""
+    if outcome.error is None:
+        return "completed"
+    return "partial" if outcome.counts.accepted else "failed"
+
+
 def _peek(rows: Iterator[Row], n: int) -> tuple[list[Row], Iterator[Row]]:
     head = list(islice(rows, n))
 

@@ -61,7 +61,7 @@ MAX_LINE_BYTES = 1024 * 1024
 # A quoted cell may span lines, but a record still open after this many characters or
 # lines is an unclosed quote: its first line is rejected and the rest is read again.
 MAX_RECORD_CHARS = 1024 * 1024
-MAX_RECORD_LINES = 1000
+MAX_RECORD_LINES = 20_000  # bounds the per-line overhead of a record of tiny lines
 # What a rejected line keeps for the report (the rest of it is not a contact anyway).
 RAW_SNIPPET_CHARS = 200
 MAX_XLSX_BYTES = 200 * 1024 * 1024
@@ -348,10 +348,19 @@ def _utf16_codec(head: bytes) -> str | None:
     return None
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0b\x0c")
+
+
 def _looks_binary(head: bytes) -> bool:
-    # A stray NUL happens in messy exports; images, PDFs and archives are full of them.
+    # A stray NUL happens in messy exports; images, PDFs and archives are full of them,
+    # and random bytes are ~10 % control characters, which text never is.
     probe = head[:4096]
-    return probe.count(0) > max(len(probe) // 100, 1) or probe.startswith(b"%PDF")
+    controls = len(probe) - len(probe.translate(None, _CONTROL_BYTES))
+    return (
+        probe.count(0) > max(len(probe) // 100, 1)
+        or controls > max(len(probe) // 20, 8)
+        or probe.startswith(b"%PDF")
+    )
 
 
 def _decode_utf16(chunks: Iterable[bytes], codec: str) -> Iterator[str]:
@@ -386,14 +395,15 @@ def _sniff_records(lines: list[str]) -> list[str]:
 
     A quoted cell spanning many lines (notes, addresses) must count as one record, and
     the delimiters inside quotes not at all; otherwise its lines outvote the real rows.
-    Quote parity is enough here: a stray quote only costs this estimate, not the read."""
+    Quote parity is enough here: a stray quote only costs this estimate, not the read.
+    The sample is bounded already, so an open quote simply runs to its end."""
     records: list[str] = []
     parts: list[str] = []
     quotes = 0
     for line in lines:
         parts.append(line)
         quotes += line.count('"')
-        if quotes % 2 == 0 or len(parts) >= MAX_RECORD_LINES:
+        if quotes % 2 == 0:
             records.append(_QUOTED_RUN.sub("", "".join(parts)))
             parts, quotes = [], 0
     if parts:
@@ -1089,10 +1099,11 @@ class XlsxTable:
         except Exception as exc:  # anything else a broken archive can raise
             self.close()
             raise UnsupportedFile("corrupt_xlsx") from exc
-        good = [cells for _, cells, error in self._sample if not error]
-        if not good:
+        if not self._sample:
             self.close()
             raise UnsupportedFile("empty_file")
+        # Only rejected rows in the sample (all too wide): they are still accounted for.
+        good = [cells for _, cells, error in self._sample if not error]
         self._header = _make_header(good, None, "xlsx")
 
     @property
@@ -1145,10 +1156,15 @@ class XlsxTable:
         part.parser.StartElementHandler = sheet.start
         part.parser.EndElementHandler = sheet.end
         part.parser.CharacterDataHandler = sheet.chars
-        for _ in part.chunks():
-            if sheet.out:
-                yield from sheet.out
-                sheet.out.clear()
+        try:
+            for _ in part.chunks():
+                if sheet.out:
+                    yield from sheet.out
+                    sheet.out.clear()
+        except UnsupportedFile:
+            # A limit hit mid-chunk: the rows completed before it are still rows read.
+            yield from sheet.out
+            raise
 
 
 def _source_size(source: str | os.PathLike[str] | IO[bytes] | BinaryIO) -> int:

@@ -21,7 +21,7 @@ from chalicelib.aws import Clients
 from chalicelib.domain import aggregates
 from chalicelib.domain.contact import ContactRecord
 from chalicelib.ingest.columns import ColumnNotFound
-from chalicelib.ingest.pipeline import IngestCounts, ingest_rows
+from chalicelib.ingest.pipeline import IngestCounts, final_status, ingest_rows
 from chalicelib.ingest.readers import UnsupportedFile, XlsxLimits, open_table
 from chalicelib.ingest.report import RejectReport
 from chalicelib.logging import logger
@@ -294,7 +294,7 @@ class IngestService:
         )
         rejects.close()
         # Stopped mid-file: what was read is stored and accounted for, and the job says so.
-        status = "completed" if error is None else "partial" if counts.accepted else "failed"
+        status = final_status(outcome)
         summary: dict[str, Any] = {
             "upload_id": upload_id,
             "status": status,
