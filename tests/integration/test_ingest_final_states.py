@@ -190,3 +190,115 @@ def test_an_upload_url_works_once(stack: LocalStack) -> None:
     again = api.get(f"/v2/uploads/{info['upload_id']}").json()
     assert again["counts"] == done["counts"] and again["finished_at"] == done["finished_at"]
     assert wiring().contacts.get("+523312345678") is None
+
+
+_KILLED_CHILD = """
+import os, signal, sys, json
+from chalicelib.handlers import ingest as handler
+from chalicelib.local.pump import LambdaContext
+from chalicelib.store.contacts import ContactStore
+from chalicelib.wiring import wiring
+
+wiring().ingest.followup_queue_urls = ()
+real = ContactStore.upsert
+done = []
+
+def upsert(self, records, upload_id, now):
+    out = real(self, records, upload_id, now)
+    done.append(len(records))
+    if len(done) == 3:  # mid-file: no cleanup, writes in flight on other threads die
+        os.kill(os.getpid(), signal.SIGKILL)
+    return out
+
+ContactStore.upsert = upsert
+handler.handle(json.loads(sys.argv[1]), LambdaContext("ingest", int(sys.argv[2])))
+"""
+
+
+def test_sigkill_mid_file_then_redelivery_counts_every_row_once(stack: LocalStack) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from chalicelib.handlers import ingest as ingest_handler
+    from chalicelib.local.pump import LambdaContext
+
+    w = wiring()
+    bucket = w.settings.data_bucket
+    # The child must get this object first: no S3 -> SQS notification for this test
+    # (the next test's fixture provisions it again).
+    w.clients.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    rows = [["nombre", "telefono", "segmento"]]
+    rows += [[f"N{i}", f"55{i:08d}", ""] for i in range(2500)]
+    rows += [[f"D{i}", f"55{i:08d}", "vip"] for i in range(250)]  # fills segmento
+    rows += [[f"J{i}", "n/a", ""] for i in range(250)]
+    key = "uploads/matado.csv"
+    w.clients.s3.put_object(Bucket=bucket, Key=key, Body=csv_bytes(rows))
+    etag = w.clients.s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    note = json.dumps(
+        {
+            "Records": [
+                {
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {"bucket": {"name": bucket}, "object": {"key": key, "eTag": etag}},
+                }
+            ]
+        }
+    )
+
+    def event(receives: int) -> dict[str, Any]:
+        return {
+            "Records": [
+                {
+                    "messageId": "m-kill",
+                    "receiptHandle": "rh",
+                    "body": note,
+                    "attributes": {"ApproximateReceiveCount": str(receives)},
+                    "messageAttributes": {},
+                    "md5OfBody": "",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
+                    "awsRegion": "us-east-1",
+                }
+            ]
+        }
+
+    timeout_s = 4  # the child's Lambda timeout: its idempotency lock expires with it
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_CHILD, json.dumps(event(1)), str(timeout_s)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=dict(os.environ),
+        capture_output=True,
+        timeout=60,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    upload_id = upload_id_for(key, etag)
+    killed = job(upload_id)
+    assert killed["status"] == "processing"  # what a crash leaves behind
+    stored_by_child = w.contacts.count()
+    assert 300 <= stored_by_child < 2500
+
+    # SQS redelivers after the visibility timeout, by then the lock has expired.
+    time.sleep(timeout_s + 0.5)
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(w.ingest, "followup_queue_urls", ())
+    try:
+        result = ingest_handler.handle(event(2), LambdaContext("ingest", 60))
+    finally:
+        monkey.undo()
+    assert result == {"batchItemFailures": []}
+
+    j = job(upload_id)
+    assert j["status"] == "completed", j
+    c = j["counts"]
+    assert (c["rows"], c["accepted"], c["duplicates"], c["rejected"]) == (3000, 2500, 250, 250)
+    assert (c["new"], c["existing"]) == (2500, 0)  # the child's contacts counted once
+    assert w.contacts.count() == 2500
+    for i in (0, 1249, 2499):
+        contact = w.contacts.get(f"+5255{i:08d}")
+        assert contact is not None and contact["source_uploads"] == [upload_id]
+        expected = {"nombre": f"N{i}", "segmento": "vip"} if i < 250 else {"nombre": f"N{i}"}
+        assert contact["attributes"] == expected
