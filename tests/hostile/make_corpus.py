@@ -43,10 +43,6 @@ def _good_rows(n: int, start: int = 0) -> bytes:
 HEADER = b"nombre,telefono,ciudad\n"
 
 
-def _write(data: bytes) -> Callable[[Path], None]:
-    return lambda path: path.write_bytes(data)
-
-
 def long_line_mid_file(path: Path) -> None:
     bad = b"Z," + b"9" * (2 * 1024 * 1024) + b",x\n"  # 2 MiB: over the 1 MiB line limit
     path.write_bytes(HEADER + _good_rows(GOOD) + bad + _good_rows(GOOD, GOOD))
@@ -63,8 +59,8 @@ def unclosed_quote_mid_file(path: Path) -> None:
 
 
 def quoted_multiline_cell(path: Path) -> None:
-    # Row 1's note spans 3,000 lines inside the sniff sample: one record, not 3,000.
-    note = b'"' + b"".join(b"linea %d de la nota\n" % i for i in range(3000)) + b'"'
+    # Row 1's note spans 5,000 lines, past the 64 KiB sniff sample: one record.
+    note = b'"' + b"".join(b"linea %d de la nota\n" % i for i in range(5000)) + b'"'
     path.write_bytes(
         b"nombre,telefono,nota\n" + b"Ana,5512345678," + note + b"\n" + _good_rows(GOOD, 1)
     )
@@ -114,6 +110,25 @@ _RELS = (
 )
 
 
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+    'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+    f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
+    f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.worksheet+xml"/>'
+    f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/>'
+    "</Types>"
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Target="xl/workbook.xml" Type="http://schemas.openxmlformats'
+    '.org/officeDocument/2006/relationships/officeDocument"/></Relationships>'
+)
+
+
 def _xlsx(
     path: Path,
     sheet: Iterator[bytes],
@@ -121,7 +136,9 @@ def _xlsx(
     prolog: bytes = b"",
 ) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
+        # Enough package plumbing for openpyxl to open it too (for before/after runs).
+        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        z.writestr("_rels/.rels", _ROOT_RELS)
         z.writestr("xl/workbook.xml", _WORKBOOK)
         z.writestr("xl/_rels/workbook.xml.rels", _RELS)
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
@@ -130,12 +147,11 @@ def _xlsx(
             for chunk in sheet:
                 fh.write(chunk)
             fh.write(b"</sheetData></worksheet>")
-        if shared is not None:
-            with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as fh:
-                fh.write(f'<?xml version="1.0" encoding="UTF-8"?><sst {_NS}>'.encode())
-                for chunk in shared:
-                    fh.write(chunk)
-                fh.write(b"</sst>")
+        with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as fh:
+            fh.write(f'<?xml version="1.0" encoding="UTF-8"?><sst {_NS}>'.encode())
+            for chunk in shared or ():
+                fh.write(chunk)
+            fh.write(b"</sst>")
 
 
 def _row(r: int, *cells: str) -> bytes:
