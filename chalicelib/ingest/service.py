@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import tempfile
 import threading
 import time
@@ -22,7 +21,7 @@ from chalicelib.domain import aggregates
 from chalicelib.domain.contact import ContactRecord
 from chalicelib.ingest.columns import ColumnNotFound
 from chalicelib.ingest.pipeline import IngestCounts, final_status, ingest_rows
-from chalicelib.ingest.readers import UnsupportedFile, XlsxLimits, open_table
+from chalicelib.ingest.readers import MAX_XLSX_BYTES, UnsupportedFile, XlsxLimits, open_table
 from chalicelib.ingest.report import RejectReport
 from chalicelib.logging import logger
 from chalicelib.metrics import metrics
@@ -253,9 +252,17 @@ class IngestService:
         try:
             body: IO[bytes] = obj["Body"]
             if filename.lower().endswith(SPOOL_EXTENSIONS):
-                # XLSX is a zip: it needs a seekable file, so it goes to /tmp first.
+                # XLSX is a zip: it needs a seekable file, so it goes to /tmp first, and
+                # no more of it than the reader would accept (not until /tmp is full).
+                if size > MAX_XLSX_BYTES:
+                    raise UnsupportedFile("xlsx_too_large")
                 spooled = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
-                shutil.copyfileobj(body, spooled, 1024 * 1024)
+                copied = 0
+                while chunk := body.read(1024 * 1024):
+                    copied += len(chunk)
+                    if copied > MAX_XLSX_BYTES:
+                        raise UnsupportedFile("xlsx_too_large")
+                    spooled.write(chunk)
                 spooled.seek(0)
                 body = spooled
             table = open_table(body, filename, xlsx_limits=xlsx_limits)

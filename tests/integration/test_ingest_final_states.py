@@ -301,3 +301,24 @@ def test_sigkill_mid_file_then_redelivery_counts_every_row_once(stack: LocalStac
         assert contact is not None and contact["source_uploads"] == [upload_id]
         expected = {"nombre": f"N{i}", "segmento": "vip"} if i < 125 else {"nombre": f"N{i}"}
         assert contact["attributes"] == expected
+
+
+def test_xlsx_over_the_size_cap_is_not_spooled(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openpyxl
+
+    from chalicelib.ingest import service
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["telefono"])
+    ws.append([5512345678])
+    buf = io.BytesIO()
+    wb.save(buf)
+    monkeypatch.setattr(service, "MAX_XLSX_BYTES", 1000)  # the real cap is 200 MiB
+    upload_id = put("uploads/grande.xlsx", buf.getvalue())
+    assert stack.pump.drain(timeout_s=60)
+    j = job(upload_id)
+    assert j["status"] == "failed" and j["error"]["code"] == "xlsx_too_large"
