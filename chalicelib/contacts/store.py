@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.core.ddb import batch_get, batch_write, from_item, to_item
 from chalicelib.domain.contact import ContactRecord
 
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
 class UpsertOutcome:
     new: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
+    # Stored already, but by an earlier attempt of this same upload (crashed and
+    # redelivered): new for the upload's counts, not created again for the dashboard.
+    resumed: list[str] = field(default_factory=list)
 
 
 class ContactStore:
@@ -40,13 +45,19 @@ class ContactStore:
             return outcome
         # Only existence is needed: the merge below sets each attribute with
         # if_not_exists, so DynamoDB itself keeps the values already stored.
-        found = batch_get(self._ddb, self.table_name, "e164", [r.e164 for r in records], "e164")
-        existing = {item["e164"]["S"] for item in found}
+        # `first_upload` tells a contact this upload created in an attempt that crashed.
+        found = batch_get(
+            self._ddb, self.table_name, "e164", [r.e164 for r in records], "e164, first_upload"
+        )
+        existing = {item["e164"]["S"]: item.get("first_upload", {}).get("S") for item in found}
         puts = []
         for rec in records:
             if rec.e164 in existing:
                 self.merge(rec.e164, rec.attributes, upload_id, now)
-                outcome.existing.append(rec.e164)
+                if existing[rec.e164] == upload_id:
+                    outcome.resumed.append(rec.e164)
+                else:
+                    outcome.existing.append(rec.e164)
             else:
                 item = to_item(rec.to_item(upload_id, now), keep=("attributes", "platforms"))
                 puts.append({"PutRequest": {"Item": item}})
@@ -62,13 +73,20 @@ class ContactStore:
         names, values, sets = _fill_clauses(attributes)
         names |= {"#u": "updated_at", "#s": "source_uploads"}
         values |= {":now": {"S": now}, ":up": {"SS": [upload_id]}}
-        self._ddb.update_item(
-            TableName=self.table_name,
-            Key={"e164": {"S": e164}},
-            UpdateExpression="SET " + ", ".join(["#u = :now", *sets]) + " ADD #s :up",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        try:
+            self._ddb.update_item(
+                TableName=self.table_name,
+                Key={"e164": {"S": e164}},
+                UpdateExpression="SET " + ", ".join(["#u = :now", *sets]) + " ADD #s :up",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if not (attributes and _item_too_large(exc)):
+                raise
+            # Uploads keep adding attributes to one contact; at DynamoDB's 400 KB the
+            # new ones are dropped, but the upload is still recorded as a source.
+            self.merge(e164, {}, upload_id, now)
 
     def fill_missing(self, e164: str, attributes: Mapping[str, str]) -> None:
         """Fill the attributes a contact lacks, and nothing else: for a later row of the
@@ -76,13 +94,17 @@ class ContactStore:
         if not attributes:
             return
         names, values, sets = _fill_clauses(attributes)
-        self._ddb.update_item(
-            TableName=self.table_name,
-            Key={"e164": {"S": e164}},
-            UpdateExpression="SET " + ", ".join(sets),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        try:
+            self._ddb.update_item(
+                TableName=self.table_name,
+                Key={"e164": {"S": e164}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if not _item_too_large(exc):
+                raise  # at 400 KB the fill is dropped, as in merge()
 
     def get(self, e164: str) -> dict[str, Any] | None:
         resp = self._ddb.get_item(
@@ -101,6 +123,11 @@ class ContactStore:
             if "LastEvaluatedKey" not in resp:
                 return total
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def _item_too_large(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    return error.get("Code") == "ValidationException" and "size" in error.get("Message", "")
 
 
 def _fill_clauses(

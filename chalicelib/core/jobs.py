@@ -35,6 +35,21 @@ class JobStore:
         item = resp.get("Item")
         return from_item(item) if item else None
 
+    def claim_object(self, job_id: str, etag: str) -> bool:
+        """Tie the job to one uploaded object version; False if another one has it (a
+        second PUT on the same upload URL must not replace the first one's results)."""
+        try:
+            self._ddb.update_item(
+                TableName=self.table_name,
+                Key={"job_id": {"S": job_id}},
+                UpdateExpression="SET object_etag = :e",
+                ConditionExpression="attribute_not_exists(object_etag) OR object_etag = :e",
+                ExpressionAttributeValues={":e": {"S": etag}},
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def update(self, job_id: str, fields: Mapping[str, Any]) -> None:
         """Set the given top-level fields (creating the job if it does not exist yet:
         files dropped straight into S3 have no job until ingest starts)."""

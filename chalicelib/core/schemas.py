@@ -28,6 +28,9 @@ class UploadCreated(BaseModel):
     key: str
     upload_url: str = Field(description="Presigned S3 URL: PUT the file there")
     method: str
+    upload_headers: dict[str, str] = Field(
+        default_factory=dict, description="Headers to send with the PUT (the URL works once)"
+    )
     expires_in: int
     status_url: str
 

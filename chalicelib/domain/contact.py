@@ -9,6 +9,17 @@ from chalicelib.domain.phone import Accepted
 
 # DynamoDB items are capped at 400 KB; a spreadsheet cell should never get close.
 MAX_ATTRIBUTE_CHARS = 1000
+# All of a contact's attributes (names + UTF-8 values). Far below 400 KB on purpose:
+# validation, scores and source ids are added to the same item later.
+MAX_ATTRIBUTES_BYTES = 64 * 1024
+
+
+def attributes_size(attributes: dict[str, str]) -> int:
+    """Bytes DynamoDB counts for these attributes (names and UTF-8 values)."""
+    total = 0
+    for k, v in attributes.items():
+        total += len(k) + (len(v) if v.isascii() else len(v.encode()))
+    return total
 
 
 @dataclass(slots=True)
@@ -21,9 +32,15 @@ class ContactRecord:
         return self.phone.e164
 
     def fill_missing(self, attributes: dict[str, str]) -> None:
-        """First-seen wins; a later duplicate only fills what the first left empty."""
+        """First-seen wins; a later duplicate only fills what the first left empty, and
+        only while the contact stays within ``MAX_ATTRIBUTES_BYTES``."""
+        size = attributes_size(self.attributes)
         for k, v in attributes.items():
-            self.attributes.setdefault(k, v)
+            if k not in self.attributes:
+                added = attributes_size({k: v})
+                if size + added <= MAX_ATTRIBUTES_BYTES:
+                    self.attributes[k] = v
+                    size += added
 
     def to_item(self, upload_id: str, now: str) -> dict[str, Any]:
         p = self.phone

@@ -39,6 +39,13 @@ class RejectReason(StrEnum):
     INVALID_FOR_REGION = "invalid_for_region"
     INVALID_COUNTRY_CODE = "invalid_country_code"
     EXCEL_PRECISION_LOST = "excel_precision_lost"
+    # Row-level: the reader or the store could not take the row (the phone was not read).
+    LINE_TOO_LONG = "line_too_long"
+    FIELD_TOO_LONG = "field_too_long"
+    UNCLOSED_QUOTE = "unclosed_quote"
+    MALFORMED_ROW = "malformed_row"
+    TOO_MANY_COLUMNS = "too_many_columns"
+    TOO_LARGE = "too_large"
 
 
 REASON_TEXT: dict[RejectReason, tuple[str, str]] = {
@@ -57,6 +64,27 @@ REASON_TEXT: dict[RejectReason, tuple[str, str]] = {
     RejectReason.EXCEL_PRECISION_LOST: (
         "Excel lo guardó en notación científica y perdió dígitos",
         "Excel stored it in scientific notation and lost digits",
+    ),
+    RejectReason.LINE_TOO_LONG: (
+        "Línea de más de 1 MB: no es una fila de contacto",
+        "Line over 1 MB: not a contact row",
+    ),
+    RejectReason.FIELD_TOO_LONG: (
+        "Una celda de más de 128 KB: no es una fila de contacto",
+        "A cell over 128 KB: not a contact row",
+    ),
+    RejectReason.UNCLOSED_QUOTE: (
+        "Comillas sin cerrar: la fila no se pudo leer",
+        "Unclosed quote: the row could not be read",
+    ),
+    RejectReason.MALFORMED_ROW: ("Fila mal formada", "Malformed row"),
+    RejectReason.TOO_MANY_COLUMNS: (
+        "La fila tiene celdas más allá de la columna 1024",
+        "The row has cells beyond column 1024",
+    ),
+    RejectReason.TOO_LARGE: (
+        "Las demás columnas de la fila pasan de 64 KB (límite por contacto)",
+        "The row's other columns exceed 64 KB (the per-contact limit)",
     ),
 }
 

@@ -6,6 +6,7 @@ idempotency layer (Powertools, DynamoDB) makes a redelivered S3 event a no-op.""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -27,12 +28,15 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from pydantic import BaseModel, Field
 
+from chalicelib.core import resources
 from chalicelib.core.logging import logger
 from chalicelib.core.metrics import metrics
 from chalicelib.ingest.service import UploadRef
 from chalicelib.wiring import Wiring, wiring
 
 UPLOAD_PREFIX = "uploads/"
+# Seconds kept at the end of an invocation to write the reports and the job's state.
+FINISH_MARGIN_S = 60.0
 
 
 class _S3Object(BaseModel):
@@ -90,10 +94,21 @@ def _idempotent_process(w: Wiring) -> tuple[Callable[..., Any], IdempotencyConfi
     )
 
     @idempotent_function(data_keyword_argument="ref", persistence_store=store, config=config)
-    def process(ref: UploadRef) -> dict[str, Any]:
-        return w.ingest.process(ref)
+    def process(
+        ref: UploadRef, final_attempt: bool = False, deadline: float | None = None
+    ) -> dict[str, Any]:
+        return w.ingest.process(ref, final_attempt=final_attempt, deadline=deadline)
 
     return process, config
+
+
+def _deadline(context: Any) -> float | None:
+    """When to stop reading: the invocation's end less time to write the outcome."""
+    try:
+        remaining_s = context.get_remaining_time_in_millis() / 1000
+    except AttributeError:
+        return None
+    return time.monotonic() + max(remaining_s - FINISH_MARGIN_S, remaining_s / 2)
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -105,9 +120,13 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS)
 
     def record_handler(record: SQSRecord) -> None:
+        # The queue's redrive policy parks the message after this receive: the ingest
+        # must then end in a final state itself, never `retrying` forever.
+        receives = int(record.raw_event.get("attributes", {}).get("ApproximateReceiveCount", 1))
+        final = receives >= resources.INGEST.max_receive_count
         for ref in uploads_in(record.body):
             try:
-                process(ref=ref)
+                process(ref=ref, final_attempt=final, deadline=_deadline(context))
             except IdempotencyAlreadyInProgressError:
                 # Another delivery of the same object (S3 may notify twice, SQS delivers
                 # at least once) is ingesting it right now. That delivery's message stays
@@ -116,8 +135,9 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 logger.info("ingest already in progress elsewhere", extra={"key": ref.key})
                 metrics.add_metric(name="DuplicateIngestDeliveries", unit="Count", value=1)
             except Exception:
-                logger.exception("ingest failed, will retry", extra={"key": ref.key})
-                w.mark_retrying(ref)
+                logger.exception("ingest failed", extra={"key": ref.key, "final": final})
+                if not final:
+                    w.mark_retrying(ref)
                 raise
 
     try:

@@ -13,10 +13,15 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Protocol
 
-from chalicelib.domain.contact import ContactRecord, clean_attribute
+from chalicelib.domain.contact import (
+    MAX_ATTRIBUTES_BYTES,
+    ContactRecord,
+    attributes_size,
+    clean_attribute,
+)
 from chalicelib.domain.phone import Accepted, RejectReason, looks_like_phone, normalize
 from chalicelib.ingest.columns import ColumnChoice, attribute_columns, detect_phone_column
-from chalicelib.ingest.readers import EXTRA_COLUMN, ContactTable, Row
+from chalicelib.ingest.readers import EXTRA_COLUMN, ContactTable, Row, UnsupportedFile
 
 SAMPLE_ROWS = 200
 
@@ -57,9 +62,20 @@ class IngestOutcome:
     counts: IngestCounts
     column: ColumnChoice
     attribute_names: tuple[str, ...]
+    # The file stopped being readable after `counts.rows` rows (an XLSX limit, the time
+    # budget): those rows are accounted for and their contacts handed to the sink.
+    error: UnsupportedFile | None = None
 
 
 ProgressFn = Callable[[IngestCounts, int], None]
+
+
+def final_status(outcome: IngestOutcome) -> str:
+    """`completed`; `partial` when the file stopped mid-way after contacts were
+    accepted (they are stored); `failed` when it stopped with none."""
+    if outcome.error is None:
+        return "completed"
+    return "partial" if outcome.counts.accepted else "failed"
 
 
 def _peek(rows: Iterator[Row], n: int) -> tuple[list[Row], Iterator[Row]]:
@@ -80,71 +96,97 @@ def ingest_rows(
     batch_size: int = 100,
     progress: ProgressFn | None = None,
     progress_every_s: float = 2.0,
+    deadline: float | None = None,
+    counts: IngestCounts | None = None,
 ) -> IngestOutcome:
     """Normalize, dedupe within the file and hand contacts to `sink` in batches.
 
     Within-file duplicates are tracked as E.164 integers with a bitmask of the
     attribute columns already seen filled: a later duplicate costs a write only when it
     brings a value its first occurrence lacked (rare), which keeps the memory per
-    distinct number small (a 1M-row file stays well under Lambda-sized memory)."""
+    distinct number small (a 1M-row file stays well under Lambda-sized memory).
+
+    A row the reader could not parse arrives with `row.error` and is rejected with that
+    reason. If the reader gives up mid-file (`UnsupportedFile`), or `deadline`
+    (`time.monotonic()`) passes, the rows so far are finished and the outcome carries
+    the error: the caller can say exactly what was stored. Pass `counts` to read them
+    even when a sink error escapes."""
     sample, rows = _peek(table.rows(), SAMPLE_ROWS)
-    choice = detect_phone_column(table.header, sample, looks_like_phone, phone_column)
+    readable = [row for row in sample if not row.error]
+    choice = detect_phone_column(table.header, readable, looks_like_phone, phone_column)
     attr_cols = attribute_columns(table.header, choice.index)
     extra_bit_ext = 1 << len(attr_cols)
     extra_bit_alt = extra_bit_ext << 1
     # Attribute name of each mask bit, to send a merge only the values that are new.
     bit_names = [name for _, name in attr_cols] + ["phone_extension", "other_phones", EXTRA_COLUMN]
 
-    counts = IngestCounts()
+    counts = counts if counts is not None else IngestCounts()
     seen: dict[int, int] = {}
     pending: dict[int, ContactRecord] = {}
     last_progress = time.monotonic()
     idx = choice.index
 
-    for row in rows:
-        counts.rows += 1
-        values = row.values
-        raw = values[idx] if idx < len(values) else ""
-        result = normalize(raw)
-        if not isinstance(result, Accepted):
-            counts.rejected_by_reason[result.reason.value] += 1
-            rejects.add(row.number, raw, result.reason)
-        else:
-            attrs, mask = _attributes(values, attr_cols, result, extra_bit_ext, extra_bit_alt)
-            if row.extra:
-                # Cells beyond the header: kept, not dropped.
-                attrs[EXTRA_COLUMN] = clean_attribute(" | ".join(row.extra))
-                mask |= extra_bit_alt << 1
-            key = int(result.e164[1:])
-            prev = seen.get(key)
-            if prev is None:
-                seen[key] = mask
-                counts.accepted += 1
-                pending[key] = ContactRecord(result, attrs)
-                if len(pending) >= batch_size:
-                    sink.submit(list(pending.values()))
-                    pending.clear()
+    error: UnsupportedFile | None = None
+    try:
+        for row in rows:
+            # Before the row is counted, so a progress snapshot always adds up.
+            if counts.rows % 1000 == 0 and counts.rows:
+                now = time.monotonic()
+                if progress is not None and now - last_progress >= progress_every_s:
+                    last_progress = now
+                    progress(counts, table.bytes_read)
+                if deadline is not None and now > deadline:
+                    raise UnsupportedFile("time_limit")
+            counts.rows += 1
+            if row.error:
+                reason = RejectReason(row.error)
+                counts.rejected_by_reason[reason.value] += 1
+                rejects.add(row.number, row.raw, reason)
+                continue
+            values = row.values
+            raw = values[idx] if idx < len(values) else ""
+            result = normalize(raw)
+            if not isinstance(result, Accepted):
+                counts.rejected_by_reason[result.reason.value] += 1
+                rejects.add(row.number, raw, result.reason)
             else:
-                counts.duplicates += 1
-                fresh = mask & ~prev
-                if fresh:
-                    seen[key] = prev | mask
-                    first = pending.get(key)
-                    if first is not None:
-                        first.fill_missing(attrs)
-                    else:
-                        sink.merge(result.e164, _only_bits(attrs, bit_names, fresh))
-        if progress is not None and counts.rows % 1000 == 0:
-            now = time.monotonic()
-            if now - last_progress >= progress_every_s:
-                last_progress = now
-                progress(counts, table.bytes_read)
+                attrs, mask = _attributes(values, attr_cols, result, extra_bit_ext, extra_bit_alt)
+                if row.extra:
+                    # Cells beyond the header: kept, not dropped.
+                    attrs[EXTRA_COLUMN] = clean_attribute(" | ".join(row.extra))
+                    mask |= extra_bit_alt << 1
+                if attributes_size(attrs) > MAX_ATTRIBUTES_BYTES:
+                    # Would fail (or later crowd out) the whole DynamoDB batch: this row only.
+                    counts.rejected_by_reason[RejectReason.TOO_LARGE.value] += 1
+                    rejects.add(row.number, raw, RejectReason.TOO_LARGE)
+                    continue
+                key = int(result.e164[1:])
+                prev = seen.get(key)
+                if prev is None:
+                    seen[key] = mask
+                    counts.accepted += 1
+                    pending[key] = ContactRecord(result, attrs)
+                    if len(pending) >= batch_size:
+                        sink.submit(list(pending.values()))
+                        pending.clear()
+                else:
+                    counts.duplicates += 1
+                    fresh = mask & ~prev
+                    if fresh:
+                        seen[key] = prev | mask
+                        first = pending.get(key)
+                        if first is not None:
+                            first.fill_missing(attrs)
+                        else:
+                            sink.merge(result.e164, _only_bits(attrs, bit_names, fresh))
+    except UnsupportedFile as exc:
+        error = exc
 
     if pending:
         sink.submit(list(pending.values()))
     if counts.accepted + counts.duplicates + counts.rejected != counts.rows:
         raise AssertionError(f"row accounting broken: {counts.as_dict()}")
-    return IngestOutcome(counts, choice, tuple(name for _, name in attr_cols))
+    return IngestOutcome(counts, choice, tuple(name for _, name in attr_cols), error)
 
 
 def _only_bits(attrs: dict[str, str], bit_names: list[str], bits: int) -> dict[str, str]:

@@ -22,6 +22,7 @@ routes = Routes(__name__, tag="uploads")
 
 ALLOWED_EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx")
 URL_TTL_S = 3600
+UPLOAD_HEADERS = {"If-None-Match": "*"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -72,9 +73,11 @@ def create_upload(w: Wiring, body: CreateUpload) -> dict[str, Any]:
         },
         int(time.time()),
     )
+    # If-None-Match: * makes S3 refuse a second PUT (412): the URL works once. Ingest
+    # also refuses a second object version for an upload id (IngestService).
     url = w.clients.s3.generate_presigned_url(
         "put_object",
-        Params={"Bucket": w.settings.data_bucket, "Key": key},
+        Params={"Bucket": w.settings.data_bucket, "Key": key, "IfNoneMatch": "*"},
         ExpiresIn=URL_TTL_S,
         HttpMethod="PUT",
     )
@@ -83,6 +86,7 @@ def create_upload(w: Wiring, body: CreateUpload) -> dict[str, Any]:
         "key": key,
         "upload_url": url,
         "method": "PUT",
+        "upload_headers": dict(UPLOAD_HEADERS),
         "expires_in": URL_TTL_S,
         "status_url": f"/v2/uploads/{upload_id}",
     }

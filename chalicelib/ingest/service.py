@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import tempfile
 import threading
 import time
@@ -27,14 +26,22 @@ from chalicelib.domain import aggregates
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.contact import ContactRecord
 from chalicelib.ingest.columns import ColumnNotFound
-from chalicelib.ingest.pipeline import IngestCounts, ingest_rows
-from chalicelib.ingest.readers import UnsupportedFile, open_table
+from chalicelib.ingest.pipeline import IngestCounts, final_status, ingest_rows
+from chalicelib.ingest.readers import MAX_XLSX_BYTES, UnsupportedFile, XlsxLimits, open_table
 from chalicelib.ingest.report import RejectReport
 
 UPLOAD_ID = re.compile(r"^up_[0-9a-z]{8,40}$")
 SPOOL_EXTENSIONS = (".xlsx", ".xlsm")
 # How often a running ingest moves the dashboard's contact counters.
 STATS_FLUSH_S = 10.0
+# Error codes of a final state reached by the service, not by the file's content.
+INTERNAL_ERROR: dict[str, str] = {
+    "code": "internal_error",
+    "message_es": "La carga falló varias veces por un error interno; se conservan las filas"
+    " guardadas (ver counts.stored).",
+    "message_en": "The upload failed repeatedly on an internal error; the rows stored so"
+    " far are kept (see counts.stored).",
+}
 
 
 class UploadRef(BaseModel):
@@ -112,12 +119,14 @@ class _AsyncContactSink:
             )
             with self._deltas_lock:
                 self._deltas.update(deltas)
-        self._followups.add(outcome.new + outcome.existing)
+        self._followups.add(outcome.new + outcome.resumed + outcome.existing)
         return outcome
 
     def _collect(self, fut: Future[UpsertOutcome]) -> None:
         outcome = fut.result()
-        self.new += len(outcome.new)
+        # A redelivered upload is read again from the start; what its crashed attempt
+        # created is still this upload's new contacts (counted once, on this run).
+        self.new += len(outcome.new) + len(outcome.resumed)
         self.existing += len(outcome.existing)
 
     def flush_stats(self, every_s: float = 0.0) -> None:
@@ -173,11 +182,22 @@ class IngestService:
     followup_queue_urls: tuple[str, ...] = ()
     stats: Stats | None = None
 
-    def process(self, ref: UploadRef) -> dict[str, Any]:
+    def process(
+        self, ref: UploadRef, final_attempt: bool = False, deadline: float | None = None
+    ) -> dict[str, Any]:
+        """Ingest one object. Always leaves the job in a final state except when it
+        raises on a non-final attempt (the message is redelivered): `completed`,
+        `partial` (the file stopped being readable, or the last attempt failed, after
+        some contacts were stored: counts say how many) or `failed` (nothing stored).
+        `deadline` (time.monotonic()) stops reading in time to write the outcome."""
         upload_id = upload_id_for(ref.key, ref.etag)
         keys = report_keys(upload_id)
         started = time.monotonic()
         started_at = now_iso()
+        if ref.etag and not self.jobs.claim_object(upload_id, ref.etag):
+            logger.warning("second object for one upload id ignored", extra={"key": ref.key})
+            metrics.add_metric(name="UploadReplacedIgnored", unit="Count", value=1)
+            return {"upload_id": upload_id, "status": "ignored", "reason": "already_uploaded"}
         job = self.jobs.get(upload_id) or {}
         filename = job.get("filename") or ref.key.rsplit("/", 1)[-1]
         obj = self.clients.s3.get_object(Bucket=ref.bucket, Key=ref.key)
@@ -221,15 +241,27 @@ class IngestService:
             sink.flush_stats(every_s=STATS_FLUSH_S)
 
         spooled: IO[bytes] | None = None
+        counts = IngestCounts()
+        xlsx_limits = None
+        if deadline is not None:
+            xlsx_limits = XlsxLimits(time_budget_s=max(deadline - time.monotonic(), 1.0))
         try:
             body: IO[bytes] = obj["Body"]
             if filename.lower().endswith(SPOOL_EXTENSIONS):
-                # XLSX is a zip: it needs a seekable file, so it goes to /tmp first.
+                # XLSX is a zip: it needs a seekable file, so it goes to /tmp first, and
+                # no more of it than the reader would accept (not until /tmp is full).
+                if size > MAX_XLSX_BYTES:
+                    raise UnsupportedFile("xlsx_too_large")
                 spooled = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
-                shutil.copyfileobj(body, spooled, 1024 * 1024)
+                copied = 0
+                while chunk := body.read(1024 * 1024):
+                    copied += len(chunk)
+                    if copied > MAX_XLSX_BYTES:
+                        raise UnsupportedFile("xlsx_too_large")
+                    spooled.write(chunk)
                 spooled.seek(0)
                 body = spooled
-            table = open_table(body, filename)
+            table = open_table(body, filename, xlsx_limits=xlsx_limits)
             outcome = ingest_rows(
                 table,
                 sink,
@@ -238,6 +270,8 @@ class IngestService:
                 batch_size=self.clients.settings.followup_batch,
                 progress=progress,
                 progress_every_s=self.clients.settings.progress_interval_s,
+                deadline=deadline,
+                counts=counts,
             )
             sink.close()
         except (ColumnNotFound, UnsupportedFile) as exc:
@@ -245,12 +279,15 @@ class IngestService:
             return self._fail(upload_id, ref, filename, keys, started_at, exc)
         except Exception:
             sink.abort()
+            if final_attempt:
+                # No redelivery will come: say what is stored instead of `retrying`.
+                self._give_up(upload_id, counts, sink)
             raise
         finally:
             if spooled is not None:
                 spooled.close()
 
-        counts = outcome.counts
+        error = outcome.error
         elapsed = time.monotonic() - started
         self.clients.s3.upload_fileobj(
             rejects.binary(),
@@ -259,9 +296,11 @@ class IngestService:
             ExtraArgs={"ContentType": "text/csv; charset=utf-8"},
         )
         rejects.close()
+        # Stopped mid-file: what was read is stored and accounted for, and the job says so.
+        status = final_status(outcome)
         summary: dict[str, Any] = {
             "upload_id": upload_id,
-            "status": "completed",
+            "status": status,
             "key": ref.key,
             "filename": filename,
             **counts.as_dict(),
@@ -284,13 +323,22 @@ class IngestService:
             },
             "reports": {"summary": keys["summary"], "rejected": keys["rejected"]},
         }
+        if error is not None:
+            summary["error"] = _error_fields(error)
         self._put_summary(ref.bucket, keys["summary"], summary)
+        stored = sink.new + sink.existing
         self.jobs.update(
             upload_id,
             {
-                "status": "completed",
-                "counts": {**counts.as_dict(), "new": sink.new, "existing": sink.existing},
-                "bytes_read": size,
+                "status": status,
+                "counts": {
+                    **counts.as_dict(),
+                    "new": sink.new,
+                    "existing": sink.existing,
+                    "stored": stored,
+                },
+                "error": summary.get("error"),
+                "bytes_read": size if error is None else table.bytes_read,
                 "progress": 1.0,
                 "reports": summary["reports"],
                 "finished_at": summary["timings"]["finished_at"],
@@ -298,9 +346,7 @@ class IngestService:
             },
         )
         if self.stats is not None:
-            self.stats.safe_apply(
-                aggregates.upload_deltas("completed", counts.rows, counts.rejected)
-            )
+            self.stats.safe_apply(aggregates.upload_deltas(status, counts.rows, counts.rejected))
         metrics.add_metric(name="RowsIngested", unit="Count", value=counts.rows)
         metrics.add_metric(name="ContactsAccepted", unit="Count", value=counts.accepted)
         metrics.add_metric(name="ContactsNew", unit="Count", value=sink.new)
@@ -318,11 +364,7 @@ class IngestService:
         started_at: str,
         exc: ColumnNotFound | UnsupportedFile,
     ) -> dict[str, Any]:
-        error = {
-            "code": exc.code,
-            "message_es": exc.message_es,
-            "message_en": exc.message_en,
-        }
+        error = _error_fields(exc)
         finished_at = now_iso()
         summary: dict[str, Any] = {
             "upload_id": upload_id,
@@ -350,6 +392,29 @@ class IngestService:
         logger.warning("ingest failed", extra={"upload_id": upload_id, "error": exc.code})
         return summary
 
+    def _give_up(self, upload_id: str, counts: IngestCounts, sink: _AsyncContactSink) -> None:
+        stored = sink.new + sink.existing
+        finished_at = now_iso()
+        self.jobs.update(
+            upload_id,
+            {
+                "status": "partial" if stored else "failed",
+                "error": INTERNAL_ERROR,
+                "counts": {
+                    **counts.as_dict(),
+                    "new": sink.new,
+                    "existing": sink.existing,
+                    "stored": stored,
+                },
+                "finished_at": finished_at,
+                "updated_at": finished_at,
+            },
+        )
+        if self.stats is not None:
+            self.stats.safe_apply(aggregates.upload_deltas("failed"))
+        metrics.add_metric(name="UploadsFailed", unit="Count", value=1)
+        logger.error("ingest gave up", extra={"upload_id": upload_id, "stored": stored})
+
     def _put_summary(self, bucket: str, key: str, summary: dict[str, Any]) -> None:
         self.clients.s3.put_object(
             Bucket=bucket,
@@ -357,3 +422,7 @@ class IngestService:
             Body=json.dumps(summary, ensure_ascii=False, indent=2).encode(),
             ContentType="application/json",
         )
+
+
+def _error_fields(exc: ColumnNotFound | UnsupportedFile) -> dict[str, str]:
+    return {"code": exc.code, "message_es": exc.message_es, "message_en": exc.message_en}

@@ -266,10 +266,10 @@ def test_second_delivery_while_first_is_running_is_dropped_not_failed(
     started, release = threading.Event(), threading.Event()
     real = w.ingest.process
 
-    def slow(ref: Any) -> dict[str, Any]:
+    def slow(ref: Any, **kw: Any) -> dict[str, Any]:
         started.set()
         release.wait(30)
-        return real(ref)
+        return real(ref, **kw)
 
     monkeypatch.setattr(w.ingest, "process", slow)
     first: dict[str, Any] = {}

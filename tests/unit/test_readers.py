@@ -7,6 +7,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.ingest.readers import (
     ContactTable,
@@ -274,19 +276,29 @@ def test_zip_that_is_not_a_workbook() -> None:
     assert err.value.code == "unsupported_format"
 
 
-def test_unclosed_quote_reports_malformed_csv() -> None:
+def test_unclosed_quote_rejects_one_row_and_reads_on() -> None:
     big = b"x" * 200_000
-    data = b'nombre,tel\n"Ana,5512345678\n' + big + b"\n"
-    table = table_of(data)
-    with pytest.raises(UnsupportedFile) as err:
-        list(table.rows())
-    assert err.value.code == "malformed_csv"
+    data = b'nombre,tel\n"Ana,5512345678\n' + big + b"\nLuis,5512345679\n"
+    rows = list(table_of(data).rows())
+    assert [(r.number, r.line, r.error) for r in rows] == [
+        (1, 2, "unclosed_quote"),
+        (2, 3, "field_too_long"),  # 200,000 > csv.field_size_limit()
+        (3, 4, ""),
+    ]
+    assert rows[0].raw.startswith('"Ana,5512345678') and rows[0].values == ("", "")
+    assert rows[2].values == ("Luis", "5512345679")
 
 
-def test_line_too_long() -> None:
-    with pytest.raises(UnsupportedFile) as err:
-        list(table_of(b"tel\n" + b"9" * (2 * 1024 * 1024)).rows())
-    assert err.value.code == "line_too_long"
+def test_line_too_long_is_one_rejected_row_and_reading_goes_on() -> None:
+    good = b"".join(b"Ana,55%08d\n" % i for i in range(5000))
+    data = b"nombre,tel\n" + good + b"Z" + b"9" * (2 * 1024 * 1024) + b"\n" + good
+    rows = list(table_of(data).rows())
+    assert len(rows) == 10_001
+    bad = rows[5000]
+    assert (bad.number, bad.line, bad.error) == (5001, 5002, "line_too_long")
+    assert bad.raw.startswith("Z999") and len(bad.raw) <= 200
+    assert [r for r in rows if r.error] == [bad]
+    assert rows[-1].values == ("Ana", "5500004999") and rows[-1].line == 10_002
 
 
 # ------------------------------------------------------------------ progress & memory
@@ -432,3 +444,26 @@ def test_corrupt_xlsx() -> None:
 def test_stray_nul_byte_is_tolerated() -> None:
     data = b"nombre,tel\n" + b"Ana,5512345678\n" * 20 + b"Lu\x00is,5512345679\n"
     assert values(table_of(data))[-1] == ("Lu\x00is", "5512345679")
+
+
+cells_text = st.text(alphabet=st.sampled_from('ab ,;"\n\r9ñ'), max_size=12)
+
+
+@given(st.lists(st.lists(cells_text, min_size=3, max_size=3), min_size=1, max_size=30))
+@settings(max_examples=150, deadline=None)
+def test_records_match_the_csv_module_on_well_formed_files(rows: list[list[str]]) -> None:
+    """The reader's own record splitting (split fast path, quote tracking) must give
+    what csv.reader gives for any file csv.writer writes."""
+    import csv
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows([["nombre", "telefono", "nota"], *rows])
+    text = buf.getvalue()
+    expected = [r for r in csv.reader(io.StringIO(text, newline="")) if r][1:]
+    expected = [tuple(r) for r in expected if not (len(r) == 1 and not r[0].strip())]
+    table = open_table(io.BytesIO(text.encode()), "p.csv")
+    assert table.header.delimiter == ","
+    rows_read = list(table.rows())
+    assert not [r for r in rows_read if r.error]
+    got = [r.values for r in rows_read]
+    assert got == [tuple(v for v in r) + ("",) * (3 - len(r)) for r in expected]

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -22,9 +22,13 @@ def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
     """Normalize FILE without storing it."""
     from collections import Counter
 
-    from chalicelib.domain.phone import Accepted, looks_like_phone, normalize
+    from chalicelib.domain.phone import looks_like_phone
     from chalicelib.ingest.columns import ColumnNotFound, detect_phone_column
     from chalicelib.ingest.readers import UnsupportedFile, open_table
+
+    def fail(code: str, message_en: str, message_es: str) -> NoReturn:
+        click.echo(f"error: {code}: {message_en} / {message_es}", err=True)
+        sys.exit(2)
 
     with file.open("rb") as fh:
         try:
@@ -35,10 +39,16 @@ def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
                 sample.append(row)
                 if len(sample) >= 200:
                     break
-            choice = detect_phone_column(table.header, sample, looks_like_phone, phone_column)
+            readable = [row for row in sample if not row.error]
+            choice = detect_phone_column(table.header, readable, looks_like_phone, phone_column)
         except (ColumnNotFound, UnsupportedFile) as exc:
-            click.echo(f"error: {exc.code}: {exc.message_en} / {exc.message_es}", err=True)
-            sys.exit(2)
+            fail(exc.code, exc.message_en, exc.message_es)
+        except Exception as exc:  # a reader bug must still not end in a traceback
+            fail(
+                "unreadable_file",
+                f"the file could not be read ({type(exc).__name__})",
+                f"no se pudo leer el archivo ({type(exc).__name__})",
+            )
         stats: Counter[str] = Counter()
 
         def all_rows() -> Any:
@@ -46,50 +56,66 @@ def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
             yield from rows
 
         out = sys.stdout
-        for row in all_rows():
-            raw = row.values[choice.index] if choice.index < len(row.values) else ""
-            res = normalize(raw)
-            if isinstance(res, Accepted):
-                stats["accepted"] += 1
-                rec = {
-                    "row": row.number,
-                    "raw": raw,
-                    "status": "accepted",
-                    "e164": res.e164,
-                    "country": res.country,
-                    "lada": res.lada,
-                    "state": res.state,
-                    "municipality": res.municipality,
-                    "line_type": res.line_type,
-                    "timezone": res.timezone,
-                    "reason": None,
-                }
-            else:
-                stats[f"rejected:{res.reason.value}"] += 1
-                rec = {
-                    "row": row.number,
-                    "raw": raw,
-                    "status": "rejected",
-                    "e164": None,
-                    "country": None,
-                    "lada": None,
-                    "state": None,
-                    "municipality": None,
-                    "line_type": None,
-                    "timezone": None,
-                    "reason": res.reason.value,
-                }
-            if as_json:
-                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            else:
-                shown = rec["e164"] or f"✗ {rec['reason']}"
-                out.write(f"{rec['row']:>7}  {raw!s:<28.28}  {shown:<16}  {rec['state'] or ''}\n")
+        try:
+            for row in all_rows():
+                _preview_row(row, choice.index, stats, out, as_json)
+        except UnsupportedFile as exc:
+            # Mid-file (an XLSX limit): the rows above were shown; say why it stopped.
+            fail(exc.code, exc.message_en, exc.message_es)
+        except Exception as exc:
+            fail(
+                "unreadable_file",
+                f"the file could not be read ({type(exc).__name__})",
+                f"no se pudo leer el archivo ({type(exc).__name__})",
+            )
         if not as_json:
             click.echo(
                 f"\ncolumn: {choice.name!r} ({choice.method}); "
                 + ", ".join(f"{k}={v}" for k, v in sorted(stats.items())),
                 err=True,
             )
+
+
+def _preview_row(row: Any, index: int, stats: Any, out: Any, as_json: bool) -> None:
+    from chalicelib.domain.phone import Accepted, Rejected, RejectReason, normalize
+
+    raw = row.raw if row.error else row.values[index] if index < len(row.values) else ""
+    res = Rejected(RejectReason(row.error)) if row.error else normalize(raw)
+    if isinstance(res, Accepted):
+        stats["accepted"] += 1
+        rec = {
+            "row": row.number,
+            "raw": raw,
+            "status": "accepted",
+            "e164": res.e164,
+            "country": res.country,
+            "lada": res.lada,
+            "state": res.state,
+            "municipality": res.municipality,
+            "line_type": res.line_type,
+            "timezone": res.timezone,
+            "reason": None,
+        }
+    else:
+        stats[f"rejected:{res.reason.value}"] += 1
+        rec = {
+            "row": row.number,
+            "raw": raw,
+            "status": "rejected",
+            "e164": None,
+            "country": None,
+            "lada": None,
+            "state": None,
+            "municipality": None,
+            "line_type": None,
+            "timezone": None,
+            "reason": res.reason.value,
+        }
+    if as_json:
+        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    else:
+        shown = rec["e164"] or f"✗ {rec['reason']}"
+        out.write(f"{rec['row']:>7}  {raw!s:<28.28}  {shown:<16}  {rec['state'] or ''}\n")
 
 
 # -- import ---------------------------------------------------------------------------
@@ -135,7 +161,12 @@ def upload_and_follow(
             raise click.ClickException(f"API {created.status_code}: {created.text}")
         info = created.json()
         with file.open("rb") as fh:
-            put = httpx.put(info["upload_url"], content=fh.read(), timeout=300)
+            put = httpx.put(
+                info["upload_url"],
+                content=fh.read(),
+                headers=info.get("upload_headers") or {},
+                timeout=300,
+            )
         if put.status_code >= 300:
             raise click.ClickException(f"upload failed: {put.status_code} {put.text[:200]}")
         deadline = time.monotonic() + timeout

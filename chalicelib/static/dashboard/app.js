@@ -39,7 +39,7 @@ const I18N = {
     valid: "válido", invalid: "inválido", business: "negocio", premium: "premium",
     unknown: "desconocido", checked: "verificados",
     st_completed: "completada", st_processing: "procesando", st_failed: "fallida",
-    st_awaiting_upload: "esperando archivo", st_retrying: "reintentando",
+    st_awaiting_upload: "esperando archivo", st_retrying: "reintentando", st_partial: "parcial",
   },
   en: {
     title: "Lead dashboard", api_key: "API key", key_prompt: "Enter your API key", save: "Save",
@@ -64,7 +64,7 @@ const I18N = {
     valid: "valid", invalid: "invalid", business: "business", premium: "premium",
     unknown: "unknown", checked: "checked",
     st_completed: "completed", st_processing: "processing", st_failed: "failed",
-    st_awaiting_upload: "awaiting file", st_retrying: "retrying",
+    st_awaiting_upload: "awaiting file", st_retrying: "retrying", st_partial: "partial",
   },
 };
 
