@@ -3,13 +3,13 @@ parts) so a million-row export runs in constant memory."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.audiences.extract import CSV_COLUMNS
+from chalicelib.core import csvsafe
 
 PART_BYTES = 8 * 1024 * 1024  # S3 minimum part is 5 MB (all but the last)
 
@@ -28,7 +28,7 @@ def csv_cells(row: Mapping[str, Any]) -> list[str]:
 
 def to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvsafe.writer(buf)
     w.writerow(CSV_COLUMNS)
     for r in rows:
         w.writerow(csv_cells(r))
@@ -44,7 +44,7 @@ class S3CsvWriter:
         self.bucket = bucket
         self.key = key
         self._buf = io.StringIO()
-        self._csv = csv.writer(self._buf, lineterminator="\n")
+        self._csv = csvsafe.writer(self._buf)
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
         self.rows = 0
