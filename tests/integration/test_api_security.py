@@ -216,3 +216,13 @@ def test_out_of_range_key_rate_is_a_422_with_the_range(api: httpx.Client, rate: 
     r = api.post("/v2/admin/keys", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     assert "0.001" in r.text and "10000" in r.text
+
+
+def test_encoded_and_spaced_numbers_in_paths_are_masked_in_the_access_log(
+    api: httpx.Client, log_scan: LogScan
+) -> None:
+    for path in ("%2B525512345678", "55%201234%205678", "%2B52%2055%201234-5678"):
+        assert api.get(f"/v2/contacts/{path}").status_code in (400, 404)
+    lines = [x for x in log_scan.lines() if '"message":"request"' in x]
+    assert len(lines) == 3, lines
+    log_scan.assert_no_phone_numbers(min_lines=3)
