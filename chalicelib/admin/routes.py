@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chalicelib.core.bounds import Bounded
 from chalicelib.core.errors import ApiError, check_id, not_found
 from chalicelib.core.routes import Routes
 from chalicelib.security import authcache
@@ -22,8 +23,9 @@ class CreateKey(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, description="Who or what uses the key")
     scopes: list[Scope] = Field(min_length=1, max_length=3)
-    rate_per_s: float | None = Field(default=None, gt=0, le=10_000)
-    burst: int | None = Field(default=None, ge=1, le=100_000)
+    # At least one request per 1,000 s: `gt=0` let 5e-324 through to a decimal.Underflow.
+    rate_per_s: Annotated[float, Bounded(0.001, 10_000, places=3)] | None = None
+    burst: Annotated[int, Bounded(1, 100_000)] | None = None
 
     @field_validator("name")
     @classmethod

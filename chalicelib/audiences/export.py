@@ -3,13 +3,13 @@ parts) so a million-row export runs in constant memory."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.audiences.extract import CSV_COLUMNS
+from chalicelib.core import csvsafe
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -32,7 +32,7 @@ def csv_cells(row: Mapping[str, Any]) -> list[str]:
 
 def to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvsafe.writer(buf)
     w.writerow(CSV_COLUMNS)
     for r in rows:
         w.writerow(csv_cells(r))
@@ -48,7 +48,7 @@ class S3CsvWriter:
         self.bucket = bucket
         self.key = key
         self._buf = io.StringIO()
-        self._csv = csv.writer(self._buf, lineterminator="\n")
+        self._csv = csvsafe.writer(self._buf)
         self._parts: list[CompletedPartTypeDef] = []
         self._upload_id: str | None = None
         self.rows = 0

@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.core.bounds import Bounded, Score, Seed
+
 SYNC_LIMIT = 10_000
 MAX_AMOUNT = 1_000_000
 PlatformStatus = Literal["valid", "invalid", "business", "premium", "unknown"]
@@ -67,13 +69,13 @@ class AudienceFilters(BaseModel):
     ladas: list[str] = Field(default_factory=list, max_length=500)
     municipalities: list[str] = Field(default_factory=list, max_length=500)
     platforms: dict[str, list[PlatformStatus]] = Field(default_factory=dict)
-    min_score: float | None = Field(default=None, ge=0, le=100)
-    max_score: float | None = Field(default=None, ge=0, le=100)
+    min_score: Score | None = None
+    max_score: Score | None = None
     attributes: dict[str, AttributeFilter] = Field(default_factory=dict)
     # Well-formed ids only (an empty or malformed one used to fail the extraction task);
     # a well-formed id of no campaign excludes nobody.
     exclude_campaigns: list[CampaignId] = Field(default_factory=list, max_length=50)
-    not_contacted_within_days: int | None = Field(default=None, ge=1, le=3650)
+    not_contacted_within_days: Annotated[int, Bounded(1, 3650)] | None = None
 
     @field_validator("states")
     @classmethod
@@ -97,12 +99,6 @@ class AudienceFilters(BaseModel):
                 raise ValueError(f"platform {name!r}: list at least one accepted status")
         return {k.strip().lower(): sorted(set(w)) for k, w in v.items()}
 
-    @field_validator("min_score", "max_score")
-    @classmethod
-    def _round_score(cls, v: float | None) -> float | None:
-        # DynamoDB numbers stop at 1E-130: a score bound of 1e-200 would fail the Query.
-        return None if v is None else round(v, 4)
-
     @model_validator(mode="after")
     def _score_range(self) -> AudienceFilters:
         if (
@@ -119,11 +115,11 @@ class AudienceFilters(BaseModel):
 
 
 class ExtractRequest(AudienceFilters):
-    amount: int = Field(ge=1, le=MAX_AMOUNT)
+    amount: Annotated[int, Bounded(1, MAX_AMOUNT)]
     order: Literal["score_desc", "random"] = "score_desc"
     format: Literal["json", "csv"] = "json"
     # Same seed, same data -> same random sample (reproducible audiences).
-    seed: int | None = None
+    seed: Seed | None = None
 
     @property
     def is_async(self) -> bool:

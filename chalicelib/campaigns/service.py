@@ -15,15 +15,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.audiences.export import S3CsvWriter
 from chalicelib.audiences.filters import SYNC_LIMIT, AudienceFilters, ExtractRequest
 from chalicelib.audiences.service import ExtractionService
 from chalicelib.campaigns import roi
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
+from chalicelib.core.bounds import Bounded, Seed
 from chalicelib.core.ddb import from_item, to_item
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
@@ -44,16 +45,11 @@ class CreateCampaign(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     channel: Literal["sms", "whatsapp", "rcs", "imessage", "instagram", "facebook"] = "sms"
     audience: AudienceFilters = Field(default_factory=AudienceFilters)
-    amount: int = Field(ge=1, le=1_000_000)
+    amount: Annotated[int, Bounded(1, 1_000_000)]
     order: Literal["score_desc", "random"] = "score_desc"
-    seed: int | None = None
-    cost_per_message: float = Field(ge=0, le=1000)
-
-    @field_validator("cost_per_message")
-    @classmethod
-    def _cents(cls, v: float) -> float:
-        # Money to 1/10,000 of a peso; also keeps DynamoDB's number range (>= 1E-130).
-        return round(v, 4)
+    seed: Seed | None = None
+    # Money to 1/10,000 of a peso (Bounded rounds to 4 places).
+    cost_per_message: Annotated[float, Bounded(0, 1000)]
 
 
 class OutcomeIn(BaseModel):
@@ -63,12 +59,7 @@ class OutcomeIn(BaseModel):
     delivered: bool | None = None
     replied: bool | None = None
     converted: bool = False
-    revenue: float = Field(default=0.0, ge=0, le=1e12)
-
-    @field_validator("revenue")
-    @classmethod
-    def _money(cls, v: float) -> float:
-        return round(v, 4)
+    revenue: Annotated[float, Bounded(0, 1e12)] = 0.0
 
 
 class OutcomesIn(BaseModel):

@@ -16,8 +16,10 @@ class ApiError(Exception):
         message_es: str,
         message_en: str,
         details: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message_en)
+        self.headers = headers or {}
         self.status = status
         self.code = code
         self.message_es = message_es

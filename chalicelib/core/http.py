@@ -30,11 +30,11 @@ class WithStatus:
     body: Any
 
 
-def respond(status: int, body: Any) -> Response:
+def respond(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     return Response(
         body=json.dumps(body, ensure_ascii=False, default=str),
         status_code=status,
-        headers=JSON_HEADERS,
+        headers={**JSON_HEADERS, **(headers or {})},
     )
 
 
@@ -80,7 +80,7 @@ def api(status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Respo
                     return result
                 return respond(status, result)
             except ApiError as exc:
-                return respond(exc.status, exc.body())
+                return respond(exc.status, exc.body(), exc.headers)
             except Exception:
                 logger.exception("unhandled API error")
                 return respond(

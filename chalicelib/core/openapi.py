@@ -31,6 +31,7 @@ _REASON = {
     413: "Body too large / Cuerpo demasiado grande",
     422: "Invalid fields / Campos inválidos",
     429: "Rate limited (see Retry-After) / Límite de solicitudes (ver Retry-After)",
+    503: "Saturated, retry later (see Retry-After) / Saturado, reintente (ver Retry-After)",
 }
 
 
@@ -88,10 +89,10 @@ def _operation(op: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
     error = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
     for status in op.error_statuses():
         resp: dict[str, Any] = {"description": _REASON.get(status, "Error"), "content": error}
-        if status == 429:
+        if status in (429, 503):
             resp["headers"] = {
                 "Retry-After": {
-                    "description": "Seconds until the key may call again",
+                    "description": "Seconds until the call may be retried",
                     "schema": {"type": "integer"},
                 }
             }

@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from chalice import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.contacts.routes import parse_phone
 from chalicelib.core import resources
+from chalicelib.core.bounds import Bounded, Score
 from chalicelib.core.ddb import batch_get, from_item
 from chalicelib.core.errors import ApiError, not_found
 from chalicelib.core.routes import Routes
@@ -45,11 +46,11 @@ class LeadsQuery(BaseModel):
     platform: str | None = Field(
         default=None, pattern=rf"^({'|'.join(PLATFORMS)}):({'|'.join(STATUSES)})$"
     )
-    min_score: float | None = Field(default=None, ge=0, le=100)
-    max_score: float | None = Field(default=None, ge=0, le=100)
+    min_score: Score | None = None
+    max_score: Score | None = None
     sort: Literal["score_desc", "score_asc"] = "score_desc"
     page_token: str | None = Field(default=None, max_length=4096)
-    limit: int = Field(default=25, ge=1, le=100)
+    limit: Annotated[int, Bounded(1, 100)] = 25
 
 
 @routes.get(

@@ -1,13 +1,14 @@
 """The rejected-rows report: streamed to a spooled temp file, then to S3 in one upload,
-so a file full of junk never sits in memory."""
+so a file full of junk never sits in memory. Written by `core.csvsafe`: a rejected cell
+is whatever the file held, formulas included, and the report is opened in Excel."""
 
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 from typing import IO
 
+from chalicelib.core import csvsafe
 from chalicelib.domain.phone import REASON_TEXT, RejectReason
 
 HEADER = ("row", "raw", "reason", "detail_es", "detail_en")
@@ -18,7 +19,7 @@ class RejectReport:
         # Closed by close(): the report outlives any one with-block.
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
         self._text = io.TextIOWrapper(self._file, encoding="utf-8", newline="", write_through=True)
-        self._writer = csv.writer(self._text)
+        self._writer = csvsafe.writer(self._text)
         self._writer.writerow(HEADER)
         self.count = 0
 

@@ -92,11 +92,17 @@ class RateLimiter:
         self._seen_tat[bucket] = tat
 
     def acquire(self, bucket: str, limit: Limit) -> Decision:
-        now = int(self.clock() * 1_000_000)
         interval = limit.interval_us
-        exp = now // 1_000_000 + math.ceil(limit.tolerance_us / 1_000_000) + _TTL_MARGIN_S
-        busy = self._seen_tat.get(bucket, 0) > now
+        # The last tat known: which of the two updates to try (a guess, then what the
+        # failed condition returned).
+        known_tat = self._seen_tat.get(bucket, 0)
         for _ in range(4):
+            # The clock is read for each attempt: a retry sent with the time of the first
+            # one, after a slow round trip, would count that round trip's refill as a
+            # burst (spurious 429s on a 1,000/s key whenever storage is slow).
+            now = self._now_us()
+            exp = now // 1_000_000 + math.ceil(limit.tolerance_us / 1_000_000) + _TTL_MARGIN_S
+            busy = known_tat > now
             try:
                 if busy:
                     # Tokens left iff tat + interval <= now + tolerance.
@@ -127,9 +133,16 @@ class RateLimiter:
                 old = exc.response.get("Item")
             tat = int(old["tat"]["N"]) if old and "tat" in old else None
             self._remember(bucket, tat)
+            known_tat = tat or 0
             if busy and tat is not None and tat > now:
-                # Busy and no token left.
-                return Decision(False, retry_after(tat, now, limit))
-            # The guess was wrong, or another container changed the bucket: the other case.
-            busy = tat is not None and tat > now
+                # No token left when the attempt was sent; unless the bucket refilled
+                # while the answer travelled back (slow storage), that is the answer.
+                later = self._now_us()
+                if tat + interval > later + limit.tolerance_us:
+                    return Decision(False, retry_after(tat, later, limit))
+            # Otherwise the guess was wrong, another container changed the bucket, or
+            # time refilled it: try again, as of the next reading of the clock.
         return Decision(False, 1)
+
+    def _now_us(self) -> int:
+        return int(self.clock() * 1_000_000)

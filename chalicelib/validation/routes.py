@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from chalicelib.contacts.routes import parse_phone
 from chalicelib.core import resources
+from chalicelib.core.errors import ApiError
 from chalicelib.core.routes import Routes
 from chalicelib.validation.status import PLATFORMS
 from chalicelib.wiring import Wiring
@@ -52,12 +53,16 @@ class ValidateRequest(BaseModel):
     scope="write",
     body=ValidateRequest,
     response=ValidateResponse,
+    errors=(503,),
     summary=(
         "Verificar ahora en qué plataformas se puede contactar un número (límite 2 s)",
         "Check now on which platforms a number is reachable (2 s deadline)",
     ),
 )
 def validate(w: Wiring, body: ValidateRequest) -> dict[str, Any]:
+    """503 with Retry-After when the API container already runs as many checks as it
+    can answer within the deadline; never a late or failed answer otherwise."""
+    from chalicelib.validation.runner import Saturated
     from chalicelib.validation.sync import validate_now
     from chalicelib.validation.telemetry import Telemetry
 
@@ -65,6 +70,16 @@ def validate(w: Wiring, body: ValidateRequest) -> dict[str, Any]:
     tel = Telemetry()
     try:
         return validate_now(w.validation, phone.e164, body.platforms or list(PLATFORMS), tel)
+    except Saturated as exc:
+        tel.count("SyncSaturated")
+        raise ApiError(
+            503,
+            "busy",
+            f"Demasiadas verificaciones en curso; reintente en {exc.retry_after_s} s",
+            f"Too many checks in flight; retry in {exc.retry_after_s} s",
+            {"retry_after_s": exc.retry_after_s},
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from exc
     finally:
         tel.flush()
 

@@ -15,6 +15,10 @@ from chalicelib.validation.service import ValidationService
 from chalicelib.validation.status import PlatformResult
 from chalicelib.validation.telemetry import Telemetry
 
+# Seconds past the deadline this thread waits for the loop's results: the loop's own
+# wait ends at the deadline, a busy loop hands over a little later.
+HANDOVER_S = 0.25
+
 
 async def _check_platforms(
     svc: ValidationService,
@@ -52,7 +56,13 @@ async def _check_platforms(
         return got.get(e164) or PlatformResult.unknown(cfg.name, "no_answer")
 
     tasks = {p: asyncio.ensure_future(one(p)) for p in platforms}
-    await asyncio.wait(tasks.values(), timeout=max(0.0, deadline - time.monotonic()))
+    try:
+        await asyncio.wait(tasks.values(), timeout=max(0.0, deadline - time.monotonic()))
+    except asyncio.CancelledError:
+        # The request gave up waiting (`AsyncRunner.result`): stop the provider calls too.
+        for task in tasks.values():
+            task.cancel()
+        raise
     out: dict[str, PlatformResult] = {}
     for p, task in tasks.items():
         if task.done() and not task.cancelled() and task.exception() is None:
@@ -73,26 +83,43 @@ def decisions_for(svc: ValidationService, platforms: list[str]) -> dict[str, Dec
 def validate_now(
     svc: ValidationService, e164: str, platforms: list[str], tel: Telemetry
 ) -> dict[str, Any]:
+    """Raises `Saturated` (answer 503 + Retry-After) when the process already runs as
+    many checks as its connection pool holds; otherwise answers by the deadline (plus
+    the hand-over margin), late platforms `unknown` / `timeout`."""
+    with svc.runner.admit():
+        return _validate_admitted(svc, e164, platforms, tel)
+
+
+def _validate_admitted(
+    svc: ValidationService, e164: str, platforms: list[str], tel: Telemetry
+) -> dict[str, Any]:
     started = time.monotonic()
     deadline = started + svc.config.sync_deadline_s
     decisions = decisions_for(svc, platforms)
     unavailable: set[str] = set()
-
-    async def round_trip() -> tuple[dict[str, PlatformResult], bool]:
-        # Whether the number is a stored contact is asked while the providers answer.
-        loop = asyncio.get_running_loop()
-        lookup = loop.run_in_executor(None, svc.statuses.platforms_of, [e164])
-        results = await _check_platforms(
-            svc, e164, platforms, decisions, deadline, tel, unavailable
-        )
-        return results, e164 in await lookup
-
-    results, is_contact = svc.runner.run(round_trip(), timeout_s=svc.config.sync_deadline_s + 1)
+    future = svc.runner.submit(
+        _check_platforms(svc, e164, platforms, decisions, deadline, tel, unavailable)
+    )
+    # Whether the number is a stored contact is asked on this thread while the loop calls
+    # the providers: a blocking DynamoDB read has no place on the shared loop or in its
+    # small default executor (under load that queue is what outlived the deadline).
+    is_contact = e164 in svc.statuses.platforms_of([e164])
+    try:
+        results = svc.runner.result(future, max(0.0, deadline - time.monotonic()) + HANDOVER_S)
+        failed = set(unavailable)
+    except TimeoutError:
+        # The loop is too busy to hand over in time (the check is cancelled): the
+        # deadline holds, every platform is unknown. Not the providers' fault, so
+        # nothing counts towards their breakers.
+        results = {
+            p: PlatformResult.unknown(svc.config.provider(p).name, "timeout") for p in platforms
+        }
+        failed = set()
     for p, r in results.items():
         tel.count("Validations", platform=p, status=r.status.value)
         name = svc.config.provider(p).name
         # The same breaker as the queued path: failures here count towards opening it.
-        if p in unavailable:
+        if p in failed:
             svc.breaker.record_failure(name)
         elif r.known:
             svc.breaker.record_success(name, decisions[p])

@@ -207,3 +207,22 @@ def test_the_gateway_caches_authorizer_answers_like_api_gateway(
     assert httpx.get(url, headers=as_key).status_code == 404
     AUTH_CACHE.flush()
     assert httpx.get(url, headers=as_key).status_code == 401
+
+
+@pytest.mark.parametrize("rate", ["5e-324", "1e-30", "1e300", "NaN", "-0.0"])
+def test_out_of_range_key_rate_is_a_422_with_the_range(api: httpx.Client, rate: str) -> None:
+    # Raw JSON: httpx would refuse to send NaN, and 5e-324 must reach the server as written.
+    body = '{"name": "edge", "scopes": ["read"], "rate_per_s": ' + rate + "}"
+    r = api.post("/v2/admin/keys", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert "0.001" in r.text and "10000" in r.text
+
+
+def test_encoded_and_spaced_numbers_in_paths_are_masked_in_the_access_log(
+    api: httpx.Client, log_scan: LogScan
+) -> None:
+    for path in ("%2B525512345678", "55%201234%205678", "%2B52%2055%201234-5678"):
+        assert api.get(f"/v2/contacts/{path}").status_code in (400, 404)
+    lines = [x for x in log_scan.lines() if '"message":"request"' in x]
+    assert len(lines) == 3, lines
+    log_scan.assert_no_phone_numbers(min_lines=3)

@@ -112,3 +112,44 @@ def test_steady_state_costs_one_update_per_request(ddb: Any) -> None:
     for _ in range(5):  # back to back: busy after the first
         assert limiter.acquire("busy", busy).allowed
     assert calls == ["SET tat = :next"] + ["SET tat = tat + :i"] * 4
+
+
+class SlowStore:
+    """DynamoDB whose every round trip takes `delay_s` of the fake clock."""
+
+    def __init__(self, ddb: Any, now: list[float], delay_s: float) -> None:
+        self._ddb, self._now, self.delay_s = ddb, now, delay_s
+        self.calls = 0
+
+    def update_item(self, **kw: Any) -> Any:
+        self.calls += 1
+        try:
+            return self._ddb.update_item(**kw)
+        finally:
+            self._now[0] += self.delay_s
+
+
+def test_a_retry_after_a_slow_round_trip_reads_the_clock_again(ddb: Any) -> None:
+    now = [1000.0]
+    limit = Limit(rate_per_s=1000, burst=5)
+    other = RateLimiter(ddb, "limits", clock=lambda: now[0])
+    assert all(other.acquire("k", limit).allowed for _ in range(5))  # a burst: bucket empty
+    slow = SlowStore(ddb, now, delay_s=0.060)
+    mine = RateLimiter(slow, "limits", clock=lambda: now[0])
+    # Guessed idle (nothing remembered): the first update fails after 60 ms, in which
+    # 60 tokens came back; the retry must see that time, not the first attempt's.
+    assert mine.acquire("k", limit).allowed
+    assert slow.calls == 2
+
+
+def test_a_refill_during_a_slow_answer_is_not_a_429(ddb: Any) -> None:
+    now = [1000.0]
+    limit = Limit(rate_per_s=1000, burst=5)
+    slow = SlowStore(ddb, now, delay_s=0.0)
+    mine = RateLimiter(slow, "limits", clock=lambda: now[0])
+    assert all(mine.acquire("k", limit).allowed for _ in range(5))  # empty, remembered busy
+    slow.delay_s = 0.050  # the next answer takes 50 ms: 50 tokens back meanwhile
+    assert mine.acquire("k", limit).allowed
+    slow.delay_s = 0.0  # a fast store and no time passing: the bucket does run dry
+    got = [mine.acquire("k", limit).allowed for _ in range(10)]
+    assert got.count(False) >= 5

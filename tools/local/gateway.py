@@ -27,6 +27,7 @@ from chalice.local import (
     LocalGatewayAuthorizer,
     LocalGatewayException,
     NotAuthorizedError,
+    ThreadedHTTPServer,
 )
 
 from chalicelib.core.logging import logger
@@ -168,10 +169,19 @@ class AlcanceRequestHandler(ChaliceRequestHandler):
         return
 
 
+class GatewayHTTPServer(ThreadedHTTPServer):
+    """API Gateway queues a burst of connections; socketserver's default listen backlog
+    of 5 makes the kernel reset them (50 concurrent clients saw resets, not answers)."""
+
+    request_queue_size = 1024
+
+
 def create_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
     """`chalice.local.create_local_server` with our request handler. The class swap is
     what Chalice does there: it makes `app.current_request` thread-local."""
     if not isinstance(app, LocalChalice):
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-    return LocalDevServer(app, config, host, port, handler_cls=AlcanceRequestHandler)
+    return LocalDevServer(
+        app, config, host, port, handler_cls=AlcanceRequestHandler, server_cls=GatewayHTTPServer
+    )

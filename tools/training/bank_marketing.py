@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chalicelib.core import csvsafe
 from chalicelib.domain.numbering_plan import all_entries
 from chalicelib.domain.phone import Accepted, normalize
 
@@ -92,7 +93,7 @@ def convert(src: Path, contacts_csv: Path, outcomes_csv: Path, limit: int | None
         outcomes_csv.open("w", newline="", encoding="utf-8") as of,
     ):
         cw = co = None
-        outw = csv.writer(of)
+        outw = csvsafe.writer(of)
         outw.writerow(["e164", "campaign_id", "recorded_at", "converted"])
         for i, row in enumerate(data):
             if limit is not None and i >= limit:
@@ -105,7 +106,7 @@ def convert(src: Path, contacts_csv: Path, outcomes_csv: Path, limit: int | None
             seen.add(national)
             attrs = {k2: v for k2, v in row.items() if k2 not in LEAKS and k2 != LABEL}
             if cw is None:
-                cw = csv.writer(cf)
+                cw = csvsafe.writer(cf)
                 co = list(attrs)
                 cw.writerow(["telefono", *co])
             assert co is not None
