@@ -3,8 +3,6 @@ webhook. Thin: parse, call the audience services, shape the answer."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from typing import Any
 
@@ -17,10 +15,13 @@ from chalicelib.audiences.models import TASK_ID_PATTERN
 from chalicelib.audiences.optout import OptOutEvent
 from chalicelib.core import resources
 from chalicelib.core.errors import ApiError, check_id, not_found
-from chalicelib.core.http import WithStatus, body_text
+from chalicelib.core.http import WithStatus, body_bytes
 from chalicelib.core.routes import Routes
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
+from chalicelib.ingest.columns import ColumnNotFound
+from chalicelib.ingest.contact_file import open_contact_file
+from chalicelib.ingest.readers import UnsupportedFile
 from chalicelib.wiring import Wiring
 
 TASK_ID = re.compile(TASK_ID_PATTERN)
@@ -106,20 +107,13 @@ def add_optouts(w: Wiring, body: OptOutRequest) -> dict[str, Any]:
     return {"opted_out": len(set(good)), "new": new, "rejected": bad}
 
 
-def phones_in_file(text: str) -> list[str]:
-    """One number per line, or a CSV whose first column holding a phone-like header
-    (phone, telefono, celular...) or else whose first column is the number."""
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        return []
-    header = [c.strip().casefold() for c in rows[0]]
-    col = next(
-        (i for i, h in enumerate(header) if h in ("phone", "telefono", "teléfono", "celular")),
-        None,
-    )
-    if col is not None:
-        return [r[col] for r in rows[1:] if len(r) > col and r[col].strip()]
-    return [r[0] for r in rows if r and r[0].strip()]
+def phones_in_file(data: bytes) -> list[str]:
+    """The numbers of a file read the way an upload is (any delimiter, encoding or XLSX;
+    the phone column found by header or content): `chalicelib/ingest/contact_file.py`."""
+    try:
+        return [r.phone for r in open_contact_file(data, "optouts.csv").records() if r.phone]
+    except (UnsupportedFile, ColumnNotFound) as exc:
+        raise ApiError(400, exc.code, exc.message_es, exc.message_en) from exc
 
 
 @routes.post(
@@ -134,7 +128,7 @@ def phones_in_file(text: str) -> list[str]:
 def upload_optouts(w: Wiring, raw: bytes | str | None, request: Request) -> dict[str, Any]:
     params = request.query_params
     source = params.get("source") if params else None
-    phones = phones_in_file(body_text(raw, MAX_FILE_BYTES))
+    phones = phones_in_file(body_bytes(raw, MAX_FILE_BYTES))
     if not phones:
         raise ApiError(400, "empty_file", "El archivo no tiene números", "The file has no numbers")
     good, bad = _normalize_all(phones)

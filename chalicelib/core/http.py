@@ -98,8 +98,8 @@ def api(status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Respo
     return deco
 
 
-def body_text(raw: bytes | str | None, max_bytes: int) -> str:
-    """A file sent as the request body, as text (UTF-8, else cp1252, else Latin-1)."""
+def body_bytes(raw: bytes | str | None, max_bytes: int) -> bytes:
+    """A file sent as the request body, refused with 413 over `max_bytes`."""
     data = raw.encode() if isinstance(raw, str) else (raw or b"")
     if len(data) > max_bytes:
         raise ApiError(
@@ -108,6 +108,12 @@ def body_text(raw: bytes | str | None, max_bytes: int) -> str:
             f"El archivo excede {max_bytes} bytes; divídalo",
             f"The file exceeds {max_bytes} bytes; split it",
         )
+    return data
+
+
+def body_text(raw: bytes | str | None, max_bytes: int) -> str:
+    """A file sent as the request body, as text (UTF-8, else cp1252, else Latin-1)."""
+    data = body_bytes(raw, max_bytes)
     for enc in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(enc)

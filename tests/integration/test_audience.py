@@ -363,3 +363,35 @@ def test_a_malformed_campaign_id_in_filters_is_refused_not_queued(
         "/v2/contacts/extract", json={"amount": 10, "exclude_campaigns": ["cmp_0123abcd"]}
     )
     assert ok.status_code == 200, ok.text
+
+
+def test_optout_files_are_read_like_uploads(stack: LocalStack) -> None:
+    """An XLSX list, and a semicolon file headed "Móvil" in cp1252: the upload readers and
+    column detection, not a CSV-only path (a file without a phone column: 400 with why)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["nombre", "celular"])
+    ws.append(["Ana", "55 1111 2222"])
+    xlsx = io.BytesIO()
+    wb.save(xlsx)
+    semicolon = "Nombre;Móvil\nJosé;(33) 1111-2222\n".encode("cp1252")
+    with httpx.Client(
+        base_url=stack.api_url, timeout=60, headers={"Authorization": f"Bearer {stack.admin_key}"}
+    ) as http:
+        for body, want in ((xlsx.getvalue(), "+525511112222"), (semicolon, "+523311112222")):
+            r = http.post(
+                "/v2/optouts/upload",
+                content=body,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            assert r.status_code == 200 and r.json()["opted_out"] == 1, r.text
+            assert wiring().optouts.get(want) is not None
+        bad = http.post(
+            "/v2/optouts/upload",
+            content=b"nombre,ciudad\nAna,Puebla\n",
+            headers={"Content-Type": "text/csv"},
+        )
+        assert bad.status_code == 400 and bad.json()["error"] == "phone_column_not_found", bad.text
