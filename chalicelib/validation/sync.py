@@ -1,7 +1,9 @@
 """On-demand validation of one number on several platforms at once: every platform is
 checked concurrently (asyncio + httpx) under one overall deadline; a platform without an
-answer by then is `unknown` with reason `timeout`. Results are stored exactly like the
-queued ones (contact `platforms` map + history; a settled contact goes to `score`)."""
+answer by then is `unknown` with reason `timeout`. A platform the numbering plan
+settles (`plan.py`: a fixed line on sms, RCS, iMessage) is answered without a call.
+Results are stored exactly like the queued ones (contact `platforms` map + history; a
+settled contact goes to `score`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import asyncio
 import time
 from typing import Any
 
+from chalicelib.validation import plan
 from chalicelib.validation.providers.base import ProviderError, ProviderUnavailable
 from chalicelib.validation.resilience import Decision, call_with_retry
 from chalicelib.validation.service import ValidationService
@@ -51,6 +54,8 @@ async def _check_platforms(
             tel.latency("ProviderLatency", (time.perf_counter() - t0) * 1000, platform=platform)
         return got.get(e164) or PlatformResult.unknown(cfg.name, "no_answer")
 
+    if not platforms:
+        return {}  # all settled from the plan (asyncio.wait refuses an empty set)
     tasks = {p: asyncio.ensure_future(one(p)) for p in platforms}
     await asyncio.wait(tasks.values(), timeout=max(0.0, deadline - time.monotonic()))
     out: dict[str, PlatformResult] = {}
@@ -75,20 +80,30 @@ def validate_now(
 ) -> dict[str, Any]:
     started = time.monotonic()
     deadline = started + svc.config.sync_deadline_s
-    decisions = decisions_for(svc, platforms)
+    # Platforms the numbering plan settles (a fixed line on sms/RCS/iMessage) are not
+    # asked, and say nothing about their provider's health (no breaker read or record).
+    from_plan: dict[str, PlatformResult] = {}
+    for p in platforms:
+        settled_here, _ = plan.split([e164], svc.config.provider(p).fixed_line_policy)
+        if e164 in settled_here:
+            from_plan[p] = settled_here[e164]
+    asked = [p for p in platforms if p not in from_plan]
+    decisions = decisions_for(svc, asked)
     unavailable: set[str] = set()
 
     async def round_trip() -> tuple[dict[str, PlatformResult], bool]:
         # Whether the number is a stored contact is asked while the providers answer.
         loop = asyncio.get_running_loop()
         lookup = loop.run_in_executor(None, svc.statuses.platforms_of, [e164])
-        results = await _check_platforms(
-            svc, e164, platforms, decisions, deadline, tel, unavailable
-        )
+        results = await _check_platforms(svc, e164, asked, decisions, deadline, tel, unavailable)
         return results, e164 in await lookup
 
-    results, is_contact = svc.runner.run(round_trip(), timeout_s=svc.config.sync_deadline_s + 1)
-    for p, r in results.items():
+    checked, is_contact = svc.runner.run(round_trip(), timeout_s=svc.config.sync_deadline_s + 1)
+    results = {p: from_plan.get(p) or checked[p] for p in platforms}
+    for p, r in from_plan.items():
+        tel.count("Validations", platform=p, status=r.status.value)
+        tel.count("SettledFromPlan", platform=p)
+    for p, r in checked.items():
         tel.count("Validations", platform=p, status=r.status.value)
         name = svc.config.provider(p).name
         # The same breaker as the queued path: failures here count towards opening it.
