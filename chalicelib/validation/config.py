@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from chalicelib.validation.plan import FixedLinePolicy, default_policy
 from chalicelib.validation.status import PLATFORMS
 
-ADAPTERS = ("simulator", "generic_http", "carrier_lookup", "rbm")
+ADAPTERS = ("simulator", "generic_http", "carrier_lookup", "aws_carrier_lookup", "rbm")
 
 
 class RetryPolicy(BaseModel):
