@@ -114,12 +114,14 @@ def test_throttling_is_retried_errors_are_mapped(sim: SimulatorServer) -> None:
     adapter = _adapter(sim, timeout_s=0.3)
     saved = dict(vars(sim.sim.config))
     try:
-        sim.sim.config.update({"quota_rps": 2.0})
+        # One request per second, one token to start with: the second call at once is
+        # throttled (a ThrottlingException, as AWS answers it).
+        sim.sim.config.update({"quota_rps": 1.0})
+        _check(adapter, ["+525512000000"])
         with pytest.raises(Throttled):
-            for _ in range(10):  # the 1 s burst of 2 tokens runs out
-                _check(adapter, ["+525512000000"])
+            _check(adapter, ["+525512000000"])
         # call_with_retry backs off and the next token comes: an answer, not an error.
-        policy = RetryPolicy(attempts=6, base_s=0.2, cap_s=1.0)
+        policy = RetryPolicy(attempts=8, base_s=0.3, cap_s=1.5)
         got = asyncio.run(call_with_retry(lambda: _async_check(adapter, ["+525512000000"]), policy))
         assert got["+525512000000"].status is Status.VALID
         sim.sim.config.update({"quota_rps": 0.0, "error_rate": 1.0})
