@@ -58,6 +58,9 @@ class Access:
     # Provider credentials (validation): SSM parameters under /alcance/providers/ and
     # Secrets Manager secrets named alcance/providers/*, read with Powertools Parameters.
     provider_secrets: bool = False
+    # The `aws_carrier_lookup` SMS adapter: End User Messaging's CarrierLookup, signed
+    # by the function's role (chalicelib/validation/providers/aws_carrier_lookup.py).
+    carrier_lookup: bool = False
     # DELETE /v2/admin/keys/{id}: flush API Gateway's cached authorizer answers.
     flush_authorizer_cache: bool = False
 
@@ -100,6 +103,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
         s3_write=("uploads/", "exports/", "campaigns/"),
         send_to=("extract", "score"),  # extractions; contacts settled by a sync validation
         provider_secrets=True,  # POST /v2/validation/validate calls the providers
+        carrier_lookup=True,
         flush_authorizer_cache=True,  # a revoked key stops working at once
     ),
     "extract": Access(
@@ -120,6 +124,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
             tables_write=("contacts", "validation-history", "circuits", "stats"),
             send_to=(f"validate-{p}", "score"),
             provider_secrets=True,
+            carrier_lookup=p == "sms",
         )
         for p in resources.VALIDATION_PLATFORMS
     },
@@ -526,6 +531,15 @@ def function_policy(function_name: str, consumes: list[str], access: Access) -> 
                         ":secret:alcance/providers/*"
                     },
                 ],
+            }
+        )
+    if access.carrier_lookup:
+        st.append(
+            {
+                "Sid": "CarrierLookup",
+                "Effect": "Allow",
+                "Action": ["sms-voice:CarrierLookup"],
+                "Resource": "*",  # the action has no resource type to name
             }
         )
     if access.flush_authorizer_cache:

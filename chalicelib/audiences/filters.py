@@ -6,6 +6,16 @@ Semantics worth knowing:
 - `states` match `state_code` (JAL, NL, CDMX...). A contact whose LADA spans several
   states has no `state_code` (only `state_candidates`) and never matches a state filter:
   we do not guess.
+- `municipalities` match the contact's `municipality` (its number block's, see
+  `chalicelib/domain/blocks.py`) accent-, case- and space-insensitively: "Tonala",
+  "TONALÁ" and "Tonalá" are one filter value. A contact whose block has no place
+  (assigned after 2019) never matches a municipality filter.
+- `line_types` (`mobile`, `fixed`) match the block's `line_type`; a contact stored
+  without one (outside every block, foreign, or not backfilled) never matches.
+- Neither needs an index: both are read from the items the state/LADA GSIs (projection
+  ALL) or the bounded Scan already return, so they only narrow what is read. A
+  municipality name does not give its state (several states have a "Benito Juárez"),
+  so pair it with `states` to be served by `by_state` instead of the Scan.
 - Filters of different kinds are ANDed; values inside one filter are ORed.
 - A contact without a score matches only when neither min_score nor max_score is set.
 - `platforms` {"whatsapp": ["valid", "business"]}: the contact's status on every listed
@@ -19,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -31,9 +42,11 @@ from pydantic import (
 )
 
 from chalicelib.core.bounds import Bounded, Score, Seed
+from chalicelib.domain.text import fold
 
 SYNC_LIMIT = 10_000
 MAX_AMOUNT = 1_000_000
+LineType = Literal["mobile", "fixed"]
 PlatformStatus = Literal["valid", "invalid", "business", "premium", "unknown"]
 CAMPAIGN_ID_PATTERN = r"^cmp_[0-9a-f]{8,40}$"
 CampaignId = Annotated[str, StringConstraints(pattern=CAMPAIGN_ID_PATTERN)]
@@ -68,6 +81,7 @@ class AudienceFilters(BaseModel):
     states: list[str] = Field(default_factory=list, max_length=40)
     ladas: list[str] = Field(default_factory=list, max_length=500)
     municipalities: list[str] = Field(default_factory=list, max_length=500)
+    line_types: list[LineType] = Field(default_factory=list, max_length=2)
     platforms: dict[str, list[PlatformStatus]] = Field(default_factory=dict)
     min_score: Score | None = None
     max_score: Score | None = None
@@ -91,6 +105,16 @@ class AudienceFilters(BaseModel):
                 raise ValueError(f"LADA must be 2 or 3 digits: {lada!r}")
         return out
 
+    @field_validator("municipalities")
+    @classmethod
+    def _folded_municipalities(cls, v: list[str]) -> list[str]:
+        return sorted({fold(m) for m in v if m.strip()})
+
+    @field_validator("line_types")
+    @classmethod
+    def _unique_line_types(cls, v: list[LineType]) -> list[LineType]:
+        return sorted(set(v))
+
     @field_validator("platforms")
     @classmethod
     def _nonempty_platforms(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -108,6 +132,10 @@ class AudienceFilters(BaseModel):
         ):
             raise ValueError("min_score is greater than max_score")
         return self
+
+    @cached_property
+    def municipality_set(self) -> frozenset[str]:
+        return frozenset(self.municipalities)
 
     @property
     def needs_exclusions(self) -> bool:
@@ -157,10 +185,10 @@ def matches(contact: Mapping[str, Any], f: AudienceFilters, ctx: MatchContext) -
         return False
     if f.ladas and contact.get("lada") not in f.ladas:
         return False
-    if f.municipalities:
-        wanted = {m.casefold() for m in f.municipalities}
-        if str(contact.get("municipality") or "").casefold() not in wanted:
-            return False
+    if f.municipalities and fold(str(contact.get("municipality") or "")) not in f.municipality_set:
+        return False
+    if f.line_types and contact.get("line_type") not in f.line_types:
+        return False
     score = score_of(contact)
     if f.min_score is not None and (score is None or score < f.min_score):
         return False

@@ -27,6 +27,17 @@ _BOTO_CONFIG = Config(
 )
 
 
+def _aws_endpoint(service: str) -> str | None:
+    """None: the service's regional AWS endpoint, even when AWS_ENDPOINT_URL is set."""
+    import os
+
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        return None
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    prefix = {"pinpoint-sms-voice-v2": "sms-voice"}.get(service, service)
+    return f"https://{prefix}.{region}.amazonaws.com"
+
+
 @dataclass
 class Clients:
     settings: Settings
@@ -59,6 +70,26 @@ class Clients:
     @property
     def apigateway(self) -> Any:
         return self._client("apigateway")
+
+    def provider(self, service: str, endpoint_url: str | None, timeout_s: float) -> Any:
+        """A client for a provider that is an AWS service (End User Messaging's carrier
+        lookup): no botocore retries, the validation resilience layer retries and
+        counts them; its own endpoint (the provider simulator locally), never the
+        AWS_ENDPOINT_URL that points the storage clients at moto."""
+        key = f"provider:{service}:{endpoint_url}:{timeout_s}"
+        client = self._cache.get(key)
+        if client is None:
+            config = Config(
+                retries={"max_attempts": 1, "mode": "standard"},
+                connect_timeout=timeout_s,
+                read_timeout=timeout_s,
+                max_pool_connections=32,
+            )
+            client = self.session.client(
+                service, config=config, endpoint_url=endpoint_url or _aws_endpoint(service)
+            )
+            self._cache[key] = client
+        return client
 
     def queue_url(self, logical_name: str) -> str:
         key = f"queue-url:{logical_name}"

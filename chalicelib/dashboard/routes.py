@@ -23,7 +23,7 @@ from chalicelib.core.ddb import batch_get, from_item
 from chalicelib.core.errors import ApiError, not_found
 from chalicelib.core.routes import Routes
 from chalicelib.dashboard import static
-from chalicelib.domain import ranking
+from chalicelib.domain import blocks, ranking
 from chalicelib.domain.aggregates import PLATFORMS, STATUSES
 from chalicelib.domain.clock import now_iso
 from chalicelib.ingest.routes import report_links
@@ -34,6 +34,9 @@ from chalicelib.wiring import Wiring
 MAX_EVAL_PER_CALL = 200
 MAX_CALLS_PER_PAGE = 5
 ROW_FIELDS = ("e164", *resources.LEAD_ROW_FIELDS)
+# Shown in a row but not projected by `by_rank` (changing a GSI's projection means
+# recreating it): read from the table, or with one BatchGetItem per by_rank page.
+BLOCK_ROW_FIELDS = ("municipality",)
 
 routes = Routes(__name__, tag="dashboard")
 
@@ -43,6 +46,9 @@ class LeadsQuery(BaseModel):
 
     state: str | None = Field(default=None, min_length=1, max_length=8)
     lada: str | None = Field(default=None, pattern=r"^\d{2,3}$")
+    # The block's municipality, accents and case ignored; served by `by_state` (a name
+    # in several states needs `state`).
+    municipality: str | None = Field(default=None, min_length=1, max_length=80)
     platform: str | None = Field(
         default=None, pattern=rf"^({'|'.join(PLATFORMS)}):({'|'.join(STATUSES)})$"
     )
@@ -117,7 +123,14 @@ def leads(w: Wiring, query: LeadsQuery) -> dict[str, Any]:
       "<score>#<e164>"), the first pages of the default order straight from the
       `top_leads` item the score writers keep (no Query at all); then, unless a score
       range excludes them, the unscored contacts (a bounded Scan, unordered).
+    - Municipality filter: the `by_state` Query of its state (from the block table),
+      filtered on the municipality's spellings.
     The page token says which of these phases the next page continues."""
+    if query.municipality:
+        placed = _municipality_state(query)
+        if placed is None:
+            return _page([], "none", "none", None)
+        query = placed
     if (query.state and _index("by_state")) or (query.lada and _index("by_lada")):
         return _index_page(w, query)
     phase, start = _decode_token(query.page_token) if query.page_token else ("rank", None)
@@ -130,6 +143,60 @@ def leads(w: Wiring, query: LeadsQuery) -> dict[str, Any]:
         if page is not None:
             return page
     return _rank_page(w, query, start)
+
+
+def _municipality_state(q: LeadsQuery) -> LeadsQuery | None:
+    """The query with the municipality's state set (None: no such municipality there)."""
+    assert q.municipality is not None
+    states = blocks.municipality_states(q.municipality)
+    if q.state:
+        states = {k: v for k, v in states.items() if k == q.state.upper()}
+    if not states:
+        return None
+    if len(states) > 1:
+        raise ApiError(
+            400,
+            "municipality_ambiguous",
+            "Hay un municipio con ese nombre en varios estados: indique el estado",
+            "Several states have a municipality of that name: give the state",
+            {"states": sorted(states)},
+        )
+    ((state, _),) = states.items()
+    return q.model_copy(update={"state": state})
+
+
+def _municipality_filter(q: LeadsQuery, names: dict[str, str], values: dict[str, Any]) -> list[str]:
+    if not q.municipality:
+        return []
+    spellings = {q.municipality.strip(), *blocks.municipality_states(q.municipality).values()}
+    names["#mu"] = "municipality"
+    keys = []
+    for i, name in enumerate(sorted(spellings)):
+        values[f":mu{i}"] = {"S": name}
+        keys.append(f":mu{i}")
+    return [f"#mu IN ({', '.join(keys)})"]
+
+
+def _with_block_fields(w: Wiring, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`by_rank` rows get their municipality from the table (one BatchGetItem)."""
+    if not rows:
+        return rows
+    names = {f"#b{i}": f for i, f in enumerate(("e164", *BLOCK_ROW_FIELDS))}
+    found = {
+        from_item(i)["e164"]: from_item(i)
+        for i in batch_get(
+            w.clients.dynamodb,
+            w.contacts.table_name,
+            "e164",
+            [r["e164"] for r in rows],
+            projection=", ".join(names),
+            expression_names=names,
+        )
+    }
+    for r in rows:
+        for f in BLOCK_ROW_FIELDS:
+            r[f] = found.get(r["e164"], {}).get(f)
+    return rows
 
 
 def _has_range(q: LeadsQuery) -> bool:
@@ -163,9 +230,12 @@ def _rank_key(rank: str) -> dict[str, Any]:
     }
 
 
-def _projection(names: dict[str, str]) -> str:
-    """Only what a row shows (and the keys a page token is made of)."""
-    fields = (*ROW_FIELDS, "platforms", "rank_pk", "rank")
+def _projection(names: dict[str, str], table: bool = True) -> str:
+    """Only what a row shows (and the keys a page token is made of). `table`: read from
+    the table or a projection-ALL index, which also have the block's fields."""
+    fields: tuple[str, ...] = (*ROW_FIELDS, "platforms", "rank_pk", "rank")
+    if table:
+        fields += BLOCK_ROW_FIELDS
     for i, f in enumerate(fields):
         names[f"#r{i}"] = f
     return ", ".join(f"#r{i}" for i in range(len(fields)))
@@ -212,6 +282,7 @@ def _index_query(
     names: dict[str, str],
     values: dict[str, Any],
     filters: list[str],
+    table_fields: bool = True,
 ) -> dict[str, Any]:
     """Query arguments for a page of leads from one of the contacts table's indexes."""
     kwargs: dict[str, Any] = {
@@ -223,7 +294,7 @@ def _index_query(
     }
     if filters:
         kwargs["FilterExpression"] = " AND ".join(filters)
-    kwargs["ProjectionExpression"] = _projection(names)
+    kwargs["ProjectionExpression"] = _projection(names, table_fields)
     kwargs["ExpressionAttributeNames"] = names
     return kwargs
 
@@ -238,11 +309,11 @@ def _rank_page(w: Wiring, q: LeadsQuery, start: dict[str, Any] | None) -> dict[s
         values.update({":lo": {"S": lo}, ":hi": {"S": hi}})
         key_cond += " AND #rk BETWEEN :lo AND :hi"
     filters = _platform_filter(q, names, values)
-    kwargs = _index_query(w, q, "by_rank", key_cond, names, values, filters)
+    kwargs = _index_query(w, q, "by_rank", key_cond, names, values, filters, table_fields=False)
     items, next_key = _fill(
         w.clients.dynamodb.query, kwargs, ("e164", "rank_pk", "rank"), start, q.limit, bool(filters)
     )
-    rows = [_row(from_item(i)) for i in items]
+    rows = _with_block_fields(w, [_row(from_item(i)) for i in items])
     if next_key:
         return _page(rows, "index:by_rank", "rank", next_key)
     return _page(rows, "index:by_rank", "unscored", _after_scored(q))
@@ -332,6 +403,7 @@ def _index_page(w: Wiring, q: LeadsQuery) -> dict[str, Any]:
         values[":la"] = {"S": q.lada}
         filters.append("#la = :la")
     filters += _platform_filter(q, names, values)
+    filters += _municipality_filter(q, names, values)
     key_cond = "#h = :h AND #score BETWEEN :lo AND :hi"
     kwargs = _index_query(w, q, index.name, key_cond, names, values, filters)
     phase, start = _decode_token(q.page_token) if q.page_token else (index.name, None)
@@ -361,7 +433,7 @@ def _index_page(w: Wiring, q: LeadsQuery) -> dict[str, Any]:
 
 
 def _row(item: dict[str, Any]) -> dict[str, Any]:
-    row = {k: item.get(k) for k in ROW_FIELDS}
+    row = {k: item.get(k) for k in (*ROW_FIELDS, *BLOCK_ROW_FIELDS)}
     plats = item.get("platforms") or {}
     row["platforms"] = {p: _status(plats.get(p)) for p in PLATFORMS}
     return row
@@ -399,6 +471,12 @@ def lead(w: Wiring, phone: str) -> dict[str, Any]:
         "state": item.get("state"),
         "state_code": item.get("state_code"),
         "lada": item.get("lada"),
+        # The number block's (chalicelib/domain/blocks.py).
+        "municipality": item.get("municipality"),
+        "municipality_code": item.get("municipality_code"),
+        "locality": item.get("locality"),
+        "line_type": item.get("line_type"),
+        "timezone": item.get("timezone"),
         "attributes": item.get("attributes") or {},
         "created_at": item.get("created_at"),
         "score": item.get("score"),

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from chalicelib.domain import timezones
+from chalicelib.domain.text import fold
 
 __all__ = [
     "Block",
@@ -36,6 +37,7 @@ __all__ = [
     "info_of_record",
     "load",
     "lookup",
+    "municipality_states",
     "record_of",
 ]
 
@@ -142,6 +144,17 @@ class BlockTable:
         start = self.starts[i]
         return Block(start, start + self.lengths[i] - 1, self.info(i))
 
+    def municipalities(self) -> dict[str, dict[str, str]]:
+        """fold(name) -> {state_code: the table's spelling}, over every place."""
+        out: dict[str, dict[str, str]] = {}
+        ends = self._place_ends
+        for i in range(len(ends) - 1):
+            raw = self._places[ends[i] : ends[i + 1]]
+            clave, _, municipality = str(raw, "utf-8").split("\t")
+            state_code = self._states[clave[:2]][0]
+            out.setdefault(fold(municipality), {})[state_code] = municipality
+        return out
+
     def record_info(self, rec: int) -> BlockInfo:
         info = self._infos[rec]
         if info is None:
@@ -200,6 +213,18 @@ def record_of(national: str) -> int:
     if i >= 0 and number - starts[i] < table.lengths[i]:
         return table._records[i]
     return -1
+
+
+_municipalities: dict[str, dict[str, str]] | None = None
+
+
+def municipality_states(name: str) -> dict[str, str]:
+    """The states having a municipality of that name (accents and case ignored), each
+    with the table's spelling: "tonala" -> {"JAL": "Tonala", "CHIS": "Tonala"}."""
+    global _municipalities
+    if _municipalities is None:
+        _municipalities = load().municipalities()
+    return dict(_municipalities.get(fold(name), {}))
 
 
 def info_of_record(record: int) -> BlockInfo:

@@ -22,6 +22,24 @@ def attributes_size(attributes: dict[str, str]) -> int:
     return total
 
 
+# What the number block gives a contact (chalicelib/domain/blocks.py), and the version
+# of that enrichment stored with it: raise it when the block fields or the table's
+# meaning change, and `python -m tools.cli backfill-numbering` updates older contacts.
+BLOCK_FIELDS = (
+    "municipality",
+    "municipality_code",
+    "locality",
+    "line_type",
+    "block_carrier",
+    "timezone",
+)
+NUMBERING_VERSION = 1
+
+
+def block_fields(phone: Accepted) -> dict[str, str | None]:
+    return {f: getattr(phone, f) for f in BLOCK_FIELDS}
+
+
 @dataclass(slots=True)
 class ContactRecord:
     phone: Accepted
@@ -51,12 +69,8 @@ class ContactRecord:
             "lada": p.lada,
             "state": p.state,
             "state_code": p.state_code,
-            "municipality": p.municipality,
-            "municipality_code": p.municipality_code,
-            "locality": p.locality,
-            "line_type": p.line_type,
-            "block_carrier": p.block_carrier,
-            "timezone": p.timezone,
+            **block_fields(p),
+            "numbering_version": NUMBERING_VERSION,
             "state_candidates": list(p.state_candidates),
             "municipality_candidates": list(p.municipality_candidates),
             "attributes": self.attributes,

@@ -19,11 +19,11 @@ Detection order (first that applies wins):
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from chalicelib.domain.text import strip_accents
 from chalicelib.ingest.readers import Row, TableHeader
 
 # Kept as a flat, documented tuple for callers/UI hints; the ranking lives below.
@@ -111,14 +111,9 @@ class ColumnNotFound(ValueError):
 # --------------------------------------------------------------------------- normalizing
 
 
-def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def normalize_header(name: str) -> str:
     """Accent-free lowercase words, single-spaced: "Tel.Celular1" -> "tel celular 1"."""
-    text = _strip_accents(name).lower()
+    text = strip_accents(name).lower()
     text = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", text)
     return " ".join(re.findall(r"[a-z0-9]+", text))
 
@@ -235,7 +230,7 @@ def detect_phone_column(
 
 def attribute_key(name: str) -> str:
     """Lowercase ASCII snake_case key ("Fecha de Nacimiento" -> "fecha_de_nacimiento")."""
-    text = _strip_accents(name).lower()
+    text = strip_accents(name).lower()
     key = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
     if key[:1].isdigit():
         key = f"col_{key}"  # keys starting with a digit break dotted paths and templates

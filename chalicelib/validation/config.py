@@ -3,7 +3,9 @@
 Read once from the environment: `VALIDATION_CONFIG` (inline JSON) or
 `VALIDATION_CONFIG_FILE` (path to JSON), shaped like
 `{"providers": {"sms": {"adapter": "carrier_lookup", "base_url": "...", "quota_rps": 50,
-"auth_secret": "/alcance/providers/twilio", ...}}, "cache_ttl_s": 604800, ...}`.
+"auth_secret": "/alcance/providers/twilio", "fixed_line": "check", ...}},
+"cache_ttl_s": 604800, ...}`. `fixed_line` (`settle_invalid` | `check`) overrides the
+platform's fixed-line rule (`plan.py`).
 Platforms not configured there use the simulator at `PROVIDER_SIM_URL` when it is set
 (the local stack sets it); in AWS a platform without a provider is a configuration error,
 reported when its first message arrives."""
@@ -17,9 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from chalicelib.validation.plan import FixedLinePolicy, default_policy
 from chalicelib.validation.status import PLATFORMS
 
-ADAPTERS = ("simulator", "generic_http", "carrier_lookup", "rbm")
+ADAPTERS = ("simulator", "generic_http", "carrier_lookup", "aws_carrier_lookup", "rbm")
 
 
 class RetryPolicy(BaseModel):
@@ -55,6 +58,13 @@ class ProviderConfig(BaseModel):
     auth_scheme: str = "Bearer"
     proxy: str | None = None  # optional egress proxy (fixed egress IP), never rotation
     options: dict[str, Any] = Field(default_factory=dict)
+    # A number in a fixed block: settled `invalid` from the numbering plan, or sent to
+    # the provider. None: the platform's rule (chalicelib/validation/plan.py).
+    fixed_line: FixedLinePolicy | None = None
+
+    @property
+    def fixed_line_policy(self) -> FixedLinePolicy:
+        return self.fixed_line or default_policy(self.platform)
 
     @property
     def name(self) -> str:

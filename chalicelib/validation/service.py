@@ -1,7 +1,8 @@
 """Validate a batch of numbers on one platform:
-cache filter -> circuit breaker -> rate limit -> adapter (with retries) -> store results
-+ history -> send settled contacts to `score`; numbers without an answer are re-enqueued
-with a delay and, after `max_attempts` deliveries, settled as `unknown`."""
+cache filter -> numbering plan (fixed lines, `plan.py`) -> circuit breaker -> rate limit
+-> adapter (with retries) -> store results + history -> send settled contacts to
+`score`; numbers without an answer are re-enqueued with a delay and, after
+`max_attempts` deliveries, settled as `unknown`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from chalicelib.core import resources
 from chalicelib.core.ddb import chunks
 from chalicelib.core.logging import logger
 from chalicelib.core.queues import Followups, NumbersMessage, send_batches
+from chalicelib.validation import plan
 from chalicelib.validation.config import ProviderConfig, ValidationConfig
 from chalicelib.validation.providers import build_adapter
 from chalicelib.validation.providers.base import (
@@ -37,7 +39,7 @@ from chalicelib.validation.resilience import (
     fresh_known,
 )
 from chalicelib.validation.runner import AsyncRunner
-from chalicelib.validation.status import PlatformResult, settled
+from chalicelib.validation.status import PlatformResult, Status, settled
 from chalicelib.validation.store import HistoryStore, NoPlatformsMap, PlatformStatusStore
 from chalicelib.validation.telemetry import Telemetry
 
@@ -54,6 +56,8 @@ class BatchOutcome:
     not_stored: int = 0
     requeued: int = 0
     settled_unknown: int = 0
+    # Fixed lines settled `invalid` from the numbering plan, no provider call (plan.py).
+    from_plan: int = 0
     circuit_open: bool = False
     statuses: dict[str, int] = field(default_factory=dict)
 
@@ -158,6 +162,14 @@ class ValidationService:
             else:
                 todo.append(n)
         tel.count("ValidationCacheHits", out.cached, platform=platform)
+        from_plan, todo = plan.split(todo, cfg.fixed_line_policy)
+        if from_plan:
+            self.store(platform, from_plan, score)
+            out.from_plan = len(from_plan)
+            out.checked += len(from_plan)
+            out.statuses[Status.INVALID.value] = len(from_plan)
+            tel.count("Validations", len(from_plan), platform=platform, status="invalid")
+            tel.count("SettledFromPlan", len(from_plan), platform=platform)
         if not todo:
             return out
 
@@ -201,10 +213,12 @@ class ValidationService:
             out.requeued = len(retry_now)
         self.store(platform, settled_now, score)
         final = {**call.results, **settled_now}
-        out.checked = len(final)
+        out.checked += len(final)
+        counts: dict[str, int] = {}
         for r in final.values():
-            out.statuses[r.status.value] = out.statuses.get(r.status.value, 0) + 1
-        for status, count in out.statuses.items():
+            counts[r.status.value] = counts.get(r.status.value, 0) + 1
+        for status, count in counts.items():
+            out.statuses[status] = out.statuses.get(status, 0) + count
             tel.count("Validations", count, platform=platform, status=status)
         tel.count("Requeued", out.requeued, platform=platform)
         return out

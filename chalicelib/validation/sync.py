@@ -1,7 +1,9 @@
 """On-demand validation of one number on several platforms at once: every platform is
 checked concurrently (asyncio + httpx) under one overall deadline; a platform without an
-answer by then is `unknown` with reason `timeout`. Results are stored exactly like the
-queued ones (contact `platforms` map + history; a settled contact goes to `score`)."""
+answer by then is `unknown` with reason `timeout`. A platform the numbering plan
+settles (`plan.py`: a fixed line on sms, RCS, iMessage) is answered without a call.
+Results are stored exactly like the queued ones (contact `platforms` map + history; a
+settled contact goes to `score`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import asyncio
 import time
 from typing import Any
 
+from chalicelib.validation import plan
 from chalicelib.validation.providers.base import ProviderError, ProviderUnavailable
 from chalicelib.validation.resilience import Decision, call_with_retry
 from chalicelib.validation.service import ValidationService
@@ -55,6 +58,8 @@ async def _check_platforms(
             tel.latency("ProviderLatency", (time.perf_counter() - t0) * 1000, platform=platform)
         return got.get(e164) or PlatformResult.unknown(cfg.name, "no_answer")
 
+    if not platforms:
+        return {}  # all settled from the plan (asyncio.wait refuses an empty set)
     tasks = {p: asyncio.ensure_future(one(p)) for p in platforms}
     try:
         await asyncio.wait(tasks.values(), timeout=max(0.0, deadline - time.monotonic()))
@@ -95,27 +100,37 @@ def _validate_admitted(
 ) -> dict[str, Any]:
     started = time.monotonic()
     deadline = started + svc.config.sync_deadline_s
-    decisions = decisions_for(svc, platforms)
+    # Platforms the numbering plan settles (a fixed line on sms/RCS/iMessage) are not
+    # asked, and say nothing about their provider's health (no breaker read or record).
+    from_plan: dict[str, PlatformResult] = {}
+    for p in platforms:
+        settled_here, _ = plan.split([e164], svc.config.provider(p).fixed_line_policy)
+        if e164 in settled_here:
+            from_plan[p] = settled_here[e164]
+    asked = [p for p in platforms if p not in from_plan]
+    decisions = decisions_for(svc, asked)
     unavailable: set[str] = set()
     future = svc.runner.submit(
-        _check_platforms(svc, e164, platforms, decisions, deadline, tel, unavailable)
+        _check_platforms(svc, e164, asked, decisions, deadline, tel, unavailable)
     )
     # Whether the number is a stored contact is asked on this thread while the loop calls
     # the providers: a blocking DynamoDB read has no place on the shared loop or in its
     # small default executor (under load that queue is what outlived the deadline).
     is_contact = e164 in svc.statuses.platforms_of([e164])
     try:
-        results = svc.runner.result(future, max(0.0, deadline - time.monotonic()) + HANDOVER_S)
+        checked = svc.runner.result(future, max(0.0, deadline - time.monotonic()) + HANDOVER_S)
         failed = set(unavailable)
     except TimeoutError:
         # The loop is too busy to hand over in time (the check is cancelled): the
-        # deadline holds, every platform is unknown. Not the providers' fault, so
+        # deadline holds, every platform asked is unknown. Not the providers' fault, so
         # nothing counts towards their breakers.
-        results = {
-            p: PlatformResult.unknown(svc.config.provider(p).name, "timeout") for p in platforms
-        }
+        checked = {p: PlatformResult.unknown(svc.config.provider(p).name, "timeout") for p in asked}
         failed = set()
-    for p, r in results.items():
+    results = {p: from_plan.get(p) or checked[p] for p in platforms}
+    for p, r in from_plan.items():
+        tel.count("Validations", platform=p, status=r.status.value)
+        tel.count("SettledFromPlan", platform=p)
+    for p, r in checked.items():
         tel.count("Validations", platform=p, status=r.status.value)
         name = svc.config.provider(p).name
         # The same breaker as the queued path: failures here count towards opening it.

@@ -149,13 +149,27 @@ def test_dashboard_in_a_browser(stack: LocalStack, browser: Any) -> None:
         factors = page.evaluate("window.dashboardCharts.factors.data.labels")
         assert set(factors) == set(dashboard_seed.FACTORS)
         assert _painted(page, "factors-chart")
+        assert page.inner_text("#d-municipality") == (top["municipality"] or "–")
         page.screenshot(path=str(SHOTS / "dashboard-detail.png"), full_page=True)
+
+        # Filter by the block's municipality, typed with an accent the table lacks.
+        page.fill("#f-state", "")
+        page.fill("#f-min", "")
+        page.fill("#f-municipality", "Zapópan")
+        page.click("#f-apply")
+        page.wait_for_function(
+            "window.dashboardState.rows.length > 0 && "
+            "window.dashboardState.rows.every(r => r.municipality === 'Zapopan')"
+        )
+        cells = page.locator("#leads-table tbody td.municipality").all_inner_texts()
+        assert cells and set(cells) == {"Zapopan"}
 
         # Language: English and back.
         page.click("#lang-en")
         assert page.locator("html").get_attribute("lang") == "en"
         assert page.inner_text("[data-i18n='card_total']") == "Total leads"
         assert page.inner_text("#f-apply") == "Apply"
+        assert page.inner_text("th[data-i18n='col_municipality']") == "Municipality"
         page.screenshot(path=str(SHOTS / "dashboard-en.png"), full_page=True)
         page.click("#lang-es")
         assert page.inner_text("[data-i18n='card_total']") == "Leads totales"

@@ -121,6 +121,14 @@ def test_extraction_matches_brute_force_reference(stack: LocalStack) -> None:
         ),
         ExtractRequest(amount=400),  # no geo filter: bounded parallel scan, top by score
         ExtractRequest(amount=400, order="random", seed=9, municipalities=["Zapopan"]),
+        # the block's fields: a spelling with an accent and a line type, on the GSI
+        ExtractRequest(
+            states=["JAL", "NL"],
+            municipalities=["ZAPÓPAN", "monterrey"],
+            line_types=["mobile"],
+            amount=300,
+        ),
+        ExtractRequest(line_types=["fixed"], amount=200),
         ExtractRequest(
             states=["JAL"], ladas=["81"], amount=10
         ),  # contradictory: nothing, not an error
@@ -131,6 +139,8 @@ def test_extraction_matches_brute_force_reference(stack: LocalStack) -> None:
     ref = Reference()
     for req in cases:
         ref.check(req, list(ex.run(req)))
+    # not vacuous: the accent-folded municipality and the line type do select someone
+    assert list(ex.run(cases[7])) and list(ex.run(cases[8]))
 
 
 def test_opted_out_numbers_never_extracted(stack: LocalStack) -> None:

@@ -75,6 +75,52 @@ def test_leads_page_filter_and_detail(stack: LocalStack) -> None:
     assert set(detail["score_factors"]) == set(dashboard_seed.FACTORS)
 
 
+def test_leads_show_and_filter_the_block_municipality(stack: LocalStack) -> None:
+    w = wiring()
+    dashboard_seed.seed(w.clients.dynamodb, w.contacts.table_name, w.stats, 90)
+    items = {i["e164"]: i for i in dashboard_seed.generate(90)}
+    h = _key()
+    # Every row carries its municipality, whichever source served the page.
+    for params in ({}, {"min_score": 0}, {"state": "JAL"}):
+        pages = _walk(stack, h, limit=20, **params)
+        rows = [r for p in pages for r in p["items"]]
+        assert rows and all(r["municipality"] == items[r["e164"]].get("municipality") for r in rows)
+        assert any(r["municipality"] for r in rows)
+
+    zapopan = [e for e, i in items.items() if i.get("municipality") == "Zapopan" and "score" in i]
+    for spelling in ("Zapópan", "ZAPOPAN", " zapopan "):
+        got = _walk(stack, h, limit=7, municipality=spelling)
+        rows = [r for p in got for r in p["items"]]
+        assert sorted(r["e164"] for r in rows) == sorted(zapopan), spelling
+        scores = [r["score"] for r in rows]
+        assert scores == sorted(scores, reverse=True)
+    # A name several states have (Tonalá: JAL, CHIS) needs the state; one of no block,
+    # no rows.
+    tonala = _get(stack, "/v2/dashboard/leads", h, municipality="Tonalá", state="JAL")
+    assert tonala["items"] and {x["municipality"] for x in tonala["items"]} == {"Tonala"}
+    r = httpx.get(
+        f"{stack.api_url}/v2/dashboard/leads",
+        headers=h,
+        params={"municipality": "Benito Juárez"},
+        timeout=60,
+    )
+    assert r.status_code == 400 and r.json()["error"] == "municipality_ambiguous"
+    assert "CDMX" in r.json()["details"]["states"] and r.json()["message_en"]
+    cdmx = _get(stack, "/v2/dashboard/leads", h, municipality="Benito Juárez", state="CDMX")
+    assert cdmx["items"] and {x["municipality"] for x in cdmx["items"]} == {"Benito Juarez"}
+    assert _get(stack, "/v2/dashboard/leads", h, municipality="Atlantida")["items"] == []
+    too_long = httpx.get(
+        f"{stack.api_url}/v2/dashboard/leads", headers=h, params={"municipality": "x" * 81}
+    )
+    assert too_long.status_code in (400, 422)
+
+    detail = _get(stack, f"/v2/dashboard/leads/{zapopan[0]}", h)
+    assert (detail["municipality"], detail["line_type"]) == (
+        "Zapopan",
+        items[zapopan[0]]["line_type"],
+    )
+
+
 def _walk(stack: LocalStack, h: dict[str, str], **params: Any) -> list[dict[str, Any]]:
     """Every page of one listing: its pages' (source, order, rows)."""
     pages: list[dict[str, Any]] = []

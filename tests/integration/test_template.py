@@ -495,3 +495,15 @@ def test_stage_config_is_consistent() -> None:
         assert "LOG_LEVEL" in env
         assert (ROOT / ".chalice" / f"policy-{stage}.json").exists()
     assert stage_environment(config, "local")["ALCANCE_PREFIX"] == "alcance-local"
+
+
+def test_only_the_sms_validator_and_the_api_may_look_up_carriers() -> None:
+    allowed = {
+        name
+        for name, access in render.FUNCTION_ACCESS.items()
+        if any(
+            st["Sid"] == "CarrierLookup"
+            for st in render.function_policy(f"p-{name}", [], access)["Statement"]
+        )
+    }
+    assert allowed == {"api_handler", "validate_sms"}

@@ -87,7 +87,7 @@ async def _check(adapter: Any, numbers: list[str]) -> Any:
 
 
 def test_vendor_shaped_adapters_run_against_the_simulator(simulator: Any) -> None:
-    nums = [f"+52551000{i:04d}" for i in range(40)]
+    nums = [f"+52551200{i:04d}" for i in range(40)]  # mobile blocks: RCS-reachable ones
     lookup = build_adapter(
         ProviderConfig(platform="sms", adapter="carrier_lookup", base_url=simulator.url)
     )
@@ -213,3 +213,57 @@ def test_sync_results_reach_a_contact_stored_without_a_platforms_map(
     }
     cards = w.stats.summary()["platforms"]
     assert all(cards[p]["checked"] == 1 for p in PLATFORMS), cards
+
+
+def test_fixed_lines_are_settled_from_the_plan_on_both_paths(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    from chalicelib.validation.drain import drain_validation
+
+    sim = stack.sim.sim
+    fixed, mobile, fixed_sync = "+525512030907", "+525512000997", "+525512031904"
+    w = wiring()
+    sim.reset_stats()
+    w.clients.s3.put_object(
+        Bucket=w.settings.data_bucket,
+        Key="uploads/plan.csv",
+        Body=f"telefono\n{fixed[3:]}\n{mobile[3:]}\n{fixed_sync[3:]}\n",
+    )
+    assert stack.pump.drain(timeout_s=60)
+    assert drain_validation(stack.pump, w.clients, timeout_s=60)
+    stored = w.validation.statuses.platforms_of([fixed, mobile])
+    for p in ("sms", "google", "apple"):
+        got = stored[fixed][p]
+        assert (got["status"], got["reason"], got["source"]) == (
+            "invalid",
+            "fixed_line",
+            "numbering_plan",
+        )
+        assert stored[mobile][p]["source"] != "numbering_plan"
+    for p in ("whatsapp", "instagram", "facebook"):
+        assert stored[fixed][p]["source"] != "numbering_plan"
+    # On the mobile-only platforms the provider saw the one mobile number only.
+    assert sim.stats["sms"].numbers_ok == 1 and sim.stats["apple"].numbers_ok == 1
+    assert sim.stats["whatsapp"].numbers_ok == 3
+
+    # The sync path, same rule, and a fixed line is no provider call at all.
+    sim.reset_stats()
+    r = api.post("/v2/validation/validate", json={"phone": fixed_sync, "platforms": ["sms"]})
+    assert r.status_code == 200, r.text
+    res = r.json()["results"]["sms"]
+    assert (res["status"], res["reason"], res["source"]) == (
+        "invalid",
+        "fixed_line",
+        "numbering_plan",
+    )
+    assert sim.stats["sms"].requests == 0
+    # Configuration can send fixed lines to the provider instead.
+    svc = wiring().validation
+    sms = svc.config.providers["sms"].model_copy(update={"fixed_line": "check"})
+    svc.config = svc.config.model_copy(update={"providers": {**svc.config.providers, "sms": sms}})
+    try:
+        r = api.post("/v2/validation/validate", json={"phone": fixed_sync, "platforms": ["sms"]})
+        assert r.json()["results"]["sms"]["source"] != "numbering_plan"
+        assert sim.stats["sms"].requests == 1
+    finally:
+        wiring().__dict__.pop("validation", None)

@@ -127,3 +127,21 @@ def test_deciles() -> None:
         "90-100",
     ]
     assert decile(None) == "unscored"
+
+
+def test_municipality_and_line_type_filters_read_the_block_fields() -> None:
+    f = AudienceFilters(
+        municipalities=["Tonalá", "  san PEDRO  tlaquepaque "], line_types=["mobile"]
+    )
+    ctx = MatchContext()
+    base = {"e164": "+523312345678", "line_type": "mobile"}
+    assert matches({**base, "municipality": "Tonala"}, f, ctx)
+    assert matches({**base, "municipality": "TONALÁ"}, f, ctx)
+    assert matches({**base, "municipality": "San Pedro Tlaquepaque"}, f, ctx)
+    assert not matches({**base, "municipality": "Tonalá", "line_type": "fixed"}, f, ctx)
+    assert not matches({**base, "municipality": "Zapopan"}, f, ctx)
+    assert not matches({"e164": "+523312345678", "municipality": "Tonalá"}, f, ctx)  # no type
+    assert not matches({**base}, f, ctx)  # no place in the block
+    assert matches({"e164": "+1", "line_type": "fixed"}, AudienceFilters(line_types=["fixed"]), ctx)
+    with pytest.raises(ValidationError):
+        AudienceFilters.model_validate({"line_types": ["landline"]})

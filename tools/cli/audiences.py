@@ -27,7 +27,19 @@ def _platform_option(values: tuple[str, ...]) -> dict[str, list[str]]:
 @cli.command()
 @click.option("--state", "states", multiple=True, help="State code (JAL, NL, CDMX...).")
 @click.option("--lada", "ladas", multiple=True)
-@click.option("--municipality", "municipalities", multiple=True)
+@click.option(
+    "--municipality",
+    "municipalities",
+    multiple=True,
+    help="Block's municipality (accents and case ignored).",
+)
+@click.option(
+    "--line-type",
+    "line_types",
+    multiple=True,
+    type=click.Choice(["mobile", "fixed"]),
+    help="Block's line type.",
+)
 @click.option("--platform", "platforms", multiple=True, help="e.g. whatsapp=valid,business")
 @click.option("--min-score", type=float, default=None)
 @click.option("--max-score", type=float, default=None)
@@ -45,6 +57,7 @@ def extract(
     states: tuple[str, ...],
     ladas: tuple[str, ...],
     municipalities: tuple[str, ...],
+    line_types: tuple[str, ...],
     platforms: tuple[str, ...],
     min_score: float | None,
     max_score: float | None,
@@ -67,6 +80,7 @@ def extract(
         "states": list(states),
         "ladas": list(ladas),
         "municipalities": list(municipalities),
+        "line_types": list(line_types),
         "platforms": _platform_option(platforms),
         "min_score": min_score,
         "max_score": max_score,

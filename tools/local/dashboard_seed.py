@@ -20,6 +20,13 @@ from tools.local.synthetic_contacts import LADAS, number_fields
 
 FACTORS = ("recency", "platform_reach", "state_conversion", "attributes_complete")
 MODEL_VERSION = "seed-1"
+# The block's municipality as ingest stores it (the table's unaccented spelling); two
+# per state where the tests need a filter to pick some of a state's leads.
+MUNICIPALITIES = {
+    "JAL": ("Zapopan", "Tonala"),
+    "NL": ("Monterrey",),
+    "CDMX": ("Benito Juarez", "Cuauhtemoc"),
+}
 
 
 def contact(rng: random.Random, i: int) -> dict[str, Any]:
@@ -32,6 +39,10 @@ def contact(rng: random.Random, i: int) -> dict[str, Any]:
         "created_at": "2025-01-01T00:00:00.000+00:00",
         "updated_at": "2025-01-01T00:00:00.000+00:00",
     }
+    names = MUNICIPALITIES.get(code)
+    if names:
+        item["municipality"] = names[(i // len(LADAS)) % len(names)]
+        item["line_type"] = "mobile" if i % 3 else "fixed"
     if i % 10 != 9:  # one in ten is not scored yet
         factors = {f: round(rng.uniform(-15, 25), 2) for f in FACTORS}
         item["score"] = rng.randint(0, 100)

@@ -48,6 +48,9 @@ def contact(rng: random.Random, i: int) -> dict[str, Any]:
         item["state_candidates"] = [state, "Otro"]
     if rng.random() < 0.3:
         item["municipality"] = rng.choice(MUNICIPALITIES)
+    # From i, not from rng: the other fields stay what earlier seeds made them.
+    if i % 10:
+        item["line_type"] = "fixed" if i % 10 == 1 else "mobile"
     if rng.random() < 0.9:  # the rest not scored yet
         item["score"] = rng.randint(0, 100)
     platforms = {}

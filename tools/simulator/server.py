@@ -5,6 +5,10 @@ Protocols (ground truth from `truth.py`, the same for every protocol of a platfo
 - simulator batch API: `POST /v1/<platform>/check {"numbers": [...]}` ->
   `{"results": [{"number", "status", "details"}]}`;
 - Twilio Lookup v2 shape (sms): `GET /v2/PhoneNumbers/<e164>?Fields=line_type_intelligence`;
+- AWS End User Messaging `CarrierLookup` (sms): AWS JSON 1.0, `POST /` with
+  `X-Amz-Target: PinpointSMSVoiceV2.CarrierLookup` -> `{E164PhoneNumber,
+  PhoneNumberType (MOBILE | LANDLINE | OTHER), Carrier, MCC, MNC, ...}`; faults as AWS
+  answers them (`ThrottlingException` 400, `InternalServerException` 500);
 - Google RBM shape (google): `POST /v1/users:batchGet {"users": [...]}` and
   `GET /v1/phones/<e164>/capabilities` (404 when not RCS-reachable).
 Faults, per request, in this order: platform `down` -> 503; per-platform quota (token
@@ -177,6 +181,23 @@ class Simulator:
         }
 
     @staticmethod
+    def aws_carrier_lookup(number: str) -> dict[str, Any]:
+        t = truth("sms", number)  # a fixed block is a landline there already
+        digits = number.lstrip("+")
+        mx = digits.startswith("52")
+        kind = {"mobile": "MOBILE", "landline": "LANDLINE"}.get(t.line_type or "", "OTHER")
+        body: dict[str, Any] = {
+            "E164PhoneNumber": number,
+            "DialingCountryCode": "52" if mx else digits[:1],
+            "IsoCountryCode": "MX" if mx else "US",
+            "Country": "Mexico" if mx else "United States",
+            "PhoneNumberType": kind,
+        }
+        if kind == "MOBILE":
+            body.update({"Carrier": t.carrier, "MCC": t.mcc, "MNC": t.mnc})
+        return body
+
+    @staticmethod
     def rbm_reachable(number: str) -> bool:
         return truth("google", number).status is Status.VALID
 
@@ -252,9 +273,47 @@ def _handler_class(sim: Simulator) -> type[BaseHTTPRequestHandler]:
                 return self._send(404, {"error": err})
             return self._send(404, {"error": {"code": 404, "message": "no such route"}})
 
+        def _aws_json(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("x-amzn-RequestId", "sim-0000")
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def _aws(self, target: str, body: dict[str, Any]) -> None:
+            """AWS JSON 1.0 (pinpoint-sms-voice-v2): CarrierLookup only."""
+            if target != "PinpointSMSVoiceV2.CarrierLookup":
+                err = {"__type": "UnknownOperationException", "message": target}
+                return self._aws_json(400, err)
+            number = str(body.get("PhoneNumber") or "")
+            if not number.startswith("+") or not number[1:].isdigit():
+                err = {"__type": "ValidationException", "message": "bad PhoneNumber"}
+                return self._aws_json(400, {**err, "Reason": "INVALID_PARAMETER"})
+            gated = sim.gate("sms")
+            if gated is not None:
+                status, headers = gated
+                if headers.pop("X-Sim-Hang", None):
+                    time.sleep(sim.config.hang_s)
+                if status == 429:  # AWS says "throttled" with a 400 and its type
+                    err = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+                    return self._aws_json(400, err)
+                err = {"__type": "InternalServerException", "message": "simulated"}
+                return self._aws_json(500 if status != 504 else 504, err)
+            time.sleep(sim.latency_s())
+            sim.answered("sms", 1)
+            return self._aws_json(200, sim.aws_carrier_lookup(number))
+
         def do_POST(self) -> None:
             parts = [unquote(p) for p in urlparse(self.path).path.strip("/").split("/")]
             body = self._body()
+            target = self.headers.get("X-Amz-Target")
+            if target and parts == [""]:
+                return self._aws(target, body if isinstance(body, dict) else {})
             if parts == ["admin", "config"]:
                 try:
                     sim.config.update(body)

@@ -4,14 +4,23 @@ Rule: u = first 8 hex digits of sha256("<platform>:<e164>") / 2**32, in [0, 1). 
 platform's share table below is walked in order and the first bucket whose cumulative
 share exceeds u is the status. SMS also draws a line type (mobile -> valid, landline ->
 invalid, premium-rate -> premium) and, for mobiles, a carrier from a second hash
-(sha256("carrier:<e164>")). The shares are rough Mexican orders of magnitude, not data."""
+(sha256("carrier:<e164>")). The shares are rough Mexican orders of magnitude, not data.
+
+The numbering plan comes first: a number in a fixed block (`chalicelib/domain/blocks.py`)
+is a landline, so it is `invalid` on the platforms that need a mobile line (SMS, RCS,
+iMessage; `MOBILE_ONLY`) whatever its hash says, and its SMS line type is `landline`.
+WhatsApp, Instagram and Facebook keep the hash rule (an account can sit on a fixed
+line). Numbers outside every block (the tests' synthetic `+5255000...`) follow the hash."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
+from chalicelib.domain.phone import Accepted, normalize
 from chalicelib.validation.status import Status
+
+MOBILE_ONLY = frozenset({"sms", "google", "apple"})
 
 SHARES: dict[str, tuple[tuple[Status, float], ...]] = {
     "sms": ((Status.VALID, 0.75), (Status.INVALID, 0.22), (Status.PREMIUM, 0.03)),
@@ -49,7 +58,14 @@ class Truth:
     mnc: str | None = None
 
 
+def block_line_type(e164: str) -> str | None:
+    n = normalize(e164)
+    return n.line_type if isinstance(n, Accepted) else None
+
+
 def truth(platform: str, e164: str) -> Truth:
+    if platform in MOBILE_ONLY and block_line_type(e164) == "fixed":
+        return Truth(Status.INVALID, line_type="landline" if platform == "sms" else None)
     u = unit(f"{platform}:{e164}")
     acc = 0.0
     status = SHARES[platform][-1][0]

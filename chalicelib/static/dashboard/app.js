@@ -23,6 +23,8 @@ const I18N = {
     dist: "Distribución de score", dist_buckets: "5 rangos", dist_deciles: "Deciles",
     validation: "Validación por plataforma", validation_report: "Reporte de validación",
     leads: "Leads", f_state: "Estado", f_lada: "LADA", f_platform: "Plataforma",
+    f_municipality: "Municipio", col_municipality: "Municipio", line_type: "Tipo de línea",
+    lt_mobile: "móvil", lt_fixed: "fija",
     f_min: "Score mín.", f_max: "Score máx.", f_sort: "Orden", sort_desc: "Score mayor primero",
     sort_asc: "Score menor primero", apply: "Aplicar", clear: "Limpiar",
     order_unscored: "Leads sin score: van después de los que tienen score, sin orden entre ellos.",
@@ -48,6 +50,8 @@ const I18N = {
     dist: "Score distribution", dist_buckets: "5 buckets", dist_deciles: "Deciles",
     validation: "Validation per platform", validation_report: "Validation report",
     leads: "Leads", f_state: "State", f_lada: "LADA", f_platform: "Platform",
+    f_municipality: "Municipality", col_municipality: "Municipality", line_type: "Line type",
+    lt_mobile: "mobile", lt_fixed: "fixed",
     f_min: "Min score", f_max: "Max score", f_sort: "Sort", sort_desc: "Highest score first",
     sort_asc: "Lowest score first", apply: "Apply", clear: "Clear",
     order_unscored: "Leads without a score: listed after the scored ones, in no particular order.",
@@ -318,6 +322,7 @@ function renderLeads() {
     tr.appendChild(phone);
     tr.appendChild(el("td", r.state_code || r.state || "–"));
     tr.appendChild(el("td", r.lada || "–"));
+    tr.appendChild(el("td", r.municipality || "–", "municipality"));
     tr.appendChild(el("td", r.score === null || r.score === undefined ? t("not_scored") : r.score, "score"));
     const plats = el("td");
     plats.appendChild(statusBadges(r.platforms));
@@ -358,6 +363,8 @@ function renderDetail() {
   $("d-model").textContent = d.score_model_version || "–";
   $("d-state").textContent = d.state || d.state_code || "–";
   $("d-lada").textContent = d.lada || "–";
+  $("d-municipality").textContent = d.municipality || "–";
+  $("d-line-type").textContent = d.line_type ? t(`lt_${d.line_type}`) : "–";
   const statuses = $("d-statuses").tBodies[0];
   statuses.replaceChildren();
   for (const [p, entry] of Object.entries(d.platforms)) statuses.appendChild(statusRow(p, entry));

@@ -19,6 +19,10 @@ def build_adapter(cfg: ProviderConfig, secrets: SecretLoader | None = None) -> A
         from chalicelib.validation.providers.carrier_lookup import CarrierLookupAdapter
 
         return CarrierLookupAdapter(cfg, secrets)
+    if cfg.adapter == "aws_carrier_lookup":
+        from chalicelib.validation.providers.aws_carrier_lookup import AwsCarrierLookupAdapter
+
+        return AwsCarrierLookupAdapter(cfg, secrets)
     if cfg.adapter == "rbm":
         from chalicelib.validation.providers.rbm import RbmAdapter
 
