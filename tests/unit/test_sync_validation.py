@@ -18,6 +18,7 @@ from chalicelib.core.errors import ApiError
 from chalicelib.core.http import api
 from chalicelib.core.openapi import document
 from chalicelib.validation.config import RetryPolicy
+from chalicelib.validation.plan import default_policy
 from chalicelib.validation.resilience import Decision, TokenBucket
 from chalicelib.validation.runner import AsyncRunner, Saturated
 from chalicelib.validation.status import PlatformResult, Status
@@ -66,7 +67,9 @@ def fake_service(
         sync_deadline_s=deadline_s,
         retry=RetryPolicy(attempts=1),
         history_ttl_s=60,
-        provider=lambda p: SimpleNamespace(name=f"prov-{p}", proxy=None),
+        provider=lambda p: SimpleNamespace(
+            name=f"prov-{p}", proxy=None, fixed_line_policy=default_policy(p)
+        ),
     )
     return SimpleNamespace(
         config=config,
