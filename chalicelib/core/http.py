@@ -108,6 +108,11 @@ def body_text(raw: bytes | str | None, max_bytes: int) -> str:
             f"El archivo excede {max_bytes} bytes; divídalo",
             f"The file exceeds {max_bytes} bytes; split it",
         )
+    return decode_text(data)
+
+
+def decode_text(data: bytes) -> str:
+    """A file's bytes as text: UTF-8, else cp1252, else Latin-1."""
     for enc in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(enc)
