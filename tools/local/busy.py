@@ -14,14 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import click
+
 T = TypeVar("T")
 
 BUSY_ES = "el stack local está ocupado"
 BUSY_EN = "the local stack is busy"
 
 
-class StackBusy(RuntimeError):
-    """The stack stayed busy for the whole budget. Its message is es / en."""
+class StackBusy(click.ClickException):
+    """The stack stayed busy for the whole budget. Its message is es / en; the CLI
+    prints it as an error line (exit 1), never as a traceback."""
 
 
 def say(text: str) -> None:
