@@ -89,6 +89,7 @@ class Wiring:
             bucket=self.settings.data_bucket,
             outcomes=self.outcomes,
             extraction=self.extraction,
+            jobs=self.jobs,
         )
 
     @cached_property

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 SCAN_SEGMENTS = 4
+# Items per Scan / Query call: each call stays short (a 1 MB page of a busy moto took
+# longer than botocore's 30 s read timeout, and the 8 retries re-sent the same page).
+PAGE_LIMIT = 500
 MAX_SCAN_ITEMS = 2_000_000
 RECHECK_CHUNK = 400
 OUTPUT_FIELDS = ("e164", "national", "state_code", "lada", "municipality", "score")
@@ -147,6 +150,19 @@ class Extractor:
             return
         yield from self._top_k(req, index, ctx, stats)
 
+    def table_items(self) -> int:
+        """The contacts table's item count as DynamoDB reports it (AWS refreshes it about
+        every six hours: good enough to tell a small table from a large one)."""
+        return int(self._ddb.describe_table(TableName=self.table)["Table"].get("ItemCount", 0))
+
+    @classmethod
+    def reads_whole_table(cls, req: ExtractRequest) -> bool:
+        """Whether the plan may Scan the table: no state/LADA index to ask, a random
+        sample, or no score bound (unscored contacts are only found by a Scan)."""
+        if cls._index_for(req) is None or req.order == "random":
+            return True
+        return req.min_score is None and req.max_score is None
+
     # -- plan ------------------------------------------------------------------------
     @staticmethod
     def _index_for(req: ExtractRequest) -> tuple[str, str, list[str]] | None:
@@ -182,7 +198,7 @@ class Extractor:
         }
 
     def query_pages(self, kwargs: Item, stats: ExtractStats) -> Iterator[list[Item]]:
-        kwargs = dict(kwargs)
+        kwargs = {"Limit": PAGE_LIMIT, **kwargs}
         while True:
             resp = self._ddb.query(**kwargs)
             stats.read(len(resp["Items"]))
@@ -223,6 +239,7 @@ class Extractor:
                     "TableName": self.table,
                     "Segment": n,
                     "TotalSegments": SCAN_SEGMENTS,
+                    "Limit": PAGE_LIMIT,
                 }
                 if filter_expr:
                     kwargs["FilterExpression"] = filter_expr

@@ -1,4 +1,5 @@
-"""SQS `extract` handler: one large audience extraction per message -> CSV in S3.
+"""SQS `extract` handler: one task per message: a large audience extraction -> CSV in
+S3, or a campaign's outcome file (kept in S3 by the upload) -> outcome records.
 
 A redelivered message for a finished task is a no-op (the task's status says so); a
 task that died half way is run again from the start (its CSV is only published when
@@ -12,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.audiences.models import ExtractMessage
+from chalicelib.campaigns.service import OUTCOMES_TASK_PREFIX
 from chalicelib.core.batch import process_sqs_batch
 from chalicelib.core.metrics import metrics
 from chalicelib.wiring import wiring
@@ -23,6 +25,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def record_handler(record: SQSRecord) -> None:
         msg = ExtractMessage.model_validate_json(record.body)
+        if msg.task_id.startswith(OUTCOMES_TASK_PREFIX):
+            w.campaigns.run_outcomes_task(msg.task_id)
+            metrics.add_metric(name="OutcomeFilesCompleted", unit="Count", value=1)
+            return
         w.extraction.run_task(msg.task_id, on_done=w.campaigns.on_task_done)
         metrics.add_metric(name="ExtractionsCompleted", unit="Count", value=1)
 

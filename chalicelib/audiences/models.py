@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-TASK_ID_PATTERN = r"^ex_[0-9a-f]{8,40}$"
+# ex_: an extraction (or a campaign's snapshot); oc_: a campaign's outcome file.
+TASK_ID_PATTERN = r"^(ex|oc)_[0-9a-f]{8,40}$"
 
 
 class ExtractMessage(BaseModel):
-    """Body of an `extract` message: one large extraction task to run."""
+    """Body of an `extract` message: one task to run (an extraction or an outcome file)."""
 
     task_id: str = Field(pattern=TASK_ID_PATTERN)

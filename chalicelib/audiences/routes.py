@@ -68,13 +68,13 @@ def extract_contacts(w: Wiring, body: ExtractRequest) -> WithStatus:
     scope="read",
     path_params={"task_id": "Task id"},
     summary=(
-        "Estado y resultado de una tarea de extracción",
-        "An extraction task's status and result link",
+        "Estado y resultado de una tarea (extracción, audiencia o archivo de resultados)",
+        "A task's status, progress and result (extraction, snapshot or outcome file)",
     ),
 )
 def get_task(w: Wiring, task_id: str) -> dict[str, Any]:
     check_id(TASK_ID, task_id, "tarea", "task")
-    task = w.extraction.get_task(task_id)
+    task = w.extraction.get_task(task_id) or w.campaigns.get_outcomes_task(task_id)
     if task is None:
         raise not_found("Tarea", "Task", task_id)
     return task

@@ -6,9 +6,13 @@ import re
 from typing import Any
 
 from chalicelib.audiences.filters import CAMPAIGN_ID_PATTERN
-from chalicelib.campaigns.service import CreateCampaign, OutcomesIn, parse_outcomes_csv
+from chalicelib.campaigns.service import (
+    CreateCampaign,
+    OutcomesIn,
+    has_phone_column,
+)
 from chalicelib.core.errors import ApiError, check_id, not_found
-from chalicelib.core.http import body_text
+from chalicelib.core.http import WithStatus, body_text
 from chalicelib.core.routes import Routes
 from chalicelib.wiring import Wiring
 
@@ -23,14 +27,21 @@ routes = Routes(__name__, tag="campaigns")
     "/v2/campaigns",
     scope="write",
     status=201,
+    extra_ok=(202,),
     body=CreateCampaign,
-    summary=("Crear una campaña con su audiencia", "Create a campaign with its audience"),
+    summary=(
+        "Crear una campaña con su audiencia (grande: la audiencia es una tarea, 202)",
+        "Create a campaign with its audience (large: the snapshot is a task, 202)",
+    ),
 )
-def create_campaign(w: Wiring, body: CreateCampaign) -> dict[str, Any]:
+def create_campaign(w: Wiring, body: CreateCampaign) -> WithStatus:
     rec = w.campaigns.create(body)
     out = {k: v for k, v in rec.items() if k != "filters"}
     out["status_url"] = f"/v2/campaigns/{rec['campaign_id']}"
-    return out
+    if rec.get("task_id"):
+        out["task_url"] = f"/v2/tasks/{rec['task_id']}"
+        return WithStatus(202, out)
+    return WithStatus(201, out)
 
 
 def _campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:
@@ -73,26 +84,33 @@ def add_outcomes(w: Wiring, campaign_id: str, body: OutcomesIn) -> dict[str, Any
     "/v2/campaigns/{campaign_id}/outcomes/upload",
     scope="write",
     raw_body=True,
+    extra_ok=(202,),
     path_params={"campaign_id": "Campaign id"},
-    summary=("Subir un archivo de resultados de campaña", "Upload a file of campaign outcomes"),
+    summary=(
+        "Subir un archivo de resultados de campaña (grande: una tarea, 202)",
+        "Upload a file of campaign outcomes (large: a task, 202)",
+    ),
 )
-def upload_outcomes(w: Wiring, campaign_id: str, raw: bytes | str | None) -> dict[str, Any]:
+def upload_outcomes(w: Wiring, campaign_id: str, raw: bytes | str | None) -> WithStatus:
     _campaign_or_404(w, campaign_id)
+    text = body_text(raw, MAX_FILE_BYTES)
+    data = raw.encode() if isinstance(raw, str) else (raw or b"")
+    if w.campaigns.outcomes_file_is_task(len(data)):
+        # Refused now rather than as a failed task: the header is all it takes to know.
+        if not has_phone_column(text):
+            raise _bad_csv("the CSV needs a 'phone' column")
+        return WithStatus(202, w.campaigns.start_outcomes_task(campaign_id, data))
     try:
-        rows, rejected_lines = parse_outcomes_csv(body_text(raw, MAX_FILE_BYTES))
+        return WithStatus(200, w.campaigns.record_outcomes_csv(campaign_id, text))
     except ValueError as exc:
-        raise ApiError(
-            400,
-            "bad_csv",
-            "El CSV necesita una columna 'phone' (o teléfono/celular)",
-            str(exc),
-        ) from exc
-    res = w.campaigns.record_outcomes(campaign_id, rows)
-    # Row index -> CSV line (header is line 1; rejected lines were skipped before).
-    kept_lines = [n for n in range(2, 2 + len(rows) + len(rejected_lines))]
-    bad_lines = {r["line"] for r in rejected_lines}
-    kept_lines = [n for n in kept_lines if n not in bad_lines]
-    for r in res["rejected"]:
-        r["line"] = kept_lines[r.pop("index")]
-    res["rejected"] = sorted(rejected_lines + res["rejected"], key=lambda r: r["line"])
-    return res
+        raise _bad_csv(str(exc)) from exc
+
+
+def _bad_csv(detail: str) -> ApiError:
+    return ApiError(
+        400,
+        "bad_csv",
+        "El CSV necesita una columna 'phone' (o teléfono/celular)",
+        "The CSV needs a 'phone' column (or telefono/celular)",
+        {"detail": detail},
+    )

@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -20,12 +21,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.audiences.export import S3CsvWriter
-from chalicelib.audiences.filters import SYNC_LIMIT, AudienceFilters, ExtractRequest
-from chalicelib.audiences.service import ExtractionService
+from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
+from chalicelib.audiences.models import ExtractMessage
+from chalicelib.audiences.service import PROGRESS_EVERY_S, ExtractionService
 from chalicelib.campaigns import roi
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
 from chalicelib.core.bounds import Bounded, Seed
 from chalicelib.core.ddb import from_item, to_item
+from chalicelib.core.http import decode_text
+from chalicelib.core.jobs import JobStore
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
 
@@ -34,6 +38,17 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 CAMPAIGN_PREFIX = "cmp_"
+# Snapshots answered in the request: at most this many contacts, from a plan that does
+# not Scan a large table (ExtractionService.needs_task). Measured on moto: ~2,000
+# contacts/s read + re-checked, so 2,000 is ~1-2 s; above, a task on the `extract` queue.
+CAMPAIGN_SYNC_LIMIT = 2_000
+# Outcome files up to this size are recorded in the request (~1,000 rows, ~1 s on moto);
+# larger ones go to S3 and are recorded by the `extract` function as a task.
+OUTCOMES_SYNC_BYTES = 32 * 1024
+OUTCOMES_TASK_PREFIX = "oc_"
+# Rejected lines kept in the task record (the count is always complete).
+MAX_REJECTED_KEPT = 1000
+OUTCOMES_CHUNK = 500
 # Campaigns read to find "contacted within N days": the table is scanned (it holds one
 # item per campaign, not per contact); beyond this many we stop and say so.
 MAX_CAMPAIGNS_SCANNED = 20_000
@@ -72,6 +87,7 @@ def audience_key(campaign_id: str) -> str:
     return f"campaigns/{campaign_id}/audience.csv"
 
 
+PHONE_HEADERS = ("phone", "telefono", "teléfono", "celular", "e164")
 _TRUE = {"1", "true", "yes", "si", "sí", "y", "s", "x", "verdadero"}
 _FALSE = {"0", "false", "no", "n", "falso", ""}
 
@@ -85,14 +101,21 @@ def parse_bool(v: str) -> bool | None:
     raise ValueError(f"not a yes/no value: {v!r}")
 
 
+def _header(text: str) -> dict[str, str]:
+    first = next(csv.reader(io.StringIO(text.lstrip("\ufeff")[:4096])), [])
+    return {c.strip().casefold(): c for c in first}
+
+
+def has_phone_column(text: str) -> bool:
+    return any(c in _header(text) for c in PHONE_HEADERS)
+
+
 def parse_outcomes_csv(text: str) -> tuple[list[OutcomeIn], list[dict[str, Any]]]:
     """CSV with a header: phone (or telefono/teléfono/celular), delivered, replied,
     converted, revenue. Returns (rows, rejected with line number and reason)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     cols = {(c or "").strip().casefold(): c for c in reader.fieldnames or []}
-    phone_col = next(
-        (cols[c] for c in ("phone", "telefono", "teléfono", "celular", "e164") if c in cols), None
-    )
+    phone_col = next((cols[c] for c in PHONE_HEADERS if c in cols), None)
     if phone_col is None:
         raise ValueError("the CSV needs a 'phone' column")
     rows: list[OutcomeIn] = []
@@ -122,6 +145,7 @@ class CampaignService:
     bucket: str
     outcomes: OutcomeStore
     extraction: ExtractionService
+    jobs: JobStore
 
     # -- records ---------------------------------------------------------------------
     def recent(self, limit: int) -> list[dict[str, Any]]:
@@ -174,7 +198,7 @@ class CampaignService:
             Item=to_item(record),
             ConditionExpression="attribute_not_exists(campaign_id)",
         )
-        if req.amount > SYNC_LIMIT:
+        if self.extraction.needs_task(extract, CAMPAIGN_SYNC_LIMIT):
             task = self.extraction.start_task(extract, output_key=key, campaign_id=campaign_id)
             record["task_id"] = task["task_id"]
             self._update(campaign_id, {"task_id": task["task_id"]})
@@ -240,7 +264,12 @@ class CampaignService:
         return ids
 
     # -- outcomes ------------------------------------------------------------------------
-    def record_outcomes(self, campaign_id: str, rows: Iterable[OutcomeIn]) -> dict[str, Any]:
+    def record_outcomes(
+        self,
+        campaign_id: str,
+        rows: Iterable[OutcomeIn],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
         now = now_iso()
         good: list[Outcome] = []
         rejected: list[dict[str, Any]] = []
@@ -262,9 +291,143 @@ class CampaignService:
             )
         # Same number twice in one upload: one record (the last row wins), since both
         # would get the same key (campaign#recorded_at).
-        dedup = {o.e164: o for o in good}
-        self.outcomes.record_many(dedup.values())
+        dedup = list({o.e164: o for o in good}.values())
+        for start in range(0, len(dedup), OUTCOMES_CHUNK):
+            self.outcomes.record_many(dedup[start : start + OUTCOMES_CHUNK])
+            if progress is not None:
+                progress(min(len(dedup), start + OUTCOMES_CHUNK), len(dedup))
         return {"recorded": len(dedup), "rejected": rejected}
+
+    def record_outcomes_csv(
+        self,
+        campaign_id: str,
+        text: str,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """An outcomes file: rows recorded, rejected lines (CSV line numbers, header =
+        line 1) with their reason. ValueError when the file has no phone column."""
+        rows, rejected_lines = parse_outcomes_csv(text)
+        res = self.record_outcomes(campaign_id, rows, progress)
+        # Row index -> CSV line (rejected lines were skipped before the rows were made).
+        bad_lines = {r["line"] for r in rejected_lines}
+        kept_lines = [
+            n for n in range(2, 2 + len(rows) + len(rejected_lines)) if n not in bad_lines
+        ]
+        for r in res["rejected"]:
+            r["line"] = kept_lines[r.pop("index")]
+        res["rejected"] = sorted(rejected_lines + res["rejected"], key=lambda r: r["line"])
+        return res
+
+    # -- outcome files as tasks ------------------------------------------------------------
+    @staticmethod
+    def outcomes_file_is_task(size: int) -> bool:
+        return size > OUTCOMES_SYNC_BYTES
+
+    def start_outcomes_task(self, campaign_id: str, data: bytes) -> dict[str, Any]:
+        """Keep the file in S3 and queue it: the `extract` function records it."""
+        task_id = OUTCOMES_TASK_PREFIX + secrets.token_hex(12)
+        key = f"campaigns/{campaign_id}/outcomes/{task_id}.csv"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="text/csv")
+        now = now_iso()
+        self.jobs.create(
+            {
+                "job_id": task_id,
+                "kind": "outcomes",
+                "status": "queued",
+                "campaign_id": campaign_id,
+                "input_key": key,
+                "bytes": len(data),
+                "recorded": 0,
+                "progress": 0.0,
+                "created_at": now,
+                "updated_at": now,
+            },
+            int(time.time()),
+        )
+        self.extraction.sqs.send_message(
+            QueueUrl=self.extraction.queue_url(),
+            MessageBody=ExtractMessage(task_id=task_id).model_dump_json(),
+        )
+        return {
+            "task_id": task_id,
+            "campaign_id": campaign_id,
+            "status": "queued",
+            "status_url": f"/v2/tasks/{task_id}",
+        }
+
+    def run_outcomes_task(self, task_id: str) -> None:
+        """Worker side. A redelivered message for a finished task does nothing; a task
+        that died half way is recorded again (same rows, same keys: idempotent puts)."""
+        job = self.jobs.get(task_id)
+        if job is None:
+            raise LookupError(f"unknown task {task_id}")
+        if job.get("status") == "completed":
+            return
+        self.jobs.update(task_id, {"status": "running", "updated_at": now_iso()})
+        last = [time.monotonic()]
+
+        def progress(done: int, total: int) -> None:
+            if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
+                last[0] = time.monotonic()
+                self.jobs.update(
+                    task_id,
+                    {
+                        "recorded": done,
+                        "progress": round(done / max(total, 1), 4),
+                        "updated_at": now_iso(),
+                    },
+                )
+
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=job["input_key"])["Body"].read()
+            res = self.record_outcomes_csv(job["campaign_id"], decode_text(body), progress)
+        except ValueError as exc:
+            self.jobs.update(
+                task_id,
+                {
+                    "status": "failed",
+                    "error": "bad_csv",
+                    "detail": str(exc)[:300],
+                    "updated_at": now_iso(),
+                },
+            )
+            return
+        except Exception as exc:
+            self.jobs.update(
+                task_id,
+                {"status": "failed", "error": type(exc).__name__, "updated_at": now_iso()},
+            )
+            raise
+        self.jobs.update(
+            task_id,
+            {
+                "status": "completed",
+                "progress": 1.0,
+                "recorded": res["recorded"],
+                "rejected_count": len(res["rejected"]),
+                "rejected": res["rejected"][:MAX_REJECTED_KEPT],
+                "finished_at": now_iso(),
+                "updated_at": now_iso(),
+            },
+        )
+
+    def get_outcomes_task(self, task_id: str) -> dict[str, Any] | None:
+        job = self.jobs.get(task_id)
+        if job is None or job.get("kind") != "outcomes":
+            return None
+        keys = (
+            "status",
+            "progress",
+            "campaign_id",
+            "recorded",
+            "rejected_count",
+            "rejected",
+            "error",
+            "detail",
+            "created_at",
+            "finished_at",
+        )
+        return {"task_id": task_id, "kind": "outcomes", **{k: job.get(k) for k in keys}}
 
     def outcomes_of(self, campaign_id: str) -> dict[str, roi.ContactOutcome]:
         per: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -311,6 +474,11 @@ class CampaignService:
         )
         if c.get("status") != "ready":
             out["targeted"] = None
+            task = self.extraction.get_task(c["task_id"]) if c.get("task_id") else None
+            if task is not None:
+                out["progress"] = task.get("progress")
+                out["written"] = task.get("written")
+                out["task_status"] = task.get("status")
             return out
         scores = self.targeted_scores(c)
         out.update(

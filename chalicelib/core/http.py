@@ -113,7 +113,11 @@ def body_bytes(raw: bytes | str | None, max_bytes: int) -> bytes:
 
 def body_text(raw: bytes | str | None, max_bytes: int) -> str:
     """A file sent as the request body, as text (UTF-8, else cp1252, else Latin-1)."""
-    data = body_bytes(raw, max_bytes)
+    return decode_text(body_bytes(raw, max_bytes))
+
+
+def decode_text(data: bytes) -> str:
+    """A file's bytes as text: UTF-8, else cp1252, else Latin-1."""
     for enc in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(enc)

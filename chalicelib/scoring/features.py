@@ -140,38 +140,104 @@ class FeatureSchema:
         )
 
 
+# Why an attribute column was not made a feature (the CLI prints them with
+# DROP_REASONS_ES and training's English names).
+DropReason = Literal[
+    "mostly_empty",
+    "constant",
+    "identity",
+    "identifier_like",
+    "too_many_categories",
+    "leaks_outcome",
+]
+DROP_REASONS_ES: dict[str, str] = {
+    "mostly_empty": "casi vacía",
+    "constant": "constante (un solo valor)",
+    "identity": "dato de identidad (nombre, correo)",
+    "identifier_like": "parece un identificador (casi un valor distinto por fila)",
+    "too_many_categories": "demasiadas categorías",
+    "leaks_outcome": "revela el resultado",
+}
+# Share of distinct values above which an integer column is an id, not a quantity.
+ID_DISTINCT_SHARE = 0.98
+_ID_NAME = re.compile(r"^(id|uuid|guid|folio|clave|key)(_.*)?$|^.*_(id|uuid|folio|clave)$")
+
+
+@dataclass(frozen=True)
+class ColumnReport:
+    """What `infer_schema` made of each attribute column: the schema, and for every
+    column left out, why (with the figure that decided it)."""
+
+    schema: FeatureSchema
+    dropped: dict[str, tuple[DropReason, str]] = field(default_factory=dict)
+
+    def without(self, leaks: Mapping[str, str]) -> ColumnReport:
+        """The same report with `leaks` (key -> detail) moved to dropped."""
+        keep = tuple(a for a in self.schema.attributes if a.key not in leaks)
+        dropped = dict(self.dropped)
+        dropped.update({k: ("leaks_outcome", d) for k, d in leaks.items()})
+        return ColumnReport(FeatureSchema(keep, self.schema.seed), dropped)
+
+
 def infer_schema(
     contacts: Sequence[Mapping[str, Any]],
     declared: Mapping[str, Mapping[str, Any]] | None = None,
     min_coverage: float = 0.2,
 ) -> FeatureSchema:
+    return explain_schema(contacts, declared, min_coverage).schema
+
+
+def explain_schema(
+    contacts: Sequence[Mapping[str, Any]],
+    declared: Mapping[str, Mapping[str, Any]] | None = None,
+    min_coverage: float = 0.2,
+) -> ColumnReport:
     """Attribute columns worth learning from: numeric when >= 95% of the present values
     parse as numbers, categorical when they have few distinct values; free text (names,
-    emails) is left out. `declared` overrides per key ({"pdays": {"kind": "numeric",
-    "missing": ["999"]}})."""
+    emails), constants and identifiers are left out. `declared` overrides per key
+    ({"pdays": {"kind": "numeric", "missing": ["999"]}})."""
     declared = {norm_key(k): v for k, v in (declared or {}).items()}
     values: dict[str, list[str]] = {}
     for c in contacts:
         for k, v in (c.get("attributes") or {}).items():
             text = norm_value(v)
+            values.setdefault(norm_key(k), [])
             if text:
-                values.setdefault(norm_key(k), []).append(text)
+                values[norm_key(k)].append(text)
     identity = {a for group in ("name", "email") for a in PROFILE_GROUPS[group]}
     specs: list[AttributeSpec] = []
+    dropped: dict[str, tuple[DropReason, str]] = {}
     for key in sorted(values):
         vals = values[key]
         if key in declared:
             d = declared[key]
             specs.append(AttributeSpec(key, d["kind"], tuple(d.get("missing") or ())))
             continue
-        if key in identity or len(vals) < min_coverage * len(contacts):
-            continue
-        numeric = sum(1 for v in vals if not math.isnan(parse_number(v)))
-        if numeric >= 0.95 * len(vals):
-            specs.append(AttributeSpec(key, "numeric"))
-        elif len(set(vals)) <= MAX_CATEGORIES:
+        distinct = len(set(vals))
+        if key in identity:
+            dropped[key] = ("identity", key)
+        elif len(vals) < min_coverage * len(contacts):
+            dropped[key] = ("mostly_empty", f"{len(vals)}/{len(contacts)} filled")
+        elif distinct <= 1:
+            dropped[key] = ("constant", f"always {vals[0]!r}" if vals else "empty")
+        elif _ID_NAME.match(key) and distinct >= 0.5 * len(vals):
+            dropped[key] = ("identifier_like", f"name, {distinct}/{len(vals)} distinct")
+        elif (numbers := [parse_number(v) for v in vals]) and sum(
+            1 for x in numbers if not math.isnan(x)
+        ) >= 0.95 * len(vals):
+            if distinct >= ID_DISTINCT_SHARE * len(vals) and all(
+                x.is_integer() for x in numbers if not math.isnan(x)
+            ):
+                dropped[key] = ("identifier_like", f"{distinct}/{len(vals)} distinct integers")
+            else:
+                specs.append(AttributeSpec(key, "numeric"))
+        elif distinct <= MAX_CATEGORIES:
             specs.append(AttributeSpec(key, "categorical"))
-    return FeatureSchema(tuple(specs))
+        elif distinct >= ID_DISTINCT_SHARE * len(vals):
+            dropped[key] = ("identifier_like", f"{distinct}/{len(vals)} distinct")
+        else:
+            dropped[key] = ("too_many_categories", f"{distinct} > {MAX_CATEGORIES}")
+    return ColumnReport(FeatureSchema(tuple(specs)), dropped)
 
 
 # -- learned encodings (training writes them into the model's metadata) -----------------

@@ -405,3 +405,64 @@ def test_optout_files_are_read_like_uploads(stack: LocalStack) -> None:
             headers={"Content-Type": "text/csv"},
         )
         assert bad.status_code == 400 and bad.json()["error"] == "phone_column_not_found", bad.text
+
+
+def test_large_campaign_and_outcome_file_are_tasks_with_progress(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unfiltered campaign over a table above the Scan limit answers 202 at once; the
+    `extract` function writes the snapshot. An outcome file above the sync size is a
+    task too: stored rows and rejected lines come back on GET /v2/tasks/{id}."""
+    import time
+
+    from chalicelib.audiences import service as audience_service
+    from chalicelib.campaigns import service as campaign_service
+
+    # The thresholds scaled down with the data (the real ones need 3,000+ contacts).
+    monkeypatch.setattr(audience_service, "SCAN_SYNC_ITEMS", 300)
+    monkeypatch.setattr(campaign_service, "OUTCOMES_SYNC_BYTES", 2048)
+    seed_data(n=600)
+    with httpx.Client(
+        base_url=stack.api_url, timeout=60, headers={"Authorization": f"Bearer {stack.admin_key}"}
+    ) as http:
+        t0 = time.monotonic()
+        created = http.post(
+            "/v2/campaigns", json={"name": "Todos", "amount": 500, "cost_per_message": 0.3}
+        )
+        assert created.status_code == 202, created.text
+        body = created.json()
+        assert body["status"] == "building" and body["task_id"].startswith("ex_")
+        assert time.monotonic() - t0 < 5
+        cid = body["campaign_id"]
+        assert http.get(f"/v2/campaigns/{cid}").json()["targeted"] is None
+        assert stack.pump.drain(timeout_s=120)
+        task = http.get(f"/v2/tasks/{body['task_id']}").json()
+        assert task["status"] == "completed" and task["campaign_id"] == cid
+        report = http.get(f"/v2/campaigns/{cid}").json()
+        assert report["status"] == "ready" and report["targeted"] == 500
+        phones = sorted(wiring().campaigns.targeted_scores(wiring().campaigns.get(cid) or {}))
+        lines = ["phone,converted,revenue"] + [f"{p},{i % 3 == 0},10" for i, p in enumerate(phones)]
+        lines += ["12,1,0", f"{phones[0]},quizá,0"]
+        data = "\n".join(lines).encode()
+        assert len(data) > 2048
+        up = http.post(
+            f"/v2/campaigns/{cid}/outcomes/upload",
+            content=data,
+            headers={"Content-Type": "text/csv"},
+        )
+        assert up.status_code == 202, up.text
+        oc = up.json()["task_id"]
+        assert oc.startswith("oc_")
+        assert stack.pump.drain(timeout_s=120)
+        done = http.get(f"/v2/tasks/{oc}").json()
+        assert done["status"] == "completed", done
+        assert done["recorded"] == 500 and done["rejected_count"] == 2
+        assert [r["line"] for r in done["rejected"]] == [502, 503]
+        assert http.get(f"/v2/campaigns/{cid}").json()["converted"] == 167
+        # No phone column: refused in the request, not queued.
+        bad = http.post(
+            f"/v2/campaigns/{cid}/outcomes/upload",
+            content=b"nombre,converted\n" + b"ana,1\n" * 600,
+            headers={"Content-Type": "text/csv"},
+        )
+        assert bad.status_code == 400 and bad.json()["error"] == "bad_csv"

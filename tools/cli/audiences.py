@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,28 +25,67 @@ def _platform_option(values: tuple[str, ...]) -> dict[str, list[str]]:
     return out
 
 
+def audience_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The audience filters, shared by `extract` and `campaign create`."""
+    for opt in reversed(
+        (
+            click.option("--state", "states", multiple=True, help="State code (JAL, NL...)."),
+            click.option("--lada", "ladas", multiple=True),
+            click.option(
+                "--municipality",
+                "municipalities",
+                multiple=True,
+                help="Block's municipality (accents and case ignored).",
+            ),
+            click.option(
+                "--line-type",
+                "line_types",
+                multiple=True,
+                type=click.Choice(["mobile", "fixed"]),
+                help="Block's line type.",
+            ),
+            click.option("--platform", "platforms", multiple=True, help="whatsapp=valid,..."),
+            click.option("--min-score", type=float, default=None),
+            click.option("--max-score", type=float, default=None),
+            click.option("--attr", "attrs", multiple=True, help="NAME=VALUE (equals)."),
+            click.option("--exclude-campaign", "exclude_campaigns", multiple=True),
+            click.option("--not-contacted-days", type=int, default=None),
+        )
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def audience_body(
+    states: tuple[str, ...],
+    ladas: tuple[str, ...],
+    municipalities: tuple[str, ...],
+    platforms: tuple[str, ...],
+    min_score: float | None,
+    max_score: float | None,
+    attrs: tuple[str, ...],
+    exclude_campaigns: tuple[str, ...],
+    not_contacted_days: int | None,
+    line_types: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    return {
+        "states": list(states),
+        "ladas": list(ladas),
+        "municipalities": list(municipalities),
+        "line_types": list(line_types),
+        "platforms": _platform_option(platforms),
+        "min_score": min_score,
+        "max_score": max_score,
+        "attributes": {
+            k: {"equals": v} for k, _, v in (a.partition("=") for a in attrs) if k and v
+        },
+        "exclude_campaigns": list(exclude_campaigns),
+        "not_contacted_within_days": not_contacted_days,
+    }
+
+
 @cli.command()
-@click.option("--state", "states", multiple=True, help="State code (JAL, NL, CDMX...).")
-@click.option("--lada", "ladas", multiple=True)
-@click.option(
-    "--municipality",
-    "municipalities",
-    multiple=True,
-    help="Block's municipality (accents and case ignored).",
-)
-@click.option(
-    "--line-type",
-    "line_types",
-    multiple=True,
-    type=click.Choice(["mobile", "fixed"]),
-    help="Block's line type.",
-)
-@click.option("--platform", "platforms", multiple=True, help="e.g. whatsapp=valid,business")
-@click.option("--min-score", type=float, default=None)
-@click.option("--max-score", type=float, default=None)
-@click.option("--attr", "attrs", multiple=True, help="NAME=VALUE (attribute equals).")
-@click.option("--exclude-campaign", "exclude_campaigns", multiple=True)
-@click.option("--not-contacted-days", type=int, default=None)
+@audience_options
 @click.option("--amount", type=int, required=True)
 @click.option("--order", type=click.Choice(["score_desc", "random"]), default="score_desc")
 @click.option("--seed", type=int, default=None, help="Random order: same seed, same sample.")
@@ -76,26 +116,27 @@ def extract(
     never included)."""
     import httpx
 
+    from tools.local.http import StackHTTP
+
     body: dict[str, Any] = {
-        "states": list(states),
-        "ladas": list(ladas),
-        "municipalities": list(municipalities),
-        "line_types": list(line_types),
-        "platforms": _platform_option(platforms),
-        "min_score": min_score,
-        "max_score": max_score,
-        "attributes": {
-            k: {"equals": v} for k, _, v in (a.partition("=") for a in attrs) if k and v
-        },
-        "exclude_campaigns": list(exclude_campaigns),
-        "not_contacted_within_days": not_contacted_days,
+        **audience_body(
+            states,
+            ladas,
+            municipalities,
+            platforms,
+            min_score,
+            max_score,
+            attrs,
+            exclude_campaigns,
+            not_contacted_days,
+            line_types,
+        ),
         "amount": amount,
         "order": order,
         "seed": seed,
         "format": "csv",
     }
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    with httpx.Client(base_url=api_url, timeout=300, headers=headers) as http:
+    with StackHTTP(api_url, api_key, timeout=300) as http:
         resp = http.post("/v2/contacts/extract", json=body)
         if resp.status_code not in (200, 202):
             raise click.ClickException(f"API {resp.status_code}: {resp.text[:500]}")

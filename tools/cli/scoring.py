@@ -1,4 +1,4 @@
-"""CLI: `train`, `backfill-ranks`, `bank-marketing`."""
+"""CLI: `train`, `train-files`, `backfill-ranks`, `bank-marketing`."""
 
 from __future__ import annotations
 
@@ -36,13 +36,59 @@ def train(moto_port: int | None, schema_file: Path | None, no_cv: bool) -> None:
         get_settings.cache_clear()
     from chalicelib.core.aws import make_clients
     from chalicelib.wiring import Wiring
+    from tools.local.busy import StackBusy
+    from tools.training.columns import column_lines
     from tools.training.commands import dumps, report
     from tools.training.pipeline import run_training
     from tools.training.train import TrainConfig
 
     declared = json.loads(schema_file.read_text()) if schema_file else None
-    version, result = run_training(Wiring(make_clients()), declared, TrainConfig(cv=not no_cv))
+    try:
+        version, result = run_training(Wiring(make_clients()), declared, TrainConfig(cv=not no_cv))
+    except StackBusy as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in column_lines(result.columns) if result.columns else []:
+        click.echo(line)
+    # The JSON line last: scripts read the last line.
     click.echo(dumps(report(version, result)))
+
+
+@cli.command("train-files")
+@click.argument("contacts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("outcomes", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--phone-column", default=None, help="Phone column (name or 1-based index).")
+@click.option(
+    "--outcome-column", default="converted", show_default=True, help="Yes/no outcome column."
+)
+@click.option(
+    "--moto-port",
+    type=int,
+    default=None,
+    help="A running local stack's moto (cli local: 5123); else an embedded stack.",
+)
+@click.option("--no-cv", is_flag=True, help="Skip the 5-fold cross-validation.")
+def train_files_cmd(
+    contacts: Path,
+    outcomes: Path,
+    phone_column: str | None,
+    outcome_column: str,
+    moto_port: int | None,
+    no_cv: bool,
+) -> None:
+    """Train on your own data: CONTACTS (any columns; they become attributes) and
+    OUTCOMES (a phone column and a yes/no outcome column)."""
+    from tools.local.busy import StackBusy
+    from tools.training.commands import dumps, train_files
+
+    try:
+        out, lines = train_files(
+            contacts, outcomes, phone_column, outcome_column, click.echo, moto_port, not no_cv
+        )
+    except (StackBusy, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in lines:
+        click.echo(line)
+    click.echo(dumps(out))
 
 
 @cli.command("backfill-ranks")

@@ -148,11 +148,11 @@ def upload_and_follow(
     quiet: bool = False,
     api_key: str | None = None,
 ) -> dict[str, Any]:
-    """The user's path: ask the API for an upload URL, PUT the file, poll the job."""
-    import httpx
+    """The user's path: ask the API for an upload URL, PUT the file, poll the job. A busy
+    stack is waited for (tools/local/http.StackHTTP), with a message."""
+    from tools.local.http import StackHTTP
 
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    with httpx.Client(base_url=api_url, timeout=60, headers=headers) as http:
+    with StackHTTP(api_url, api_key) as http, StackHTTP(timeout=300) as plain:
         body: dict[str, Any] = {"filename": file.name}
         if phone_column:
             body["phone_column"] = phone_column
@@ -161,11 +161,10 @@ def upload_and_follow(
             raise click.ClickException(f"API {created.status_code}: {created.text}")
         info = created.json()
         with file.open("rb") as fh:
-            put = httpx.put(
+            put = plain.put(
                 info["upload_url"],
                 content=fh.read(),
                 headers=info.get("upload_headers") or {},
-                timeout=300,
             )
         if put.status_code >= 300:
             raise click.ClickException(f"upload failed: {put.status_code} {put.text[:200]}")
@@ -190,7 +189,7 @@ def upload_and_follow(
                 raise click.ClickException(f"timed out after {timeout}s; last state: {job}")
         summary_url = (job.get("reports") or {}).get("summary")
         if summary_url:
-            summary: dict[str, Any] = httpx.get(summary_url, timeout=60).json()
+            summary: dict[str, Any] = plain.get(summary_url).json()
             summary["reports_urls"] = job.get("reports")
             return summary
         return job

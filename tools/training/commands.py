@@ -85,7 +85,11 @@ def print_score_distribution(w: Wiring, pump: Any, echo: Echo) -> dict[str, int]
 
 
 def report(version: str, result: TrainResult) -> dict[str, Any]:
-    return {"version": version, **result.metrics()}
+    out: dict[str, Any] = {"version": version, **result.metrics()}
+    if result.columns is not None:
+        out["features"] = [a.key for a in result.columns.schema.attributes]
+        out["dropped"] = {k: reason for k, (reason, _) in sorted(result.columns.dropped.items())}
+    return out
 
 
 def bank_marketing(repo_root: Path, echo: Echo, limit: int | None, cv: bool) -> dict[str, Any]:
@@ -144,3 +148,113 @@ def bank_marketing(repo_root: Path, echo: Echo, limit: int | None, cv: bool) -> 
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+# -- own data: a contacts file + an outcomes file -> a model ---------------------------
+def read_outcomes_file(
+    path: Path, phone_column: str | None, outcome_column: str, campaign_id: str, at: str
+) -> tuple[list[Any], dict[str, int]]:
+    """Outcomes from any table file (the ingest readers): the phone column (given if the
+    file has it, else detected like ingest does) and the yes/no outcome column. Returns
+    the outcomes (one per number, the last row wins) and the rejected rows by reason."""
+    from collections import Counter
+
+    from chalicelib.campaigns.outcomes import Outcome
+    from chalicelib.campaigns.service import parse_bool
+    from chalicelib.domain.phone import Accepted, looks_like_phone, normalize
+    from chalicelib.ingest.columns import detect_phone_column
+    from chalicelib.ingest.readers import open_table
+    from chalicelib.scoring.features import norm_key
+
+    rejected: Counter[str] = Counter()
+    out: dict[str, Any] = {}
+    with path.open("rb") as fh:
+        table = open_table(fh, path.name)
+        names = [norm_key(c) for c in table.header.columns]
+        if norm_key(outcome_column) not in names:
+            raise ValueError(
+                f"el archivo de resultados no tiene la columna {outcome_column!r} / "
+                f"the outcomes file has no {outcome_column!r} column (columns: {names})"
+            )
+        col = names.index(norm_key(outcome_column))
+        rows = list(table.rows())
+        given = phone_column if phone_column and norm_key(phone_column) in names else None
+        phone_idx = detect_phone_column(table.header, rows[:200], looks_like_phone, given).index
+        for row in rows:
+            phone = normalize(row.values[phone_idx])
+            if not isinstance(phone, Accepted):
+                rejected[phone.reason.value] += 1
+                continue
+            try:
+                converted = parse_bool(row.values[col])
+            except ValueError:
+                rejected["outcome_not_yes_no"] += 1
+                continue
+            out[phone.e164] = Outcome(
+                e164=phone.e164, campaign_id=campaign_id, recorded_at=at, converted=bool(converted)
+            )
+    return list(out.values()), dict(rejected)
+
+
+def train_files(
+    contacts: Path,
+    outcomes: Path,
+    phone_column: str | None,
+    outcome_column: str,
+    echo: Echo,
+    moto_port: int | None = None,
+    cv: bool = True,
+) -> tuple[dict[str, Any], list[str]]:
+    """The customer's own data: the contacts file through the ingest service (local
+    stack: the running one on `moto_port`, else an embedded one), the outcomes as one
+    campaign's, then training. Returns the report and the column lines."""
+    import os
+
+    from chalicelib.core.aws import make_clients
+    from chalicelib.core.config import get_settings
+    from chalicelib.ingest.service import UploadRef, now_iso
+    from tools.local.stack import LocalStack, local_environment
+    from tools.training.columns import column_lines
+    from tools.training.pipeline import file_sha256, run_training
+
+    stack = None
+    if moto_port is None:
+        stack = LocalStack(with_api=False).start()
+    else:
+        os.environ.update(local_environment(moto_port))
+        get_settings.cache_clear()
+    try:
+        # No follow-ups: a training set, not contacts to validate and score now.
+        w = Wiring(make_clients(), followup_queues=())
+        t0 = time.monotonic()
+        key = f"tmp/train-files/{file_sha256(contacts.read_bytes())[:12]}/{contacts.name}"
+        meta = {"phone-column": phone_column} if phone_column else {}
+        w.clients.s3.put_object(
+            Bucket=w.settings.data_bucket, Key=key, Body=contacts.read_bytes(), Metadata=meta
+        )
+        summary = w.ingest.process(UploadRef(bucket=w.settings.data_bucket, key=key))
+        col = summary.get("phone_column") or {}
+        echo(
+            f"ingest: accepted {summary.get('accepted')}, rejected {summary.get('rejected')}, "
+            f"duplicates {summary.get('duplicates')}; phone column {col.get('name')!r} "
+            f"({time.monotonic() - t0:.0f} s)"
+        )
+        t0 = time.monotonic()
+        campaign = "own-" + file_sha256(outcomes.read_bytes())[:12]
+        rows, rejected = read_outcomes_file(
+            outcomes, phone_column, outcome_column, campaign, now_iso()
+        )
+        w.outcomes.record_many(rows)
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) or "none"
+        echo(
+            f"outcomes: {len(rows)} recorded ({sum(1 for r in rows if r.converted)} converted)"
+            f", rejected: {shown} ({time.monotonic() - t0:.0f} s)"
+        )
+        t0 = time.monotonic()
+        version, result = run_training(w, None, TrainConfig(cv=cv), (outcome_column,))
+        echo(f"training: {time.monotonic() - t0:.0f} s")
+        lines = column_lines(result.columns) if result.columns else []
+        return report(version, result), lines
+    finally:
+        if stack is not None:
+            stack.stop()

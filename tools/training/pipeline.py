@@ -11,18 +11,37 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.config import Config
+
 from chalicelib.core.ddb import from_item
-from chalicelib.scoring.features import infer_schema
+from chalicelib.scoring.features import ColumnReport, explain_schema
 from chalicelib.scoring.registry import ModelRegistry, metadata_for
 from chalicelib.wiring import Wiring
+from tools.local.busy import Backoff, boto_retryable
+from tools.training.columns import leaking_columns
 from tools.training.train import TrainConfig, TrainResult, examples_from, train
 
+# Pages of 500: short requests (a 1 MB page of a busy local moto timed out, and
+# botocore's 8 retries of 30 s each made `train` die after 4 min 39 s).
+SCAN_PAGE = 500
+# A reader that fails fast (one attempt, 20 s) so that Backoff, not botocore, decides
+# how long to wait, and says so.
+QUICK = Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=20)
 
-def scan_contacts(dynamodb: Any, table: str) -> Iterator[dict[str, Any]]:
-    # Pages of 1,000: short requests (a 1 MB page of a busy local moto can time out).
-    kwargs: dict[str, Any] = {"TableName": table, "Limit": 1000}
+
+def quick_dynamodb(w: Wiring) -> Any:
+    return w.clients.session.client("dynamodb", config=QUICK)
+
+
+def scan_contacts(
+    dynamodb: Any, table: str, backoff: Backoff | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every contact, in bounded pages; a busy stack is waited for (Backoff), and one
+    that stays busy ends with StackBusy (a message, not a ReadTimeoutError)."""
+    backoff = backoff or Backoff()
+    kwargs: dict[str, Any] = {"TableName": table, "Limit": SCAN_PAGE}
     while True:
-        resp = dynamodb.scan(**kwargs)
+        resp = backoff.run(lambda: dynamodb.scan(**kwargs), boto_retryable, "scan contacts")
         for item in resp["Items"]:
             yield from_item(item)
         if "LastEvaluatedKey" not in resp:
@@ -70,13 +89,18 @@ def run_training(
     w: Wiring,
     declared: Mapping[str, Mapping[str, Any]] | None = None,
     config: TrainConfig | None = None,
+    outcome_names: tuple[str, ...] = (),
 ) -> tuple[str, TrainResult]:
-    contacts = list(scan_contacts(w.clients.dynamodb, w.contacts.table_name))
+    """`outcome_names`: column names of the outcome (an attribute named so is dropped)."""
+    contacts = list(scan_contacts(quick_dynamodb(w), w.contacts.table_name))
     examples = examples_from(contacts, w.outcomes.scan_all())
-    schema = infer_schema([e.contact for e in examples], declared)
+    columns: ColumnReport = explain_schema([e.contact for e in examples], declared)
+    columns = columns.without(leaking_columns(examples, columns.schema, outcome_names))
+    schema = columns.schema
     registry = ModelRegistry(w.clients.s3, w.settings.data_bucket, refresh_s=0)
     champion = registry.current()
     result = train(examples, schema, config, champion)
+    result.columns = columns
     version = new_version(result.data_sha256)
     meta = metadata_for(
         version,

@@ -30,6 +30,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from chalicelib.scoring.features import (
+    ColumnReport,
     Encoders,
     FeatureBuilder,
     FeatureSchema,
@@ -84,6 +85,9 @@ class TrainResult:
     data_sha256: str
     n_examples: int
     positive_rate: float
+    # Which attribute columns became features and why the others did not (set by
+    # tools/training/pipeline.py; the CLI prints it).
+    columns: ColumnReport | None = None
 
     def metrics(self) -> dict[str, Any]:
         return {
