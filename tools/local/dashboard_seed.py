@@ -16,6 +16,7 @@ from chalicelib.core.ddb import batch_write, to_item
 from chalicelib.core.stats import Stats
 from chalicelib.domain import aggregates, ranking
 from chalicelib.scoring.top_leads import RankChange, TopLeadsStore
+from tools.local import synthetic_contacts
 from tools.local.synthetic_contacts import LADAS, number_fields
 
 FACTORS = ("recency", "platform_reach", "state_conversion", "attributes_complete")
@@ -66,9 +67,7 @@ def contact(rng: random.Random, i: int) -> dict[str, Any]:
 
 
 def generate(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
-    rng = random.Random(seed)
-    for i in range(n):
-        yield contact(rng, i)
+    return synthetic_contacts.generate(n, seed, make=contact)
 
 
 @dataclass

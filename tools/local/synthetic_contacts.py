@@ -5,7 +5,7 @@ DynamoDB (plain batch writes), the shape ingest + validation + scoring would lea
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from chalicelib.core.ddb import batch_write, to_item
@@ -65,10 +65,14 @@ def contact(rng: random.Random, i: int) -> dict[str, Any]:
     return item
 
 
-def generate(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+def generate(
+    n: int, seed: int = 7, make: Callable[[random.Random, int], dict[str, Any]] | None = None
+) -> Iterator[dict[str, Any]]:
+    """n contacts from `make` (this module's `contact` by default), one seeded stream."""
     rng = random.Random(seed)
+    make = make or contact
     for i in range(n):
-        yield contact(rng, i)
+        yield make(rng, i)
 
 
 def load(
