@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.audiences.optout import OptOutStore
     from chalicelib.audiences.service import ExtractionService
     from chalicelib.campaigns.service import CampaignService
+    from chalicelib.meta.health import StorageCheck
     from chalicelib.scoring.service import ScoringService
     from chalicelib.security.keys import ApiKeyStore
     from chalicelib.security.ratelimit import RateLimiter
@@ -43,6 +44,21 @@ class Wiring:
     @cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.clients.dynamodb, self.settings.name(resources.JOBS.suffix))
+
+    @cached_property
+    def storage_check(self) -> StorageCheck:
+        from chalicelib.meta.health import StorageCheck
+
+        table = self.settings.name(resources.STATS.suffix)
+
+        def probe() -> object:
+            # GetItem of a key that need not exist: the cheapest call that proves
+            # the table answers (a data-plane read, unlike DescribeTable's low quota).
+            return self.clients.dynamodb_probe.get_item(
+                TableName=table, Key={"pk": {"S": "health-probe"}}
+            )
+
+        return StorageCheck(probe)
 
     @cached_property
     def outcomes(self) -> OutcomeStore:
