@@ -105,6 +105,59 @@ def sources_from_app(app_module: ModuleType, clients: Clients) -> list[PumpSourc
     return out
 
 
+class PollFailures:
+    """Failing polls (moto gone, a queue deleted by a reset) logged as a person can read
+    them: the first with its traceback, then one line per `summary_every_s` with the
+    count, and one when polls succeed again. Every poller thread shares one."""
+
+    def __init__(self, summary_every_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.summary_every_s = summary_every_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failing = False
+        self._count = 0  # since the last line
+        self._total = 0  # since the first failure
+        self._last_line = 0.0
+        self._last_error = ""
+
+    def failed(self, source: str, exc: BaseException) -> None:
+        with self._lock:
+            self._total += 1
+            self._last_error = type(exc).__name__
+            now = self._clock()
+            if not self._failing:
+                self._failing, self._last_line, self._count = True, now, 0
+                first = True
+            else:
+                self._count += 1
+                first = False
+                due = now - self._last_line >= self.summary_every_s
+                count, self._count = (self._count, 0) if due else (0, self._count)
+                if due:
+                    self._last_line = now
+        if first:
+            logger.exception(
+                "event pump poll failed; backing off, one summary line per %g s from now"
+                % self.summary_every_s,
+                extra={"source": source},
+            )
+        elif count:
+            logger.error(
+                "event pump polls still failing: %d in the last %g s (last: %s)"
+                % (count, self.summary_every_s, self._last_error),
+                extra={"source": source},
+            )
+
+    def succeeded(self) -> None:
+        if not self._failing:  # unlocked read: the common path stays cheap
+            return
+        with self._lock:
+            if not self._failing:
+                return
+            total, self._failing, self._total = self._total, False, 0
+        logger.warning("event pump polls work again after %d failures" % total)
+
+
 class EventPump:
     def __init__(
         self,
@@ -113,6 +166,8 @@ class EventPump:
         retry_after_s: int | None = None,
         poll_wait_s: int = 1,
         region: str = "us-east-1",
+        backoff_max_s: float = 30.0,
+        summary_every_s: float = 60.0,
     ) -> None:
         self._sqs = sqs
         self.sources = sources
@@ -124,6 +179,8 @@ class EventPump:
         self._busy = 0
         self._busy_lock = threading.Lock()
         self.stats = PumpStats()
+        self._backoff_max_s = backoff_max_s
+        self.poll_failures = PollFailures(summary_every_s)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -142,13 +199,19 @@ class EventPump:
         self._threads.clear()
 
     def _loop(self, src: PumpSource) -> None:
+        delay = 0.0
         while not self._stop.is_set():
             try:
-                if not self.poll_once(src, wait_s=self._poll_wait_s):
-                    continue
-            except Exception:  # the pump must outlive any one failure, as Lambda does
-                logger.exception("event pump poll failed", extra={"source": src.name})
-                time.sleep(0.5)
+                self.poll_once(src, wait_s=self._poll_wait_s)
+            except Exception as exc:  # the pump must outlive any one failure, as Lambda does
+                self.poll_failures.failed(src.name, exc)
+                # Exponential backoff: a dead endpoint answers at once, and dozens of
+                # pollers retrying every half second would only spin the CPU.
+                delay = min(self._backoff_max_s, max(0.5, delay * 2))
+                self._stop.wait(delay)
+            else:
+                delay = 0.0
+                self.poll_failures.succeeded()
 
     # -- one poll: receive a batch, invoke, settle -----------------------------------
     def poll_once(self, src: PumpSource, wait_s: int = 0) -> int:
