@@ -108,43 +108,51 @@ def sources_from_app(app_module: ModuleType, clients: Clients) -> list[PumpSourc
 class PollFailures:
     """Failing polls (moto gone, a queue deleted by a reset) logged as a person can read
     them: the first with its traceback, then one line per `summary_every_s` with the
-    count, and one when polls succeed again. Every poller thread shares one."""
+    count, and one when polls have worked for `quiet_s` since the last failure (during
+    a reset some pollers fail while others already succeed: that is one episode, not
+    many). Every poller thread shares one."""
 
-    def __init__(self, summary_every_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        summary_every_s: float = 60.0,
+        quiet_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.summary_every_s = summary_every_s
+        self.quiet_s = quiet_s
         self._clock = clock
         self._lock = threading.Lock()
         self._failing = False
         self._count = 0  # since the last line
-        self._total = 0  # since the first failure
+        self._total = 0  # since the episode began
         self._last_line = 0.0
+        self._last_failure = 0.0
         self._last_error = ""
 
     def failed(self, source: str, exc: BaseException) -> None:
         with self._lock:
+            now = self._clock()
             self._total += 1
             self._last_error = type(exc).__name__
-            now = self._clock()
-            if not self._failing:
+            self._last_failure = now
+            first = not self._failing
+            count = 0
+            if first:
                 self._failing, self._last_line, self._count = True, now, 0
-                first = True
             else:
                 self._count += 1
-                first = False
-                due = now - self._last_line >= self.summary_every_s
-                count, self._count = (self._count, 0) if due else (0, self._count)
-                if due:
-                    self._last_line = now
+                if now - self._last_line >= self.summary_every_s:
+                    count, self._count, self._last_line = self._count, 0, now
         if first:
             logger.exception(
-                "event pump poll failed; backing off, one summary line per %g s from now"
-                % self.summary_every_s,
+                f"event pump poll failed; backing off, one summary line per "
+                f"{self.summary_every_s:g} s from now",
                 extra={"source": source},
             )
         elif count:
             logger.error(
-                "event pump polls still failing: %d in the last %g s (last: %s)"
-                % (count, self.summary_every_s, self._last_error),
+                f"event pump polls still failing: {count} in the last "
+                f"{self.summary_every_s:g} s (last: {self._last_error})",
                 extra={"source": source},
             )
 
@@ -152,10 +160,10 @@ class PollFailures:
         if not self._failing:  # unlocked read: the common path stays cheap
             return
         with self._lock:
-            if not self._failing:
+            if not self._failing or self._clock() - self._last_failure < self.quiet_s:
                 return
             total, self._failing, self._total = self._total, False, 0
-        logger.warning("event pump polls work again after %d failures" % total)
+        logger.warning(f"event pump polls work again after {total} failures")
 
 
 class EventPump:
