@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.campaigns.outcomes import OutcomeStore
 from chalicelib.contacts.store import ContactStore
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.campaigns.service import CampaignService
     from chalicelib.meta.health import StorageCheck
     from chalicelib.scoring.service import ScoringService
+    from chalicelib.scoring.sweep import SweepResult
     from chalicelib.security.keys import ApiKeyStore
     from chalicelib.security.ratelimit import RateLimiter
     from chalicelib.validation.service import ValidationService
@@ -44,6 +45,21 @@ class Wiring:
     @cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.clients.dynamodb, self.settings.name(resources.JOBS.suffix))
+
+    def rescore_unscored(self, **kwargs: Any) -> SweepResult:
+        """Settled, unscored contacts back to `score` (chalicelib/scoring/sweep.py)."""
+        from chalicelib.core.queues import Followups
+        from chalicelib.scoring.sweep import rescore_unscored
+
+        score = Followups(
+            self.clients.sqs,
+            [self.clients.queue_url(resources.SCORE.suffix)],
+            self.settings.followup_batch,
+            source="rescore-unscored",
+        )
+        return rescore_unscored(
+            self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), score, **kwargs
+        )
 
     @cached_property
     def storage_check(self) -> StorageCheck:

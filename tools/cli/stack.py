@@ -64,6 +64,7 @@ def local(
         data_dir=data_dir,
         fresh=fresh,
         snapshot_every_s=snapshot_every,
+        sweep_every_s=60.0,
     ).start()
     click.echo(f"local stack up: API {stack.api_url}  AWS endpoint {stack.endpoint}")
     click.echo(f"data kept in {data_dir} (--fresh to start empty)")

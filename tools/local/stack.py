@@ -64,6 +64,10 @@ class LocalStack:
     data_dir: Path | None = None
     fresh: bool = False
     snapshot_every_s: float = 30.0
+    # The settled-but-unscored sweep (chalicelib/scoring/sweep.py), every so often;
+    # 0 turns it off (the test suite's stack: tests that count messages stay exact).
+    sweep_every_s: float = 0.0
+    sweep_grace_s: float = 60.0
     _threads: list[threading.Thread] = field(default_factory=list)
     _moto: Any = None
     _moto_proc: subprocess.Popen[bytes] | None = None
@@ -77,6 +81,8 @@ class LocalStack:
     # The provider simulator (tools/simulator/server.py); tests reconfigure
     # it at run time (`stack.sim.sim.config`, or POST /admin/config).
     sim: Any = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _sweep_key: dict[str, Any] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -157,9 +163,30 @@ class LocalStack:
             retry_after_s=self.retry_after_s,
         )
         self.pump.start()
+        if self.sweep_every_s:
+            t = threading.Thread(target=self._sweep_loop, name="rescore-sweep", daemon=True)
+            t.start()
+            self._threads.append(t)
         if self.with_api:
             self._start_api()
         return self
+
+    def _sweep_loop(self) -> None:
+        from chalicelib.core.logging import logger
+        from chalicelib.wiring import wiring
+
+        while not self._stopping.wait(self.sweep_every_s):
+            try:
+                # Bounded per run: on a large table the sweep shares the emulator's core
+                # with the pump; the next run goes on from where this one stopped.
+                r = wiring().rescore_unscored(
+                    max_scanned=50_000, grace_s=self.sweep_grace_s, start_key=self._sweep_key
+                )
+                self._sweep_key = r.next_key
+                if r.sent:
+                    logger.warning(f"sent {r.sent} settled, unscored contacts to score")
+            except Exception:  # moto stopping, a reset: the next run tries again
+                logger.debug("rescore sweep failed", exc_info=True)
 
     def create_admin_key(self) -> str:
         from chalicelib.wiring import wiring
@@ -186,6 +213,7 @@ class LocalStack:
         _wait_for_port(self.api_port)
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.pump is not None:
             self.pump.stop()
         if self._api is not None:
