@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import moto.backends
+import pytest
 
 from tools.local.moto_server import tune_moto
 
@@ -21,7 +22,9 @@ def test_tuned_moto_lists_the_same_modules_and_logs_no_access_lines() -> None:
         moto.backends.list_of_moto_modules = original
 
 
-def test_concurrent_updates_of_one_item_each_see_the_other_once_serialized() -> None:
+def test_concurrent_updates_of_one_item_each_see_the_other_once_serialized(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Two validators write two platforms of one contact at once: one of the two old
     images must hold the other's platform (DynamoDB serializes writes on an item), or
     neither sees the contact settled. moto's UpdateItem handler copies the old item,
@@ -35,6 +38,8 @@ def test_concurrent_updates_of_one_item_each_see_the_other_once_serialized() -> 
     from moto.dynamodb.responses import DynamoHandler
 
     import tools.local.moto_server as ms
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # mock_aws, not a session stack
 
     def one_saw_the_other() -> bool:
         ddb = boto3.client("dynamodb", region_name="us-east-1")

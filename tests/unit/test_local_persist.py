@@ -6,9 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import boto3
+import pytest
 from moto import mock_aws
 
 from tools.local.persist import Snapshots, dump_state, load_state
+
+
+@pytest.fixture(autouse=True)
+def in_process_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mock_aws, not a local stack another test of the session started."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
 @mock_aws

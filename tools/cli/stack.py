@@ -42,7 +42,7 @@ DEFAULT_DATA_DIR = ROOT / ".alcance-local"
 @click.option(
     "--snapshot-every",
     type=float,
-    default=30.0,
+    default=60.0,
     show_default=True,
     help="Seconds between snapshots while data changes (what a crash can lose).",
 )

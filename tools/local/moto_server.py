@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5000)
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--snapshot-every", type=float, default=30.0)
+    parser.add_argument("--snapshot-every", type=float, default=60.0)
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     tune_moto()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")

@@ -127,7 +127,7 @@ def _release_in_flight() -> None:
 class Snapshots:
     """The gate, the periodic writer and the final write, for one data directory."""
 
-    def __init__(self, data_dir: Path, every_s: float = 30.0) -> None:
+    def __init__(self, data_dir: Path, every_s: float = 60.0) -> None:
         self.path = Path(data_dir) / SNAPSHOT_FILE
         self.every_s = every_s
         self._cond = threading.Condition()

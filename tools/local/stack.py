@@ -63,7 +63,7 @@ class LocalStack:
     # in memory only (the test suite's stack). `fresh` deletes the kept state first.
     data_dir: Path | None = None
     fresh: bool = False
-    snapshot_every_s: float = 30.0
+    snapshot_every_s: float = 60.0
     # The settled-but-unscored sweep (chalicelib/scoring/sweep.py), every so often;
     # 0 turns it off (the test suite's stack: tests that count messages stay exact).
     sweep_every_s: float = 0.0
