@@ -174,7 +174,7 @@ class EventPump:
         retry_after_s: int | None = None,
         poll_wait_s: int = 1,
         region: str = "us-east-1",
-        backoff_max_s: float = 30.0,
+        backoff_max_s: float = 5.0,
         summary_every_s: float = 60.0,
     ) -> None:
         self._sqs = sqs
