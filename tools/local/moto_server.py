@@ -68,10 +68,12 @@ def serialize_dynamodb_writes() -> None:
 
 def tune_moto() -> None:
     """Quiet access log; the list of moto's modules read once (it cannot change while
-    the server runs); DynamoDB writes atomic. Call before the first request."""
-    import moto.backends
+    the server runs). Call before the server handles its first request.
 
-    serialize_dynamodb_writes()
+    Not applied yet: `serialize_dynamodb_writes` (one lock for every write) made the
+    2,000-contact fault test miss its 240 s drain on 2 shared cores; it needs a lock
+    per item. Until then the settled-but-unscored sweep catches what the race loses."""
+    import moto.backends
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     modules = tuple(moto.backends.list_of_moto_modules())
