@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.campaigns.outcomes import OutcomeStore
 from chalicelib.contacts.store import ContactStore
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from chalicelib.audiences.optout import OptOutStore
     from chalicelib.audiences.service import ExtractionService
     from chalicelib.campaigns.service import CampaignService
+    from chalicelib.meta.health import StorageCheck
     from chalicelib.scoring.service import ScoringService
+    from chalicelib.scoring.sweep import SweepResult
     from chalicelib.security.keys import ApiKeyStore
     from chalicelib.security.ratelimit import RateLimiter
     from chalicelib.validation.service import ValidationService
@@ -44,6 +46,36 @@ class Wiring:
     @cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.clients.dynamodb, self.settings.name(resources.JOBS.suffix))
+
+    def rescore_unscored(self, **kwargs: Any) -> SweepResult:
+        """Settled, unscored contacts back to `score` (chalicelib/scoring/sweep.py)."""
+        from chalicelib.core.queues import Followups
+        from chalicelib.scoring.sweep import rescore_unscored
+
+        score = Followups(
+            self.clients.sqs,
+            [self.clients.queue_url(resources.SCORE.suffix)],
+            self.settings.followup_batch,
+            source="rescore-unscored",
+        )
+        return rescore_unscored(
+            self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), score, **kwargs
+        )
+
+    @cached_property
+    def storage_check(self) -> StorageCheck:
+        from chalicelib.meta.health import StorageCheck
+
+        table = self.settings.name(resources.STATS.suffix)
+
+        def probe() -> object:
+            # GetItem of a key that need not exist: the cheapest call that proves
+            # the table answers (a data-plane read, unlike DescribeTable's low quota).
+            return self.clients.dynamodb_probe.get_item(
+                TableName=table, Key={"pk": {"S": "health-probe"}}
+            )
+
+        return StorageCheck(probe)
 
     @cached_property
     def outcomes(self) -> OutcomeStore:

@@ -5,4 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec .venv/bin/python -m tools.cli local --demo "${1:-samples/contactos_demo.csv}" "${@:2}"
+# The demo starts from empty data of its own each time (same counts every run); your own
+# work on `python -m tools.cli local` is kept in .alcance-local/ across restarts.
+exec .venv/bin/python -m tools.cli local --data-dir .alcance-demo --fresh \
+  --demo "${1:-samples/contactos_demo.csv}" "${@:2}"

@@ -26,6 +26,12 @@ _BOTO_CONFIG = Config(
     read_timeout=30,
 )
 
+# For health probes: an answer within a second or none; a retry would only hide an
+# outage from the load balancer asking.
+_PROBE_CONFIG = Config(
+    retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=1
+)
+
 
 def _aws_endpoint(service: str) -> str | None:
     """None: the service's regional AWS endpoint, even when AWS_ENDPOINT_URL is set."""
@@ -62,6 +68,14 @@ class Clients:
     @property
     def dynamodb(self) -> DynamoDBClient:
         return cast("DynamoDBClient", self._client("dynamodb"))
+
+    @property
+    def dynamodb_probe(self) -> Any:
+        client = self._cache.get("dynamodb-probe")
+        if client is None:
+            client = self.session.client("dynamodb", config=_PROBE_CONFIG)
+            self._cache["dynamodb-probe"] = client
+        return client
 
     @property
     def cloudwatch(self) -> Any:

@@ -21,6 +21,7 @@ class Error(BaseModel):
 
 class Health(BaseModel):
     status: str
+    storage: str
 
 
 class UploadCreated(BaseModel):

@@ -7,8 +7,10 @@ from typing import Any
 from chalice import Response
 
 from chalicelib.core import openapi
+from chalicelib.core.errors import ApiError
 from chalicelib.core.routes import Routes
 from chalicelib.core.schemas import Health
+from chalicelib.wiring import Wiring
 
 routes = Routes(__name__, tag="meta")
 
@@ -17,10 +19,23 @@ routes = Routes(__name__, tag="meta")
     "/health",
     public_because="load balancers and uptime checks call it without a key",
     response=Health,
-    summary=("Verificación de vida", "Liveness check"),
+    errors=(503,),
+    summary=(
+        "Verificación de vida (incluye el almacenamiento)",
+        "Liveness check (storage included)",
+    ),
 )
-def health() -> dict[str, Any]:
-    return {"status": "ok"}
+def health(w: Wiring) -> dict[str, Any]:
+    problem = w.storage_check.problem()
+    if problem is not None:
+        raise ApiError(
+            503,
+            "storage_unavailable",
+            "El almacenamiento (DynamoDB) no responde",
+            "Storage (DynamoDB) is not answering",
+            {"storage": "dynamodb", "problem": problem},
+        )
+    return {"status": "ok", "storage": "ok"}
 
 
 @routes.get(

@@ -40,10 +40,13 @@ def handle(platform: str, event: dict[str, Any], context: Any) -> dict[str, Any]
         )
 
     try:
-        response = process_sqs_batch(event, context, record_handler)
-        # Settled contacts are sent before the messages are deleted: lost is not an
-        # option, a duplicate on a retry is (scoring is idempotent).
-        score.flush()
-        return response
+        try:
+            return process_sqs_batch(event, context, record_handler)
+        finally:
+            # Settled contacts are sent before the messages are deleted: lost is not an
+            # option, a duplicate on a retry is (scoring is idempotent). Also when every
+            # record failed (Powertools raises): the statuses some of them stored first
+            # are settled, and their redelivery may find them cached and not resend.
+            score.flush()
     finally:
         tel.flush()

@@ -326,10 +326,12 @@ class ValidationService:
             return {}
         fresh_s = self.config.cache_ttl_s
         maps = self._write_statuses(rows, fresh_s)
-        self.statuses.flush_transitions()
         done = sorted({r[0] for r in rows if (m := maps[(r[0], r[1])]) and settled(m)})
+        # Before the counters: the statuses are stored, and a failed counter write must
+        # not lose their hand-off (a redelivery finds them cached and may not resend).
         if score is not None and done:
             score.add(done)
+        self.statuses.flush_transitions()
         return maps
 
     def _write_statuses(

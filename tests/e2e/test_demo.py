@@ -19,13 +19,14 @@ SAMPLE = ROOT / "samples" / "contactos_demo.csv"
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_ingests_the_sample_and_accounts_for_every_row() -> None:
+def test_demo_ingests_the_sample_and_accounts_for_every_row(tmp_path: Path) -> None:
     proc = subprocess.run(
         [
             sys.executable,
             "-m",
             "tools.cli",
             "local",
+            *("--data-dir", str(tmp_path / "data")),
             "--demo",
             str(SAMPLE),
             "--exit-after-demo",
@@ -96,7 +97,7 @@ def test_preview_json_contract() -> None:
             assert rec["line_type"] in ("mobile", "fixed")
 
 
-def test_ctrl_c_stops_the_stack_cleanly() -> None:
+def test_ctrl_c_stops_the_stack_cleanly(tmp_path: Path) -> None:
     """A Ctrl-C reaches the terminal's whole process group: the stack must stop the pump
     before moto goes (no poll errors on the way out) and leave no server behind."""
     import signal
@@ -105,7 +106,7 @@ def test_ctrl_c_stops_the_stack_cleanly() -> None:
     moto_port = free_port()
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "tools.cli", "local"),
+            *(sys.executable, "-m", "tools.cli", "local", "--data-dir", str(tmp_path)),
             *("--port", str(free_port()), "--moto-port", str(moto_port)),
         ],
         cwd=ROOT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import moto.backends
+import pytest
 
 from tools.local.moto_server import tune_moto
 
@@ -19,3 +20,88 @@ def test_tuned_moto_lists_the_same_modules_and_logs_no_access_lines() -> None:
         assert not logging.getLogger("werkzeug").isEnabledFor(logging.INFO)
     finally:
         moto.backends.list_of_moto_modules = original
+
+
+def test_concurrent_updates_of_one_item_each_see_the_other_once_serialized(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two validators write two platforms of one contact at once: one of the two old
+    images must hold the other's platform (DynamoDB serializes writes on an item), or
+    neither sees the contact settled. moto's UpdateItem handler copies the old item,
+    then applies the update; a pause in between (here, forced) lets both copy first."""
+    import copy
+    import threading
+    import time
+
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.responses import DynamoHandler
+
+    import tools.local.moto_server as ms
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # mock_aws, not a session stack
+
+    def one_saw_the_other() -> bool:
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="c",
+            KeySchema=[{"AttributeName": "e164", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "e164", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName="c", Item={"e164": {"S": "+1"}, "p": {"M": {}}})
+        seen: list[set[str] | None] = []
+
+        def write(platform: str) -> None:
+            try:
+                resp = ddb.update_item(
+                    TableName="c",
+                    Key={"e164": {"S": "+1"}},
+                    UpdateExpression="SET p.#x = :v",
+                    ExpressionAttributeNames={"#x": platform},
+                    ExpressionAttributeValues={":v": {"S": "valid"}},
+                    ReturnValues="ALL_OLD",
+                )
+            except Exception:  # unlocked, moto can also fail outright (dict changed size)
+                seen.append(None)
+            else:
+                seen.append(set(resp["Attributes"]["p"]["M"]))
+
+        threads = [threading.Thread(target=write, args=(p,)) for p in ("sms", "whatsapp")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return None not in seen and sorted(len(x or ()) for x in seen) == [0, 1]
+
+    import moto.dynamodb.responses as models
+
+    real_deepcopy = copy.deepcopy
+
+    def slow_deepcopy(obj: object, memo: object = None) -> object:
+        out = real_deepcopy(obj, memo)  # type: ignore[arg-type]
+        time.sleep(0.2)  # the other writer copies the old item meanwhile
+        return out
+
+    import inspect
+
+    originals = {n: getattr(DynamoHandler, n) for n in ms._ITEM_WRITES}
+    flag = getattr(DynamoHandler, "_alcance_serialized", False)
+    # moto as shipped (an earlier tune_moto() in this process may have wrapped it).
+    for n, f in originals.items():
+        setattr(DynamoHandler, n, inspect.unwrap(f))
+    DynamoHandler._alcance_serialized = False  # type: ignore[attr-defined]
+    models.copy.deepcopy = slow_deepcopy  # type: ignore[attr-defined]
+    try:
+        with mock_aws():
+            racy = one_saw_the_other()
+        ms.serialize_dynamodb_writes()
+        with mock_aws():
+            serialized = one_saw_the_other()
+    finally:
+        models.copy.deepcopy = real_deepcopy  # type: ignore[attr-defined]
+        for n, f in originals.items():
+            setattr(DynamoHandler, n, f)
+        DynamoHandler._alcance_serialized = flag  # type: ignore[attr-defined]
+    assert not racy  # the race this guards against, reproduced
+    assert serialized

@@ -128,3 +128,47 @@ def bank_marketing_cmd(limit: int | None, no_cv: bool) -> None:
     cv = (out["models"].get(out["chosen"]) or {}).get("cv") or {}
     click.echo(f"5-fold stratified CV ROC AUC ({out['chosen']}): {cv.get('auc')}")
     click.echo(dumps(out))
+
+
+@cli.command("rescore-unscored")
+@click.option(
+    "--moto-port", type=int, default=None, help="A running local stack's moto (cli local: 5123)."
+)
+@click.option(
+    "--max-scanned", type=int, default=None, help="Stop after scanning this many contacts."
+)
+@click.option(
+    "--grace",
+    "grace_s",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Skip contacts settled less than this many seconds ago (their hand-off is in flight).",
+)
+def rescore_unscored(moto_port: int | None, max_scanned: int | None, grace_s: float) -> None:
+    """Send contacts with six settled platforms and no score to the score queue
+    / reenviar a puntuar los contactos validados sin puntuación."""
+    import os
+
+    if moto_port is not None:
+        from tools.local.stack import local_environment
+
+        os.environ.update(local_environment(moto_port))
+        from chalicelib.core.config import get_settings
+
+        get_settings.cache_clear()
+    from chalicelib.core.aws import make_clients
+    from chalicelib.scoring.sweep import SweepResult
+    from chalicelib.wiring import Wiring
+
+    def progress(r: SweepResult) -> None:
+        click.echo(f"scanned {r.scanned}, sent {r.sent}", err=True)
+
+    result = Wiring(make_clients()).rescore_unscored(
+        max_scanned=max_scanned, grace_s=grace_s, progress=progress
+    )
+    click.echo(
+        json.dumps(
+            {"scanned": result.scanned, "sent": result.sent, "complete": result.next_key is None}
+        )
+    )

@@ -13,6 +13,10 @@ import click
 
 from tools.cli.main import DEFAULT_MOTO_PORT, cli
 from tools.cli.uploads import print_summary, upload_and_follow
+from tools.local.stack import ROOT
+
+# Git-ignored; next to the code so `cli local` from any directory finds the same data.
+DEFAULT_DATA_DIR = ROOT / ".alcance-local"
 
 
 # -- local ----------------------------------------------------------------------------
@@ -27,12 +31,43 @@ from tools.cli.uploads import print_summary, upload_and_follow
     help="Ingest this file once the stack is up, and print its summary.",
 )
 @click.option("--exit-after-demo", is_flag=True, help="Stop after the demo (for scripts).")
-def local(port: int, moto_port: int, demo_file: Path | None, exit_after_demo: bool) -> None:
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Where the stack keeps its data across restarts / dónde guarda sus datos.",
+)
+@click.option("--fresh", is_flag=True, help="Start empty (deletes the kept data).")
+@click.option(
+    "--snapshot-every",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds between snapshots while data changes (what a crash can lose).",
+)
+def local(
+    port: int,
+    moto_port: int,
+    demo_file: Path | None,
+    exit_after_demo: bool,
+    data_dir: Path,
+    fresh: bool,
+    snapshot_every: float,
+) -> None:
     """Start the embedded local stack: moto, event pump, API."""
     from tools.local.stack import LocalStack
 
-    stack = LocalStack(moto_port=moto_port, api_port=port).start()
+    stack = LocalStack(
+        moto_port=moto_port,
+        api_port=port,
+        data_dir=data_dir,
+        fresh=fresh,
+        snapshot_every_s=snapshot_every,
+        sweep_every_s=60.0,
+    ).start()
     click.echo(f"local stack up: API {stack.api_url}  AWS endpoint {stack.endpoint}")
+    click.echo(f"data kept in {data_dir} (--fresh to start empty)")
     click.echo(f"admin API key (local only; send as Authorization: Bearer): {stack.admin_key}")
     try:
         if demo_file is not None:

@@ -105,6 +105,67 @@ def sources_from_app(app_module: ModuleType, clients: Clients) -> list[PumpSourc
     return out
 
 
+class PollFailures:
+    """Failing polls (moto gone, a queue deleted by a reset) logged as a person can read
+    them: the first with its traceback, then one line per `summary_every_s` with the
+    count, and one when polls have worked for `quiet_s` since the last failure (during
+    a reset some pollers fail while others already succeed: that is one episode, not
+    many). Every poller thread shares one."""
+
+    def __init__(
+        self,
+        summary_every_s: float = 60.0,
+        quiet_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.summary_every_s = summary_every_s
+        self.quiet_s = quiet_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failing = False
+        self._count = 0  # since the last line
+        self._total = 0  # since the episode began
+        self._last_line = 0.0
+        self._last_failure = 0.0
+        self._last_error = ""
+
+    def failed(self, source: str, exc: BaseException) -> None:
+        with self._lock:
+            now = self._clock()
+            self._total += 1
+            self._last_error = type(exc).__name__
+            self._last_failure = now
+            first = not self._failing
+            count = 0
+            if first:
+                self._failing, self._last_line, self._count = True, now, 0
+            else:
+                self._count += 1
+                if now - self._last_line >= self.summary_every_s:
+                    count, self._count, self._last_line = self._count, 0, now
+        if first:
+            logger.exception(
+                f"event pump poll failed; backing off, one summary line per "
+                f"{self.summary_every_s:g} s from now",
+                extra={"source": source},
+            )
+        elif count:
+            logger.error(
+                f"event pump polls still failing: {count} in the last "
+                f"{self.summary_every_s:g} s (last: {self._last_error})",
+                extra={"source": source},
+            )
+
+    def succeeded(self) -> None:
+        if not self._failing:  # unlocked read: the common path stays cheap
+            return
+        with self._lock:
+            if not self._failing or self._clock() - self._last_failure < self.quiet_s:
+                return
+            total, self._failing, self._total = self._total, False, 0
+        logger.warning(f"event pump polls work again after {total} failures")
+
+
 class EventPump:
     def __init__(
         self,
@@ -113,6 +174,8 @@ class EventPump:
         retry_after_s: int | None = None,
         poll_wait_s: int = 1,
         region: str = "us-east-1",
+        backoff_max_s: float = 5.0,
+        summary_every_s: float = 60.0,
     ) -> None:
         self._sqs = sqs
         self.sources = sources
@@ -124,6 +187,8 @@ class EventPump:
         self._busy = 0
         self._busy_lock = threading.Lock()
         self.stats = PumpStats()
+        self._backoff_max_s = backoff_max_s
+        self.poll_failures = PollFailures(summary_every_s)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -142,13 +207,19 @@ class EventPump:
         self._threads.clear()
 
     def _loop(self, src: PumpSource) -> None:
+        delay = 0.0
         while not self._stop.is_set():
             try:
-                if not self.poll_once(src, wait_s=self._poll_wait_s):
-                    continue
-            except Exception:  # the pump must outlive any one failure, as Lambda does
-                logger.exception("event pump poll failed", extra={"source": src.name})
-                time.sleep(0.5)
+                self.poll_once(src, wait_s=self._poll_wait_s)
+            except Exception as exc:  # the pump must outlive any one failure, as Lambda does
+                self.poll_failures.failed(src.name, exc)
+                # Exponential backoff: a dead endpoint answers at once, and dozens of
+                # pollers retrying every half second would only spin the CPU.
+                delay = min(self._backoff_max_s, max(0.5, delay * 2))
+                self._stop.wait(delay)
+            else:
+                delay = 0.0
+                self.poll_failures.succeeded()
 
     # -- one poll: receive a batch, invoke, settle -----------------------------------
     def poll_once(self, src: PumpSource, wait_s: int = 0) -> int:

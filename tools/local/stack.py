@@ -59,6 +59,15 @@ class LocalStack:
     # moto in its own process uses the second core instead of sharing our GIL (measured:
     # ingest ~2x faster); in-process is kept for debugging with breakpoints.
     moto_in_process: bool = False
+    # Where moto's state is kept across restarts (tools/local/persist.py); None keeps it
+    # in memory only (the test suite's stack). `fresh` deletes the kept state first.
+    data_dir: Path | None = None
+    fresh: bool = False
+    snapshot_every_s: float = 60.0
+    # The settled-but-unscored sweep (chalicelib/scoring/sweep.py), every so often;
+    # 0 turns it off (the test suite's stack: tests that count messages stay exact).
+    sweep_every_s: float = 0.0
+    sweep_grace_s: float = 60.0
     _threads: list[threading.Thread] = field(default_factory=list)
     _moto: Any = None
     _moto_proc: subprocess.Popen[bytes] | None = None
@@ -72,6 +81,8 @@ class LocalStack:
     # The provider simulator (tools/simulator/server.py); tests reconfigure
     # it at run time (`stack.sim.sim.config`, or POST /admin/config).
     sim: Any = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _sweep_key: dict[str, Any] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -88,6 +99,8 @@ class LocalStack:
         self.sim = SimulatorServer().start()
         os.environ.update(local_environment(self.moto_port, self.prefix, self.sim.url))
         if self.moto_in_process:
+            if self.data_dir is not None:
+                raise ValueError("data_dir needs moto in its own process (moto_in_process=False)")
             from moto.server import ThreadedMotoServer
 
             from tools.local.moto_server import tune_moto
@@ -99,10 +112,18 @@ class LocalStack:
             )
             self._moto.start()
         else:
+            persist: list[str] = []
+            if self.data_dir is not None:
+                from tools.local.persist import SNAPSHOT_FILE
+
+                if self.fresh:
+                    (Path(self.data_dir) / SNAPSHOT_FILE).unlink(missing_ok=True)
+                persist = ["--data-dir", str(self.data_dir)]
+                persist += ["--snapshot-every", str(self.snapshot_every_s)]
             self._moto_proc = subprocess.Popen(
                 [
                     *(sys.executable, "-m", "tools.local.moto_server"),
-                    *("-H", "127.0.0.1", "-p", str(self.moto_port)),
+                    *("-H", "127.0.0.1", "-p", str(self.moto_port), *persist),
                 ],
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
@@ -128,6 +149,8 @@ class LocalStack:
         clients = make_clients()
         reset_wiring(Wiring(clients))
         self.queue_urls = provision(clients)
+        if self.data_dir is not None:
+            release_interrupted_ingests(clients)
         self.create_admin_key()
 
         # app.py reads queue names from the environment at import: import it only now.
@@ -140,9 +163,30 @@ class LocalStack:
             retry_after_s=self.retry_after_s,
         )
         self.pump.start()
+        if self.sweep_every_s:
+            t = threading.Thread(target=self._sweep_loop, name="rescore-sweep", daemon=True)
+            t.start()
+            self._threads.append(t)
         if self.with_api:
             self._start_api()
         return self
+
+    def _sweep_loop(self) -> None:
+        from chalicelib.core.logging import logger
+        from chalicelib.wiring import wiring
+
+        while not self._stopping.wait(self.sweep_every_s):
+            try:
+                # Bounded per run: on a large table the sweep shares the emulator's core
+                # with the pump; the next run goes on from where this one stopped.
+                r = wiring().rescore_unscored(
+                    max_scanned=50_000, grace_s=self.sweep_grace_s, start_key=self._sweep_key
+                )
+                self._sweep_key = r.next_key
+                if r.sent:
+                    logger.warning(f"sent {r.sent} settled, unscored contacts to score")
+            except Exception:  # moto stopping, a reset: the next run tries again
+                logger.debug("rescore sweep failed", exc_info=True)
 
     def create_admin_key(self) -> str:
         from chalicelib.wiring import wiring
@@ -169,6 +213,7 @@ class LocalStack:
         _wait_for_port(self.api_port)
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.pump is not None:
             self.pump.stop()
         if self._api is not None:
@@ -179,7 +224,8 @@ class LocalStack:
         if self._moto_proc is not None:
             self._moto_proc.terminate()
             try:
-                self._moto_proc.wait(timeout=10)
+                # With a data dir moto writes its final snapshot before it exits.
+                self._moto_proc.wait(timeout=120 if self.data_dir is not None else 10)
             except subprocess.TimeoutExpired:
                 self._moto_proc.kill()
         if self.sim is not None:
@@ -190,6 +236,27 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def release_interrupted_ingests(clients: Any) -> int:
+    """After a restart, drop the idempotency records left IN PROGRESS by the stopped
+    stack: the ingest that held one is gone, its SQS message is delivered again (the
+    snapshot makes in-flight messages visible), and the ingest handler drops a delivery
+    that finds the record in progress, so the upload would stay `processing` for good.
+    Returns how many it dropped."""
+    table = clients.settings.name("idempotency")
+    dropped = 0
+    pages = clients.dynamodb.get_paginator("scan").paginate(
+        TableName=table,
+        FilterExpression="#s = :p",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":p": {"S": "INPROGRESS"}},
+    )
+    for page in pages:
+        for item in page.get("Items", []):
+            clients.dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
+            dropped += 1
+    return dropped
 
 
 def _die_with_parent() -> None:

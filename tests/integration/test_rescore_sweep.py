@@ -1,0 +1,68 @@
+"""The settled-but-unscored sweep (chalicelib/scoring/sweep.py) and its CLI: contacts
+whose six platforms are settled and that have no score go to `score`; the others stay."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from chalicelib.validation.status import PLATFORMS
+from chalicelib.wiring import wiring
+from tests.integration.test_scoring_stack import store_contacts
+from tools.local.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+
+def set_platforms(e164: str, platforms: tuple[str, ...], at: datetime) -> None:
+    w = wiring()
+    entry = {
+        "M": {"status": {"S": "valid"}, "checked_at": {"S": at.isoformat()}, "source": {"S": "t"}}
+    }
+    w.clients.dynamodb.update_item(
+        TableName=w.settings.name("contacts"),
+        Key={"e164": {"S": e164}},
+        UpdateExpression="SET platforms = :m",
+        ExpressionAttributeValues={":m": {"M": {p: entry for p in platforms}}},
+    )
+
+
+def test_sweep_sends_only_settled_unscored_contacts(stack: LocalStack) -> None:
+    w = wiring()
+    w.scoring.registry.invalidate()
+    lost, partial, scored, recent = store_contacts(4)
+    old = datetime.now(UTC) - timedelta(hours=1)
+    set_platforms(lost, PLATFORMS, old)
+    set_platforms(partial, PLATFORMS[:5], old)
+    set_platforms(scored, PLATFORMS, old)
+    set_platforms(recent, PLATFORMS, datetime.now(UTC))
+    w.scoring.score_numbers([scored])
+
+    result = w.rescore_unscored(grace_s=60)
+    assert result.next_key is None and result.scanned == 4
+    assert result.sent == 1 and result.sample == [lost]
+    assert stack.pump.drain(timeout_s=60)
+    got = {n: w.scoring.store.stored_score(n) or {} for n in (lost, partial, recent)}
+    assert got[lost].get("score") is not None
+    assert got[partial].get("score") is None and got[recent].get("score") is None
+    # A bounded run stops after `max_scanned` items and says where to go on.
+    bounded = w.rescore_unscored(max_scanned=1, grace_s=60)
+    assert bounded.scanned == 1 and bounded.next_key is not None
+
+
+def test_cli_rescore_unscored_on_the_local_stack(stack: LocalStack) -> None:
+    from tools.cli.main import cli
+
+    (lost,) = store_contacts(1)
+    set_platforms(lost, PLATFORMS, datetime.now(UTC) - timedelta(hours=1))
+    out = CliRunner().invoke(
+        cli, ["rescore-unscored", "--moto-port", str(stack.moto_port)], catch_exceptions=False
+    )
+    assert out.exit_code == 0, out.output
+    last = json.loads(out.output.strip().splitlines()[-1])
+    assert last == {"scanned": 1, "sent": 1, "complete": True}
+    assert stack.pump.drain(timeout_s=60)
+    assert (wiring().scoring.store.stored_score(lost) or {}).get("score") is not None
