@@ -44,6 +44,12 @@ def _aws_endpoint(service: str) -> str | None:
     return f"https://{prefix}.{region}.amazonaws.com"
 
 
+# Presigned URLs signed with SigV4 sign the headers they are made with: an upload URL made
+# with If-None-Match: * is refused by S3 without that header, and with it a second PUT
+# gets 412, so an upload URL works once (SigV2 query auth signs no such header).
+_S3_CONFIG = _BOTO_CONFIG.merge(Config(signature_version="s3v4"))
+
+
 @dataclass
 class Clients:
     settings: Settings
@@ -53,7 +59,8 @@ class Clients:
     def _client(self, service: str) -> Any:
         client = self._cache.get(service)
         if client is None:
-            client = self.session.client(service, config=_BOTO_CONFIG)
+            config = _S3_CONFIG if service == "s3" else _BOTO_CONFIG
+            client = self.session.client(service, config=config)
             self._cache[service] = client
         return client
 

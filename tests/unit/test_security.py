@@ -153,3 +153,21 @@ def test_a_refill_during_a_slow_answer_is_not_a_429(ddb: Any) -> None:
     slow.delay_s = 0.0  # a fast store and no time passing: the bucket does run dry
     got = [mine.acquire("k", limit).allowed for _ in range(10)]
     assert got.count(False) >= 5
+
+
+def test_upload_urls_sign_the_single_use_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SigV4 presigned PUTs sign If-None-Match, so S3 refuses the URL without it."""
+    from urllib.parse import parse_qs, urlparse
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    from chalicelib.core.aws import make_clients
+    from chalicelib.core.config import Settings
+
+    clients = make_clients(Settings(prefix="t", region="us-east-1", data_bucket="b"))
+    url = clients.s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "b", "Key": "k", "IfNoneMatch": "*"}, ExpiresIn=60
+    )
+    query = parse_qs(urlparse(url).query)
+    assert "if-none-match" in query["X-Amz-SignedHeaders"][0].split(";")
