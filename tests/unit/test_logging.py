@@ -91,6 +91,7 @@ def test_access_log_of_encoded_and_spaced_paths_is_masked() -> None:
     stream = io.StringIO()
     log = Logger(
         service="t-access",  # a fresh Logger: one per service name
+        level="INFO",  # whatever LOG_LEVEL an earlier test left in the environment
         logger_formatter=MaskingFormatter(),
         logger_handler=logging.StreamHandler(stream),
     )
