@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -26,7 +27,6 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
 )
-from pydantic import BaseModel, Field
 
 from chalicelib.core import resources
 from chalicelib.core.logging import logger
@@ -39,47 +39,24 @@ UPLOAD_PREFIX = "uploads/"
 FINISH_MARGIN_S = 60.0
 
 
-class _S3Object(BaseModel):
-    key: str
-    size: int = 0
-    etag: str = Field(default="", alias="eTag")
-
-
-class _S3Bucket(BaseModel):
-    name: str
-
-
-class _S3Entity(BaseModel):
-    bucket: _S3Bucket
-    object: _S3Object
-
-
-class _S3Record(BaseModel):
-    eventName: str
-    s3: _S3Entity
-
-
-class S3Notification(BaseModel):
-    Records: list[_S3Record] = Field(default_factory=list)
-    Event: str | None = None  # "s3:TestEvent" when a notification is first configured
-
-
 def uploads_in(body: str) -> list[UploadRef]:
-    """The uploaded objects named by one SQS message body. Raises on a malformed body:
-    that message is retried and then parked in the DLQ, never silently dropped."""
-    note = S3Notification.model_validate(json.loads(body))
+    """The uploaded objects named by one SQS message body (an S3 event notification,
+    read with Powertools' `S3Event`). Raises on a malformed body: that message is retried
+    and then parked in the DLQ, never silently dropped. S3's `s3:TestEvent`, sent when
+    a notification is first configured, names no object."""
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("an S3 event notification is a JSON object")
+    if "Records" not in data and data.get("Event") == "s3:TestEvent":
+        return []
     refs = []
-    for rec in note.Records:
-        key = unquote_plus(rec.s3.object.key)
-        if rec.eventName.startswith("ObjectCreated") and key.startswith(UPLOAD_PREFIX):
-            refs.append(
-                UploadRef(
-                    bucket=rec.s3.bucket.name,
-                    key=key,
-                    etag=rec.s3.object.etag,
-                    size=rec.s3.object.size,
-                )
-            )
+    for rec in S3Event(data).records:
+        obj = rec.s3.get_object
+        key = unquote_plus(obj.key)
+        if rec.event_name.startswith("ObjectCreated") and key.startswith(UPLOAD_PREFIX):
+            # Size and ETag are optional in hand-made events; S3's always carry them.
+            etag, size = str(obj.get("eTag") or ""), int(obj.get("size") or 0)
+            refs.append(UploadRef(bucket=rec.s3.bucket.name, key=key, etag=etag, size=size))
     return refs
 
 
