@@ -1,0 +1,1 @@
+"""Sending campaigns: the send pipeline, delivery feedback, short links."""

@@ -1,0 +1,1 @@
+"""SMS sender adapters behind one contract (base.py)."""
