@@ -33,6 +33,7 @@ def _register() -> None:
     from chalicelib.contacts import routes as contacts
     from chalicelib.dashboard import routes as dashboard
     from chalicelib.ingest import routes as ingest
+    from chalicelib.messaging import routes as messaging
     from chalicelib.meta import routes as meta
     from chalicelib.scoring import routes as scoring
     from chalicelib.security import auth
@@ -46,6 +47,7 @@ def _register() -> None:
         validation,
         audiences,
         campaigns,
+        messaging,
         dashboard,
         scoring,
         admin,

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from chalicelib.audiences.optout import OptOutStore
     from chalicelib.audiences.service import ExtractionService
     from chalicelib.campaigns.service import CampaignService
+    from chalicelib.messaging.feedback import FeedbackService
+    from chalicelib.messaging.links import LinkStore
+    from chalicelib.messaging.pipeline import SendPipeline
+    from chalicelib.messaging.senders.base import SmsSender
+    from chalicelib.messaging.service import SendingService
+    from chalicelib.messaging.store import MessageStore
     from chalicelib.meta.health import StorageCheck
     from chalicelib.scoring.service import ScoringService
     from chalicelib.scoring.sweep import SweepResult
@@ -64,7 +70,13 @@ class Wiring:
 
     @cached_property
     def storage_check(self) -> StorageCheck:
-        from chalicelib.meta.health import StorageCheck
+        from chalicelib.messaging.feedback import FeedbackService
+    from chalicelib.messaging.links import LinkStore
+    from chalicelib.messaging.pipeline import SendPipeline
+    from chalicelib.messaging.senders.base import SmsSender
+    from chalicelib.messaging.service import SendingService
+    from chalicelib.messaging.store import MessageStore
+    from chalicelib.meta.health import StorageCheck
 
         table = self.settings.name(resources.STATS.suffix)
 
@@ -122,6 +134,84 @@ class Wiring:
             outcomes=self.outcomes,
             extraction=self.extraction,
             jobs=self.jobs,
+        )
+
+    # -- messaging (chalicelib/messaging): sending campaigns and what comes back.
+    @cached_property
+    def messages(self) -> MessageStore:
+        from chalicelib.messaging.store import MessageStore
+
+        return MessageStore(self.clients.dynamodb, self.settings.name(resources.MESSAGES.suffix))
+
+    @cached_property
+    def links(self) -> LinkStore:
+        from chalicelib.messaging.links import LinkStore
+
+        return LinkStore(self.clients.dynamodb, self.settings.name(resources.LINKS.suffix))
+
+    def _send_queue(self, msgs: Any, delay_s: int) -> None:
+        from chalicelib.core.queues import send_batches
+
+        url = self.clients.queue_url(resources.SEND.suffix)
+        send_batches(self.clients.sqs, url, [m.model_dump_json() for m in msgs], delay_s)
+
+    @cached_property
+    def sms_sender(self) -> SmsSender:
+        from chalicelib.messaging.senders.config import make_sender, sender_config
+
+        return make_sender(sender_config(), self.clients)
+
+    @cached_property
+    def sending(self) -> SendingService:
+        from chalicelib.messaging.config import link_base
+        from chalicelib.messaging.service import SendingService
+
+        return SendingService(
+            campaigns=self.campaigns,
+            messages=self.messages,
+            optouts=self.optouts,
+            compliance=self.compliance,
+            contacts=self.contacts,
+            enqueue=self._send_queue,
+            link_base=link_base(),
+        )
+
+    @cached_property
+    def send_pipeline(self) -> SendPipeline:
+        from chalicelib.messaging.config import link_base
+        from chalicelib.messaging.pipeline import SendPipeline, SendSettings
+        from chalicelib.messaging.senders.config import sender_config
+        from chalicelib.validation.resilience import TokenBucket
+
+        # Every container's share of the origination identity's messages per second.
+        quota = sender_config().quota_per_s
+        rate = quota / (resources.SEND.maximum_concurrency or 1)
+        return SendPipeline(
+            campaigns=self.sending,
+            messages=self.messages,
+            optouts=self.optouts,
+            compliance=self.compliance,
+            contacts=self.contacts,
+            links=self.links,
+            sender=self.sms_sender,
+            bucket=TokenBucket(rate),
+            requeue=self._send_queue,
+            settings=SendSettings(link_base=link_base(), per_message=_per_message(rate)),
+        )
+
+    @cached_property
+    def feedback(self) -> FeedbackService:
+        from chalicelib.messaging.feedback import FeedbackService
+        from chalicelib.validation.store import PlatformStatusStore
+
+        return FeedbackService(
+            messages=self.messages,
+            outcomes=self.outcomes,
+            optouts=self.optouts,
+            statuses=PlatformStatusStore(
+                self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), stats=self.stats
+            ),
+            links=self.links,
         )
 
     @cached_property
@@ -202,6 +292,11 @@ class Wiring:
         self.jobs.update(
             upload_id_for(ref.key, ref.etag), {"status": "retrying", "updated_at": now_iso()}
         )
+
+
+def _per_message(rate_per_s: float) -> int:
+    """Recipients per `send` message: about a minute of the container's rate, 5..50."""
+    return max(5, min(50, int(rate_per_s * 60)))
 
 
 _wiring: Wiring | None = None

@@ -23,6 +23,8 @@ class Outcome(BaseModel):
     recorded_at: str  # ISO-8601 UTC
     delivered: bool | None = None
     replied: bool | None = None
+    # A short link of the message was opened (chalicelib/messaging/links.py).
+    clicked: bool | None = None
     converted: bool = False
     revenue: float = 0.0
 

@@ -44,7 +44,7 @@ def create_campaign(w: Wiring, body: CreateCampaign) -> WithStatus:
     return WithStatus(201, out)
 
 
-def _campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:
+def campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:
     check_id(CAMPAIGN_ID, campaign_id, "campaña", "campaign")
     c = w.campaigns.get(campaign_id)
     if c is None:
@@ -59,7 +59,7 @@ def _campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:
     summary=("Una campaña y sus resultados", "A campaign and its results"),
 )
 def get_campaign(w: Wiring, campaign_id: str) -> dict[str, Any]:
-    _campaign_or_404(w, campaign_id)
+    campaign_or_404(w, campaign_id)
     report = w.campaigns.report(campaign_id)
     assert report is not None
     return report
@@ -76,7 +76,7 @@ def get_campaign(w: Wiring, campaign_id: str) -> dict[str, Any]:
     ),
 )
 def add_outcomes(w: Wiring, campaign_id: str, body: OutcomesIn) -> dict[str, Any]:
-    _campaign_or_404(w, campaign_id)
+    campaign_or_404(w, campaign_id)
     return w.campaigns.record_outcomes(campaign_id, body.outcomes)
 
 
@@ -92,7 +92,7 @@ def add_outcomes(w: Wiring, campaign_id: str, body: OutcomesIn) -> dict[str, Any
     ),
 )
 def upload_outcomes(w: Wiring, campaign_id: str, raw: bytes | str | None) -> WithStatus:
-    _campaign_or_404(w, campaign_id)
+    campaign_or_404(w, campaign_id)
     text = body_text(raw, MAX_FILE_BYTES)
     data = raw.encode() if isinstance(raw, str) else (raw or b"")
     if w.campaigns.outcomes_file_is_task(len(data)):

@@ -113,6 +113,31 @@ class ContactStore:
         item = resp.get("Item")
         return from_item(item) if item else None
 
+    def send_profiles(self, numbers: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """What sending needs of each contact, 100 per BatchGetItem: time zone, state,
+        attributes (the template's placeholders), opt-out flag and SMS status. A number
+        with no contact item is absent (it is still sendable: the snapshot targeted it)."""
+        found = batch_get(
+            self._ddb,
+            self.table_name,
+            "e164",
+            numbers,
+            projection="e164, #tz, state_code, #at, opt_out, #p.sms",
+            expression_names={"#tz": "timezone", "#at": "attributes", "#p": "platforms"},
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for raw in found:
+            item = from_item(raw)
+            sms = (item.get("platforms") or {}).get("sms") or {}
+            out[item["e164"]] = {
+                "timezone": item.get("timezone"),
+                "state_code": item.get("state_code"),
+                "attributes": item.get("attributes") or {},
+                "opt_out": bool(item.get("opt_out")),
+                "sms_status": sms.get("status") if isinstance(sms, dict) else None,
+            }
+        return out
+
     def count(self) -> int:
         """Exact count by scan: for tests and the demo only, never on a request path."""
         total = 0

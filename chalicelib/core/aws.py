@@ -85,6 +85,10 @@ class Clients:
         return client
 
     @property
+    def sns(self) -> Any:
+        return self._client("sns")
+
+    @property
     def cloudwatch(self) -> Any:
         return self._client("cloudwatch")
 

@@ -59,6 +59,15 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """An SNS topic whose messages land, raw (no SNS envelope), on one queue."""
+
+    logical_id: str
+    suffix: str
+    queue: str  # Queue.suffix
+
+
+@dataclass(frozen=True)
 class Notification:
     prefix: str
     queue: str  # Queue.suffix
@@ -148,6 +157,28 @@ VALIDATION_HISTORY = Table(
     ttl_attribute="expires_at",
 )
 CIRCUITS = Table("CircuitsTable", "circuits", Key("provider"))
+# Sending: one item per (campaign, recipient), the recipient's state in that campaign
+# (chalicelib/messaging/store.py). Its conditional creation is the claim that makes a
+# redelivered batch unable to send twice. `by_number`: a reply or a click finds the
+# latest campaign that messaged the number.
+MESSAGES = Table(
+    "MessagesTable",
+    "messages",
+    Key("campaign_id"),
+    range_key=Key("e164"),
+    indexes=(
+        Index(
+            "by_number",
+            Key("e164"),
+            Key("claimed_at"),
+            projection="INCLUDE",
+            include=("state", "message_id"),
+        ),
+    ),
+)
+# Short links: one per (recipient, URL) of a sent message; `code` is unguessable and
+# holds no phone number. Kept as long as a click is plausible.
+LINKS = Table("LinksTable", "links", Key("code"), ttl_attribute="expires_at")
 
 INGEST = Queue(
     "IngestQueue",
@@ -197,6 +228,30 @@ SCORE = Queue(
     max_receive_count=5,
 )
 
+# Campaign sending: a campaign's audience, in messages of recipients, and the fan-out
+# message that writes them (chalicelib/messaging/pipeline.py). One message per
+# invocation: a container paces its share of the sender's throughput
+# (quota / maximum_concurrency), like validation. Provider trouble re-enqueues with a
+# delay; maxReceiveCount only counts our own crashes.
+SEND = Queue(
+    "SendQueue",
+    "send",
+    batch_size=1,
+    maximum_concurrency=2,
+    visibility_timeout_s=6 * 120,
+    max_receive_count=5,
+)
+# Delivery events (configuration set -> SNS) and two-way SMS replies, raw from SNS.
+MESSAGE_EVENTS = Queue(
+    "MessageEventsQueue",
+    "message-events",
+    batch_size=10,
+    maximum_concurrency=2,
+    visibility_timeout_s=6 * 60,
+    max_receive_count=5,
+)
+SMS_EVENTS = Topic("SmsEventsTopic", "sms-events", MESSAGE_EVENTS.suffix)
+
 DATA = Bucket(
     "DataBucket",
     "data",
@@ -216,9 +271,12 @@ TABLES: tuple[Table, ...] = (
     STATS,
     VALIDATION_HISTORY,
     CIRCUITS,
+    MESSAGES,
+    LINKS,
 )
-QUEUES: tuple[Queue, ...] = (INGEST, EXTRACT, *VALIDATE, SCORE)
+QUEUES: tuple[Queue, ...] = (INGEST, EXTRACT, *VALIDATE, SCORE, SEND, MESSAGE_EVENTS)
 BUCKETS: tuple[Bucket, ...] = (DATA,)
+TOPICS: tuple[Topic, ...] = (SMS_EVENTS,)
 
 
 def table_name(prefix: str, table: Table) -> str:

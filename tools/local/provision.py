@@ -16,8 +16,9 @@ from chalicelib.core.aws import Clients
 
 
 def provision(clients: Clients) -> dict[str, str]:
-    """Create tables, queues (each with its DLQ), the bucket and its notifications.
-    Idempotent: existing resources are left as they are. Returns queue name -> URL."""
+    """Create tables, queues (each with its DLQ), the bucket and its notifications, the
+    topics and their subscriptions. Idempotent: existing resources are left as they are.
+    Returns queue name -> URL and topic name -> ARN."""
     prefix = clients.settings.prefix
     for table in resources.TABLES:
         _create_table(clients, resources.table_name(prefix, table), table)
@@ -26,7 +27,26 @@ def provision(clients: Clients) -> dict[str, str]:
         urls.update(_create_queue(clients, prefix, queue))
     for bucket in resources.BUCKETS:
         _create_bucket(clients, prefix, bucket)
+    for topic in resources.TOPICS:
+        urls[resources.queue_name(prefix, topic.suffix)] = _create_topic(clients, prefix, topic)
     return urls
+
+
+def _create_topic(clients: Clients, prefix: str, topic: resources.Topic) -> str:
+    """The topic and its raw-delivery subscription to its queue (CreateTopic and
+    Subscribe are idempotent for the same name / endpoint)."""
+    sns = clients.sns
+    arn = sns.create_topic(Name=resources.queue_name(prefix, topic.suffix))["TopicArn"]
+    queue_arn = clients.sqs.get_queue_attributes(
+        QueueUrl=clients.queue_url(topic.queue), AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return str(arn)
 
 
 def _create_table(clients: Clients, name: str, table: resources.Table) -> None:

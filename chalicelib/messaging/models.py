@@ -1,0 +1,124 @@
+"""What the messaging capability takes and queues: the message of a campaign, the send /
+schedule request, and the two kinds of `send` queue message."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chalicelib.core.bounds import Bounded
+
+DEFAULT_OPT_OUT_LINE = "Responde BAJA para no recibir más"
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+# Recipients' states in a campaign: every targeted number ends in exactly one.
+State = Literal["sending", "sent", "failed", "skipped", "unknown"]
+FINAL_STATES: tuple[str, ...] = ("sent", "failed", "skipped", "unknown")
+SkipReason = Literal["opt_out", "repep", "window_expired", "invalid", "no_consent", "cancelled"]
+SKIP_REASONS: tuple[str, ...] = (
+    "opt_out",
+    "repep",
+    "window_expired",
+    "invalid",
+    "no_consent",
+    "cancelled",
+)
+SendStatus = Literal[
+    "draft", "scheduled", "sending", "paused", "cancelled", "completed", "refused"
+]
+
+
+class MessageSpec(BaseModel):
+    """The campaign's message: a template with {placeholders}, the opt-out line every
+    message ends with, and when recipients may receive it (their own local hours)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=1600)
+    opt_out_line: str = Field(default=DEFAULT_OPT_OUT_LINE, min_length=1, max_length=200)
+    # Replace á í ó ú (and look-alike quotes, dashes) so the message stays GSM-7.
+    gsm_replace: bool = False
+    window_start: str = "09:00"
+    window_end: str = "21:00"
+    # Recipients not reached within this many hours of the send's start are skipped
+    # (`window_expired`): a promotion is not sent days late.
+    valid_hours: Annotated[int, Bounded(1, 14 * 24)] = 48
+    # Only numbers with a recorded consent (else `no_consent`); REPEP numbers always
+    # need one.
+    require_consent: bool = False
+
+    @field_validator("window_start", "window_end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError("use HH:MM, 24 h")
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> MessageSpec:
+        if self.start_time >= self.end_time:
+            raise ValueError("window_start must be before window_end (same day)")
+        return self
+
+    @property
+    def start_time(self) -> time:
+        return time.fromisoformat(self.window_start)
+
+    @property
+    def end_time(self) -> time:
+        return time.fromisoformat(self.window_end)
+
+
+class ComposeIn(BaseModel):
+    """The composer's live counter: text in, encoding and segments out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=1600)
+    opt_out_line: str = Field(default=DEFAULT_OPT_OUT_LINE, min_length=1, max_length=200)
+    gsm_replace: bool = False
+
+
+class SendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # None: now. Else the earliest moment the campaign may start (recipients still wait
+    # for their own window).
+    at: datetime | None = None
+    # An admin may send while the REPEP copy is older than its validity; the reason is
+    # kept with the campaign.
+    override_stale_repep: str | None = Field(default=None, min_length=5, max_length=300)
+
+
+class ConversionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=6, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    revenue: Annotated[float, Bounded(0, 1e9)] = 0.0
+
+
+class FanoutMessage(BaseModel):
+    """Write the campaign's audience to the queue as recipients messages. `run` tells a
+    resumed campaign's fan-out from an older one still in the queue."""
+
+    kind: Literal["fanout"] = "fanout"
+    campaign_id: str
+    run: int = 0
+
+
+class RecipientsMessage(BaseModel):
+    kind: Literal["recipients"] = "recipients"
+    campaign_id: str
+    run: int = 0
+    numbers: list[str] = Field(max_length=100)
+    # Provider refusals so far (throttling, 5xx) for these numbers.
+    attempt: int = 0
+    # Numbers whose claim was found in flight: to be settled, never sent.
+    settle: bool = False
+
+
+class SendQueueMessage(BaseModel):
+    body: FanoutMessage | RecipientsMessage = Field(discriminator="kind")

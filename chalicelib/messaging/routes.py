@@ -1,0 +1,186 @@
+"""Sending endpoints (compose, preview, send / schedule, pause, resume, cancel, funnel),
+the public short-link redirect, conversions, and the `send` and `message-events` queue
+handlers. Thin: parse, call the messaging services, shape the answer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request, SQSEvent
+
+from chalicelib.campaigns.routes import campaign_or_404
+from chalicelib.core import resources
+from chalicelib.core.errors import ApiError
+from chalicelib.core.http import WithStatus
+from chalicelib.core.routes import Routes
+from chalicelib.messaging.links import CODE_PATTERN
+from chalicelib.messaging.models import ComposeIn, ConversionIn, SendIn
+from chalicelib.security.auth_mode import auth_mode
+from chalicelib.security.authorizer import caller_from_context
+from chalicelib.wiring import Wiring
+
+CODE = re.compile(CODE_PATTERN)
+_ID = {"campaign_id": "Campaign id"}
+
+routes = Routes(__name__, tag="messaging")
+
+
+@routes.post(
+    "/v2/messages/compose",
+    scope="read",
+    body=ComposeIn,
+    summary=(
+        "Codificación, segmentos y caracteres fuera de GSM-7 de un mensaje",
+        "A message's encoding, segments and characters outside GSM-7",
+    ),
+)
+def compose(w: Wiring, body: ComposeIn) -> dict[str, Any]:
+    return w.sending.compose(body.text, body.opt_out_line, body.gsm_replace)
+
+
+@routes.post(
+    "/v2/campaigns/{campaign_id}/preview",
+    scope="read",
+    path_params=_ID,
+    errors=(409,),
+    summary=(
+        "Vista previa del envío: destinatarios, omitidos por motivo, segmentos, costo",
+        "Send preview: recipients, skipped by reason, segments, cost, sample messages",
+    ),
+)
+def preview(w: Wiring, campaign_id: str) -> dict[str, Any]:
+    return w.sending.preview(campaign_or_404(w, campaign_id))
+
+
+@routes.post(
+    "/v2/campaigns/{campaign_id}/send",
+    scope="write",
+    body=SendIn,
+    status=202,
+    path_params=_ID,
+    errors=(409,),
+    summary=(
+        "Enviar ahora o programar (cada destinatario en su horario local permitido)",
+        "Send now or schedule (each recipient within their own local allowed hours)",
+    ),
+)
+def send(w: Wiring, campaign_id: str, body: SendIn, request: Request) -> WithStatus:
+    campaign = campaign_or_404(w, campaign_id)
+    caller = caller_from_context(request.context or {}, auth_mode())
+    actor = caller.key_id if caller else "unknown"
+    is_admin = bool(caller and "admin" in caller.scopes)
+    out = w.sending.send(campaign, body, actor, is_admin)
+    out["status_url"] = f"/v2/campaigns/{campaign_id}"
+    return WithStatus(202, out)
+
+
+def _control(w: Wiring, campaign_id: str, action: str) -> dict[str, Any]:
+    campaign_or_404(w, campaign_id)
+    result: dict[str, Any] = getattr(w.sending, action)(campaign_id)
+    return result
+
+
+@routes.post(
+    "/v2/campaigns/{campaign_id}/pause",
+    scope="write",
+    path_params=_ID,
+    errors=(409,),
+    summary=("Pausar el envío", "Pause the send"),
+)
+def pause(w: Wiring, campaign_id: str) -> dict[str, Any]:
+    return _control(w, campaign_id, "pause")
+
+
+@routes.post(
+    "/v2/campaigns/{campaign_id}/resume",
+    scope="write",
+    path_params=_ID,
+    errors=(409,),
+    summary=("Reanudar el envío", "Resume the send"),
+)
+def resume(w: Wiring, campaign_id: str) -> dict[str, Any]:
+    return _control(w, campaign_id, "resume")
+
+
+@routes.post(
+    "/v2/campaigns/{campaign_id}/cancel",
+    scope="write",
+    path_params=_ID,
+    errors=(409,),
+    summary=(
+        "Cancelar el envío (los pendientes quedan omitidos: cancelada)",
+        "Cancel the send (recipients not yet messaged end skipped: cancelled)",
+    ),
+)
+def cancel(w: Wiring, campaign_id: str) -> dict[str, Any]:
+    return _control(w, campaign_id, "cancel")
+
+
+@routes.get(
+    "/v2/campaigns/{campaign_id}/funnel",
+    scope="read",
+    path_params=_ID,
+    summary=(
+        "Embudo del envío: enviados, entregados, fallidos, respuestas, bajas, clics, ventas",
+        "Send funnel: sent, delivered, failed, replied, opted out, clicked, converted",
+    ),
+)
+def funnel(w: Wiring, campaign_id: str) -> dict[str, Any]:
+    return w.sending.funnel(campaign_or_404(w, campaign_id))
+
+
+@routes.get(
+    "/r/{code}",
+    public_because="recipients open short links from their phones, without a key",
+    status=302,
+    content_type="text/plain",
+    path_params={"code": "Short link code"},
+    summary=("Enlace corto de un mensaje (redirige)", "A message's short link (redirects)"),
+)
+def short_link(w: Wiring, code: str) -> Response:
+    link = w.feedback.click(code) if CODE.match(code) else None
+    if link is None:
+        return Response(
+            body="Enlace no encontrado o vencido / Link not found or expired\n",
+            status_code=404,
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+    return Response(
+        body="",
+        status_code=302,
+        headers={"Location": link.url, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@routes.post(
+    "/v2/conversions",
+    scope="write",
+    body=ConversionIn,
+    summary=(
+        "Registrar una venta por el código del enlace corto",
+        "Record a conversion by short-link code",
+    ),
+)
+def conversion(w: Wiring, body: ConversionIn) -> dict[str, Any]:
+    link = w.feedback.conversion(body.code, body.revenue)
+    if link is None:
+        raise ApiError(
+            404, "not_found", "Código de enlace desconocido", "Unknown link code", {"code": body.code}
+        )
+    return {"campaign_id": link.campaign_id, "converted": True, "revenue": body.revenue}
+
+
+@routes.on_queue(resources.SEND)
+def send_queue(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.messaging import handler
+
+    return handler.handle_send(event.to_dict(), event.context)
+
+
+@routes.on_queue(resources.MESSAGE_EVENTS)
+def message_events(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.messaging import handler
+
+    return handler.handle_events(event.to_dict(), event.context)

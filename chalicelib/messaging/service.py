@@ -1,0 +1,380 @@
+"""Sending a campaign: preview, send / schedule, pause, resume, cancel, and its funnel.
+
+The campaign record (table `campaigns`, chalicelib/campaigns/service.py) carries the
+send's state: `message` (MessageSpec JSON), `send_status` (draft -> scheduled ->
+sending -> completed; paused, cancelled), `run` (raised by each resume / cancel so the
+queue's older messages are dropped and a new fan-out takes over), `send_at`,
+`send_started_at`, `send_until` and, when an admin sent with a stale REPEP copy, the
+override (who, why, when)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.campaigns.service import CampaignService
+from chalicelib.core.ddb import to_item
+from chalicelib.core.errors import ApiError
+from chalicelib.domain import clock
+from chalicelib.messaging import compose
+from chalicelib.messaging.links import short_url_length
+from chalicelib.messaging.models import (
+    FINAL_STATES,
+    SKIP_REASONS,
+    FanoutMessage,
+    MessageSpec,
+    SendIn,
+)
+from chalicelib.messaging.pipeline import Compliance, OptOuts, Requeue, send_until
+from chalicelib.messaging.store import MessageStore
+from chalicelib.messaging.window import Window
+
+# Preview counts are exact up to this many recipients; beyond, they are scaled from
+# the first this-many of the snapshot and marked `estimated`.
+PREVIEW_EXACT_LIMIT = 20_000
+SAMPLE_RENDERS = 5
+# A sent message without a final delivery event this long after sending: `unknown`
+# delivery (carriers report within minutes; TTL expiry is reported within 72 h).
+RECEIPT_WINDOW = timedelta(hours=72)
+
+
+class Profiles(Protocol):
+    def send_profiles(self, numbers: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+
+class RepepStatus(Protocol):
+    @property
+    def stale(self) -> bool: ...
+
+
+class ComplianceWithStatus(Compliance, Protocol):
+    def repep_status(self) -> Any: ...
+
+
+@dataclass
+class SendingService:
+    campaigns: CampaignService
+    messages: MessageStore
+    optouts: OptOuts
+    compliance: ComplianceWithStatus
+    contacts: Profiles
+    enqueue: Requeue
+    link_base: str
+
+    # -- the campaign record, as the pipeline reads it -------------------------------
+    def get(self, campaign_id: str) -> dict[str, Any] | None:
+        return self.campaigns.get(campaign_id)
+
+    def audience_numbers(self, campaign: Mapping[str, Any]) -> Iterator[str]:
+        body = self.campaigns.s3.get_object(
+            Bucket=self.campaigns.bucket, Key=campaign["audience_key"]
+        )["Body"]
+        lines = (ln.decode("utf-8-sig") for ln in body.iter_lines())
+        for rec in csv.DictReader(lines):
+            if rec.get("e164"):
+                yield rec["e164"]
+
+    def start_sending(self, campaign_id: str) -> bool:
+        """scheduled -> sending, once; the valid-until clock starts now."""
+        c = self.get(campaign_id)
+        if c is None:
+            return False
+        spec = MessageSpec.model_validate_json(c["message"])
+        now = clock.now_utc()
+        return self._transition(
+            campaign_id,
+            ("scheduled",),
+            {
+                "send_status": "sending",
+                "send_started_at": clock.iso(now),
+                "send_until": clock.iso(send_until(now, spec)),
+            },
+        )
+
+    def _transition(
+        self, campaign_id: str, from_states: tuple[str, ...], fields: Mapping[str, Any], add_run: bool = False
+    ) -> bool:
+        ddb = self.campaigns.dynamodb
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        values = {f":v{i}": v for i, v in enumerate(fields.values())}
+        values.update({f":s{i}": s for i, s in enumerate(from_states)})
+        expr = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        if add_run:
+            expr += " ADD #run :one"
+            names["#run"] = "run"
+            values[":one"] = 1
+        names["#ss"] = "send_status"
+        cond = "(" + " OR ".join(f"#ss = :s{i}" for i in range(len(from_states))) + ")"
+        try:
+            ddb.update_item(
+                TableName=self.campaigns.table,
+                Key={"campaign_id": {"S": campaign_id}},
+                UpdateExpression=expr,
+                ConditionExpression=cond,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    # -- compose / preview -------------------------------------------------------------
+    def compose(self, text: str, opt_out_line: str, gsm_replace: bool) -> dict[str, Any]:
+        return compose.analysis(text, opt_out_line, gsm_replace, short_url_length(self.link_base))
+
+    def preview(self, campaign: Mapping[str, Any]) -> dict[str, Any]:
+        """Who would be messaged now and who skipped (by reason), encoding, segments,
+        estimated cost and a few rendered messages."""
+        spec = _spec(campaign)
+        numbers: list[str] = []
+        total = 0
+        for n in self.audience_numbers(campaign):
+            total += 1
+            if len(numbers) < PREVIEW_EXACT_LIMIT:
+                numbers.append(n)
+        profiles = self.contacts.send_profiles(numbers)
+        opted = self.optouts.opted_out(numbers) if numbers else set()
+        repep = self.compliance.repep_listed(numbers) if numbers else set()
+        need = sorted(repep | (set(numbers) if spec.require_consent else set()))
+        consented = self.compliance.consented(need) if need else set()
+        window = Window(spec.start_time, spec.end_time)
+        now = clock.now_utc()
+        skipped: Counter[str] = Counter()
+        sendable: list[str] = []
+        open_now = 0
+        for n in numbers:
+            p = profiles.get(n) or {}
+            if n in opted or p.get("opt_out"):
+                skipped["opt_out"] += 1
+            elif n in repep and n not in consented:
+                skipped["repep"] += 1
+            elif spec.require_consent and n not in consented:
+                skipped["no_consent"] += 1
+            elif p.get("sms_status") == "invalid":
+                skipped["invalid"] += 1
+            else:
+                sendable.append(n)
+                open_now += window.next_open(now, p.get("timezone")) <= now
+        scale = total / len(numbers) if numbers else 0.0
+        link_len = short_url_length(self.link_base)
+        renders = [
+            compose.preview_render(spec, (profiles.get(n) or {}).get("attributes") or {}, link_len)
+            for n in sendable[:SAMPLE_RENDERS]
+        ]
+        base = compose.analysis(spec.text, spec.opt_out_line, spec.gsm_replace, link_len)
+        segments = (
+            sum(r["segments"] for r in renders) / len(renders) if renders else base["segments"]
+        )
+        price = float(campaign.get("cost_per_message") or 0)
+        to_send = round(len(sendable) * scale)
+        return {
+            "campaign_id": campaign["campaign_id"],
+            "targeted": total,
+            "estimated": total > len(numbers),
+            "recipients": to_send,
+            "open_now": round(open_now * scale),
+            "skipped": {r: round(skipped.get(r, 0) * scale) for r in SKIP_REASONS if r != "cancelled"},
+            "message": base,
+            "segments_per_message": round(segments, 2),
+            "price_per_segment": price,
+            "estimated_cost": round(to_send * segments * price, 2),
+            "samples": renders,
+            "repep": _repep_json(self.compliance.repep_status()),
+        }
+
+    # -- send / schedule / pause / resume / cancel ------------------------------------------
+    def send(self, campaign: Mapping[str, Any], req: SendIn, actor: str, is_admin: bool) -> dict[str, Any]:
+        cid = str(campaign["campaign_id"])
+        if campaign.get("status") != "ready":
+            raise _conflict("not_ready", "La audiencia aún se está armando", "The audience is still being built")
+        if not campaign.get("message"):
+            raise _conflict("no_message", "La campaña no tiene mensaje", "The campaign has no message")
+        if campaign.get("channel", "sms") != "sms":
+            raise _conflict("channel", "Solo se envían campañas por SMS", "Only SMS campaigns can be sent")
+        spec = _spec(campaign)
+        fields: dict[str, Any] = {}
+        status = self.compliance.repep_status()
+        if getattr(status, "stale", True):
+            if not req.override_stale_repep:
+                raise ApiError(
+                    409,
+                    "repep_stale",
+                    "La copia del REPEP está vencida o no se ha importado: impórtala de nuevo "
+                    "(o un administrador puede enviar indicando el motivo)",
+                    "The REPEP copy is out of date or was never imported: import it again "
+                    "(or an admin may send giving a reason)",
+                    {"repep": _repep_json(status)},
+                )
+            if not is_admin:
+                raise ApiError(
+                    403,
+                    "admin_required",
+                    "Solo un administrador puede enviar con el REPEP vencido",
+                    "Only an admin may send with an out-of-date REPEP",
+                )
+            fields["repep_override"] = {
+                "actor": actor,
+                "reason": req.override_stale_repep,
+                "at": clock.now_iso(),
+            }
+        now = clock.now_utc()
+        at = req.at.astimezone(UTC) if req.at else None
+        if at is not None and at > now + timedelta(seconds=60):
+            fields.update(send_status="scheduled", send_at=clock.iso(at))
+        else:
+            fields.update(
+                send_status="sending",
+                send_at=clock.iso(now),
+                send_started_at=clock.iso(now),
+                send_until=clock.iso(send_until(now, spec)),
+            )
+        fields["sent_by"] = actor
+        if not self._transition(cid, ("draft",), fields):
+            raise _conflict(
+                "already_sent", "La campaña ya se envió o se programó", "The campaign was already sent or scheduled"
+            )
+        run = int(campaign.get("run") or 0)
+        self.enqueue([FanoutMessage(campaign_id=cid, run=run)], 0)
+        return {"campaign_id": cid, "send_status": fields["send_status"], "send_at": fields["send_at"]}
+
+    def pause(self, campaign_id: str) -> dict[str, Any]:
+        if not self._transition(campaign_id, ("sending", "scheduled"), {"send_status": "paused"}):
+            raise _conflict("not_sending", "La campaña no se está enviando", "The campaign is not sending")
+        return {"campaign_id": campaign_id, "send_status": "paused"}
+
+    def resume(self, campaign_id: str) -> dict[str, Any]:
+        c = self.get(campaign_id) or {}
+        # A campaign paused before its start time goes back to waiting for it.
+        started = bool(c.get("send_started_at"))
+        status = "sending" if started else "scheduled"
+        if not self._transition(campaign_id, ("paused",), {"send_status": status}, add_run=True):
+            raise _conflict("not_paused", "La campaña no está en pausa", "The campaign is not paused")
+        self.enqueue([FanoutMessage(campaign_id=campaign_id, run=int(c.get("run") or 0) + 1)], 0)
+        return {"campaign_id": campaign_id, "send_status": status}
+
+    def cancel(self, campaign_id: str) -> dict[str, Any]:
+        """Recipients not yet messaged end `skipped: cancelled`; a draft is just closed."""
+        c = self.get(campaign_id) or {}
+        if c.get("send_status") in (None, "draft"):
+            if self._transition(campaign_id, ("draft",), {"send_status": "cancelled"}):
+                return {"campaign_id": campaign_id, "send_status": "cancelled"}
+        if not self._transition(
+            campaign_id, ("sending", "scheduled", "paused"), {"send_status": "cancelled"}, add_run=True
+        ):
+            raise _conflict("not_cancellable", "La campaña ya terminó", "The campaign has already ended")
+        self.enqueue([FanoutMessage(campaign_id=campaign_id, run=int(c.get("run") or 0) + 1)], 0)
+        return {"campaign_id": campaign_id, "send_status": "cancelled"}
+
+    # -- the funnel ------------------------------------------------------------------------
+    def funnel(self, campaign: Mapping[str, Any]) -> dict[str, Any]:
+        cid = str(campaign["campaign_id"])
+        targeted = int(campaign.get("targeted") or 0)
+        states: Counter[str] = Counter()
+        skipped: Counter[str] = Counter()
+        failed: Counter[str] = Counter()
+        delivery_failed: Counter[str] = Counter()
+        per_state: dict[str, Counter[str]] = defaultdict(Counter)
+        over_time: Counter[str] = Counter()
+        delivered = replied = opted_out = clicked = converted = segments = 0
+        delivery_unknown = 0
+        cost = revenue = 0.0
+        receipt_before = clock.iso(clock.now_utc() - RECEIPT_WINDOW)
+        for item in self.messages.of_campaign(cid):
+            st = str(item.get("state"))
+            states[st] += 1
+            region = str(item.get("state_code") or "??")
+            per_state[region][st] += 1
+            if st == "skipped":
+                skipped[str(item.get("reason"))] += 1
+                continue
+            if st == "failed":
+                failed[str(item.get("reason"))] += 1
+                continue
+            if st == "sent":
+                segments += int(item.get("segments") or 0)
+                cost += float(item.get("price") or 0)
+            d = item.get("delivery")
+            if d == "delivered":
+                delivered += 1
+                per_state[region]["delivered"] += 1
+                over_time[str(item.get("delivered_at") or "")[:16]] += 1
+            elif d == "failed":
+                delivery_failed[str(item.get("delivery_reason"))] += 1
+            elif st == "sent" and str(item.get("sent_at") or "") < receipt_before:
+                delivery_unknown += 1
+            replied += bool(item.get("replied_at"))
+            opted_out += bool(item.get("opted_out_at"))
+            clicked += bool(item.get("clicked_at"))
+            if item.get("converted_at"):
+                converted += 1
+                per_state[region]["converted"] += 1
+                revenue += float(item.get("revenue") or 0)
+        settled = sum(states[s] for s in FINAL_STATES)
+        pending = max(0, targeted - settled)
+        status = campaign.get("send_status") or "draft"
+        if status == "sending" and pending == 0 and not states["sending"]:
+            status = "completed"
+            self._transition(cid, ("sending",), {"send_status": "completed", "completed_at": clock.now_iso()})
+        cost = round(cost, 4)
+        revenue = round(revenue, 2)
+        return {
+            "send_status": status,
+            "targeted": targeted,
+            "pending": pending,
+            "in_flight": states["sending"],
+            "sent": states["sent"],
+            "failed": states["failed"],
+            "skipped": states["skipped"],
+            "unknown": states["unknown"],
+            "skipped_by_reason": dict(skipped),
+            "failed_by_reason": dict(failed),
+            "delivered": delivered,
+            "delivery_failed": sum(delivery_failed.values()),
+            "delivery_failed_by_reason": dict(delivery_failed),
+            "delivery_unknown": delivery_unknown,
+            "replied": replied,
+            "opted_out": opted_out,
+            "clicked": clicked,
+            "converted": converted,
+            "segments": segments,
+            "cost": cost,
+            "revenue": revenue,
+            "profit": round(revenue - cost, 2),
+            "roi": round((revenue - cost) / cost, 6) if cost else None,
+            "deliveries_over_time": [{"minute": k, "delivered": v} for k, v in sorted(over_time.items()) if k],
+            "by_state": [
+                {"state_code": k, **{s: v.get(s, 0) for s in (*FINAL_STATES, "delivered", "converted")}}
+                for k, v in sorted(per_state.items())
+            ],
+            "send_at": campaign.get("send_at"),
+            "send_started_at": campaign.get("send_started_at"),
+            "send_until": campaign.get("send_until"),
+            "repep_override": campaign.get("repep_override"),
+        }
+
+
+def _spec(campaign: Mapping[str, Any]) -> MessageSpec:
+    raw = campaign.get("message")
+    if not raw:
+        raise _conflict("no_message", "La campaña no tiene mensaje", "The campaign has no message")
+    return MessageSpec.model_validate_json(raw)
+
+
+def _conflict(code: str, es: str, en: str) -> ApiError:
+    return ApiError(409, code, es, en)
+
+
+def _repep_json(status: Any) -> dict[str, Any]:
+    if status is None:
+        return {"stale": True, "imported": False}
+    if hasattr(status, "model_dump"):
+        return dict(status.model_dump(mode="json"))
+    if hasattr(status, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(status).items()}
+    return dict(status)
