@@ -540,6 +540,8 @@ def campaigns(w: Wiring, limit: int = 50) -> dict[str, Any]:
                 "campaign_id": c.get("campaign_id"),
                 "name": c.get("name"),
                 "status": c.get("status"),
+                # Set once the campaign is sent or scheduled (chalicelib/messaging).
+                "send_status": c.get("send_status"),
                 "created_at": c.get("created_at"),
                 "targeted": c.get("targeted", report.get("targeted")),
                 "cost": cost,

@@ -24,6 +24,7 @@ JS = "application/javascript; charset=utf-8"
 # path from a request ever reaches the filesystem.
 ASSETS: dict[str, tuple[str, str]] = {
     "app.js": ("dashboard/app.js", JS),
+    "campaigns.js": ("dashboard/campaigns.js", JS),
     "app.css": ("dashboard/app.css", "text/css; charset=utf-8"),
     # Installed from npm by scripts/bootstrap.sh (dashboard/package-lock.json).
     "chart.umd.js": ("vendor/chart.umd.js", JS),
@@ -33,6 +34,21 @@ PAGE = ("dashboard/index.html", "text/html; charset=utf-8")
 # for a while (a deploy changes them rarely; a reload within minutes is acceptable).
 PAGE_CACHE = "no-cache"
 ASSET_CACHE = "public, max-age=300"
+# Scripts, styles and API calls from this origin only: no inline script runs (the
+# definitions block is JSON, which is data, not script) and no other site frames the page.
+PAGE_CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 
 @lru_cache(maxsize=16)
@@ -46,7 +62,9 @@ def _page_body() -> str:
     return _read(PAGE[0]).replace("{{DEFINITIONS}}", json.dumps(definitions()))
 
 
-def _serve(rel: str, content_type: str, cache: str) -> Response:
+def _serve(
+    rel: str, content_type: str, cache: str, extra: dict[str, str] | None = None
+) -> Response:
     try:
         body = _page_body() if rel == PAGE[0] else _read(rel)
     except FileNotFoundError as exc:
@@ -64,12 +82,13 @@ def _serve(rel: str, content_type: str, cache: str) -> Response:
             "Content-Type": content_type,
             "Cache-Control": cache,
             "X-Content-Type-Options": "nosniff",
+            **(extra or {}),
         },
     )
 
 
 def page() -> Response:
-    return _serve(PAGE[0], PAGE[1], PAGE_CACHE)
+    return _serve(PAGE[0], PAGE[1], PAGE_CACHE, {"Content-Security-Policy": PAGE_CSP})
 
 
 def asset(name: str) -> Response:

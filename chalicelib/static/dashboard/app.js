@@ -1,5 +1,7 @@
 /* Alcance dashboard: plain JS + Chart.js (served locally from /dashboard/assets/).
-   Every value from the API is written with textContent, never as HTML. */
+   Every value from the API is written with textContent, never as HTML.
+   campaigns.js (loaded after this file) holds the campaigns: the table, the composer
+   and a campaign's page; it uses the helpers defined here. */
 "use strict";
 
 // Platforms and statuses come from the server (chalicelib/domain/platforms.py).
@@ -109,16 +111,40 @@ function el(tag, text, cls) {
 
 class Unauthorized extends Error {}
 
-async function api(path) {
+// The message of an error answer, with the fields a 422 names.
+function failureText(status, body) {
+  const msg = (body && body[state.lang === "es" ? "message_es" : "message_en"]) || `HTTP ${status}`;
+  const fields = Array.isArray(body && body.details) ? body.details.filter((d) => d && d.field) : [];
+  return fields.length ? `${msg} (${fields.map((d) => `${d.field}: ${d.problem}`).join("; ")})` : msg;
+}
+
+// An API error answer (chalicelib/core/errors.py): code, both messages, details.
+class ApiFailure extends Error {
+  constructor(status, body) {
+    super(failureText(status, body));
+    this.status = status;
+    this.code = body && body.error;
+    this.body = body || {};
+  }
+}
+
+// `body`: sent as JSON (method POST unless given).
+async function api(path, { method, body } = {}) {
   const headers = { Accept: "application/json" };
   const key = sessionStorage.getItem(KEY_STORE);
   // The API's authorizer reads `Authorization: Bearer alc_...` (chalicelib/security).
   if (key) headers.Authorization = `Bearer ${key}`;
-  const resp = await fetch(path, { headers });
+  const init = { method: method || (body === undefined ? "GET" : "POST"), headers };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const resp = await fetch(path, init);
   if (resp.status === 401 || resp.status === 403) throw new Unauthorized(path);
-  const body = await resp.json();
-  if (!resp.ok) throw new Error(body[state.lang === "es" ? "message_es" : "message_en"] || resp.status);
-  return body;
+  // A gateway or proxy may answer an error without JSON.
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok) throw new ApiFailure(resp.status, data);
+  return data;
 }
 
 function askKey() {
@@ -126,8 +152,8 @@ function askKey() {
   if (!dlg.open) dlg.showModal();
 }
 
-function showError(err) {
-  const box = $("error");
+// `box`: where the message goes (the page's banner unless a section has its own).
+function showError(err, box = $("error")) {
   box.hidden = false;
   if (err instanceof Unauthorized) {
     box.textContent = t("unauthorized");
@@ -135,6 +161,7 @@ function showError(err) {
   } else {
     box.textContent = `${t("error")}: ${err.message || err}`;
   }
+  if (box !== $("error")) box.scrollIntoView({ block: "nearest" });
 }
 
 // --- language ------------------------------------------------------------------------
@@ -147,8 +174,8 @@ function applyLang() {
   if (state.summary) renderSummary();
   renderLeads();
   renderUploads();
-  renderCampaigns();
   if (state.detail) renderDetail();
+  document.dispatchEvent(new CustomEvent("langchange"));
 }
 
 function setLang(lang) {
@@ -157,8 +184,8 @@ function setLang(lang) {
   applyLang();
 }
 
-function fillPlatformFilter() {
-  const sel = $("f-platform");
+// The platform:status choices of a filter form (the leads table's, the composer's).
+function fillPlatformFilter(sel = $("f-platform")) {
   const current = sel.value;
   sel.replaceChildren(el("option", t("any")));
   sel.firstChild.value = "";
@@ -388,7 +415,7 @@ function renderDetail() {
   });
 }
 
-// --- uploads (live) and campaigns ------------------------------------------------------
+// --- uploads (live) ------------------------------------------------------
 
 async function loadUploads() {
   state.uploads = (await api("/v2/dashboard/uploads")).items;
@@ -428,27 +455,6 @@ function renderUploads() {
     body.appendChild(tr);
   }
   $("uploads-empty").hidden = state.uploads.length > 0;
-}
-
-async function loadCampaigns() {
-  state.campaigns = await api("/v2/dashboard/campaigns");
-  renderCampaigns();
-}
-
-function renderCampaigns() {
-  const body = $("campaigns-table").tBodies[0];
-  body.replaceChildren();
-  const items = state.campaigns ? state.campaigns.items : [];
-  for (const c of items) {
-    const tr = el("tr");
-    tr.appendChild(el("td", c.name || c.campaign_id));
-    tr.appendChild(el("td", c.targeted === null || c.targeted === undefined ? "–" : fmtInt(c.targeted)));
-    tr.appendChild(el("td", fmtMoney(c.cost)));
-    tr.appendChild(el("td", fmtMoney(c.revenue)));
-    tr.appendChild(el("td", fmtPct(c.roi)));
-    body.appendChild(tr);
-  }
-  $("campaigns-empty").hidden = items.length > 0;
 }
 
 // --- start -----------------------------------------------------------------------------

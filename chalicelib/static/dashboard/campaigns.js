@@ -1,0 +1,682 @@
+/* Alcance dashboard, campaigns: the table, the SMS composer (live counter, preview,
+   send / schedule) and a campaign's page (the live funnel). Loaded after app.js, whose
+   helpers it uses ($, t, el, api, showError, upsertChart, fmt*). Every value from the
+   API is written with textContent, never as HTML. */
+"use strict";
+
+Object.assign(I18N.es, {
+  composer: "Nueva campaña SMS", c_audience: "Audiencia", c_name: "Nombre",
+  c_states: "Estados", c_ladas: "LADAs", c_copy_filters: "Usar los filtros de la tabla de leads",
+  c_amount: "Cantidad de mensajes", order_random: "Al azar", c_price: "Precio por segmento (MXN)",
+  c_message: "Mensaje", chars_one: "carácter", chars_other: "caracteres",
+  segments_one: "segmento", segments_other: "segmentos", c_no_text: "Escriba el mensaje",
+  c_counting: "contando…",
+  c_ucs2_warning:
+    "Estos caracteres no están en GSM-7 y hacen que el mensaje vaya en UCS-2 (70 caracteres por segmento en vez de 160):",
+  c_gsm_replace: "Reemplazar acentos para quedar en GSM-7", c_before: "Antes", c_after: "Después",
+  c_saved: "Segmentos ahorrados por mensaje:", c_opt_out: "Línea de baja (obligatoria)",
+  c_window_start: "Desde (hora local)", c_window_end: "Hasta (hora local)",
+  c_valid_hours: "Vigencia (horas)", c_require_consent: "Solo con consentimiento registrado",
+  c_preview: "Vista previa", c_creating: "Creando la campaña…",
+  c_building: "Construyendo la audiencia…", c_previewing: "Calculando la vista previa…",
+  c_build_failed: "No se pudo construir la audiencia", c_build_slow: "La audiencia sigue en construcción; vuelva a intentar en unos minutos",
+  c_stale_form: "El formulario cambió: vuelva a pedir la vista previa antes de enviar.",
+  c_recipients: "Destinatarios", c_targeted: "Seleccionados", c_open_now: "En horario ahora",
+  c_segments_per_message: "Segmentos por mensaje", c_price_per_segment: "Precio por segmento",
+  c_estimated_cost: "Costo estimado", c_estimated_note: "Cifras estimadas con una muestra de la audiencia.",
+  c_repep_stale: "La copia de la lista REPEP está vencida o no se ha importado: el envío será rechazado.",
+  c_skipped: "Omitidos por motivo", reason: "Motivo", count: "Cantidad", c_samples: "Mensajes de ejemplo",
+  c_send_now: "Enviar ahora", c_send_at: "Fecha y hora", c_schedule: "Programar",
+  c_pick_time: "Elija la fecha y hora del envío", c_sending: "Enviando…",
+  c_override_reason: "Motivo (admin) para enviar con la lista REPEP vencida",
+  c_override: "Enviar de todos modos", c_override_short: "Escriba un motivo de al menos 5 caracteres",
+  c_required: "Complete el nombre, el mensaje, la cantidad y el precio",
+  skip_opt_out: "dado de baja", skip_repep: "inscrito en REPEP", skip_window_expired: "fuera de vigencia",
+  skip_invalid: "número inválido", skip_no_consent: "sin consentimiento", skip_cancelled: "cancelado",
+  ss_draft: "borrador", ss_scheduled: "programada", ss_sending: "enviando", ss_paused: "pausada",
+  ss_cancelled: "cancelada", ss_completed: "completada", ss_refused: "rechazada",
+  st_building: "construyendo audiencia", st_ready: "lista",
+  cp_live: "actualizando en vivo", cp_pause: "Pausar", cp_resume: "Reanudar", cp_cancel: "Cancelar envío",
+  cp_confirm_cancel: "¿Cancelar el envío? Los destinatarios pendientes no recibirán el mensaje.",
+  cp_sent: "Enviados", cp_delivered: "Entregados", cp_failed: "Fallidos", cp_replied: "Respuestas",
+  cp_opted_out: "Bajas", cp_clicked: "Clics", cp_converted: "Ventas", cp_skipped: "Omitidos",
+  cp_unknown: "Sin confirmar", cp_pending: "Pendientes", cp_in_flight: "En curso",
+  cp_awaiting: "Esperando acuse", cp_segments: "Segmentos",
+  cp_deliveries: "Entregas por minuto", cp_reasons: "Fallas y omisiones por motivo",
+  cp_by_state: "Por estado", stage: "Etapa", stage_send: "envío", stage_delivery: "entrega",
+  stage_skip: "omitido", cp_send_at: "Programada para", cp_started: "Inicio", cp_until: "Vigente hasta",
+  cp_failed_split: "envío {send} · entrega {delivery}",
+  cp_repep_override: "Enviada con la lista REPEP vencida. Motivo:",
+});
+
+Object.assign(I18N.en, {
+  composer: "New SMS campaign", c_audience: "Audience", c_name: "Name",
+  c_states: "States", c_ladas: "LADAs", c_copy_filters: "Use the leads table's filters",
+  c_amount: "Number of messages", order_random: "Random", c_price: "Price per segment (MXN)",
+  c_message: "Message", chars_one: "character", chars_other: "characters",
+  segments_one: "segment", segments_other: "segments", c_no_text: "Write the message",
+  c_counting: "counting…",
+  c_ucs2_warning:
+    "These characters are not in GSM-7 and make the message go as UCS-2 (70 characters per segment instead of 160):",
+  c_gsm_replace: "Replace accents to stay in GSM-7", c_before: "Before", c_after: "After",
+  c_saved: "Segments saved per message:", c_opt_out: "Opt-out line (mandatory)",
+  c_window_start: "From (local time)", c_window_end: "Until (local time)",
+  c_valid_hours: "Valid for (hours)", c_require_consent: "Only numbers with a recorded consent",
+  c_preview: "Preview", c_creating: "Creating the campaign…",
+  c_building: "Building the audience…", c_previewing: "Computing the preview…",
+  c_build_failed: "The audience could not be built", c_build_slow: "The audience is still being built; try again in a few minutes",
+  c_stale_form: "The form changed: ask for the preview again before sending.",
+  c_recipients: "Recipients", c_targeted: "Selected", c_open_now: "Within hours now",
+  c_segments_per_message: "Segments per message", c_price_per_segment: "Price per segment",
+  c_estimated_cost: "Estimated cost", c_estimated_note: "Figures estimated from a sample of the audience.",
+  c_repep_stale: "The REPEP list copy is stale or was never imported: the send will be refused.",
+  c_skipped: "Skipped by reason", reason: "Reason", count: "Count", c_samples: "Sample messages",
+  c_send_now: "Send now", c_send_at: "Date and time", c_schedule: "Schedule",
+  c_pick_time: "Pick the send's date and time", c_sending: "Sending…",
+  c_override_reason: "Reason (admin) to send with a stale REPEP list",
+  c_override: "Send anyway", c_override_short: "Write a reason of at least 5 characters",
+  c_required: "Fill in the name, the message, the amount and the price",
+  skip_opt_out: "opted out", skip_repep: "on REPEP", skip_window_expired: "validity expired",
+  skip_invalid: "invalid number", skip_no_consent: "no consent", skip_cancelled: "cancelled",
+  ss_draft: "draft", ss_scheduled: "scheduled", ss_sending: "sending", ss_paused: "paused",
+  ss_cancelled: "cancelled", ss_completed: "completed", ss_refused: "refused",
+  st_building: "building audience", st_ready: "ready",
+  cp_live: "updating live", cp_pause: "Pause", cp_resume: "Resume", cp_cancel: "Cancel send",
+  cp_confirm_cancel: "Cancel the send? Pending recipients will not get the message.",
+  cp_sent: "Sent", cp_delivered: "Delivered", cp_failed: "Failed", cp_replied: "Replies",
+  cp_opted_out: "Opted out", cp_clicked: "Clicks", cp_converted: "Conversions", cp_skipped: "Skipped",
+  cp_unknown: "Unknown", cp_pending: "Pending", cp_in_flight: "In flight",
+  cp_awaiting: "Awaiting receipt", cp_segments: "Segments",
+  cp_deliveries: "Deliveries per minute", cp_reasons: "Failures and skips by reason",
+  cp_by_state: "By state", stage: "Stage", stage_send: "send", stage_delivery: "delivery",
+  stage_skip: "skipped", cp_send_at: "Scheduled for", cp_started: "Started", cp_until: "Valid until",
+  cp_failed_split: "send {send} · delivery {delivery}",
+  cp_repep_override: "Sent with a stale REPEP list. Reason:",
+});
+
+const COMPOSE_DEBOUNCE_MS = 300;
+const BUILD_POLL_MS = 1000;
+const BUILD_WAIT_MS = 10 * 60 * 1000;
+const FUNNEL_POLL_MS = 3000;
+// After a send completes, delivery receipts keep arriving for a while: the page keeps
+// polling until none is awaited, for at most this long.
+const RECEIPTS_WAIT_MS = 10 * 60 * 1000;
+const LIVE_SEND_STATUSES = ["sending", "scheduled"];
+const SKIP_REASONS = ["opt_out", "repep", "window_expired", "invalid", "no_consent", "cancelled"];
+
+const composer = {
+  analysis: null, // the last /v2/messages/compose answer
+  seq: 0, // answers to older keystrokes are dropped
+  timer: null,
+  draft: null, // {campaign_id, request: the JSON it was created from}
+  preview: null,
+  busy: false,
+};
+const campaignPage = { id: null, report: null, funnel: null, timer: null, completedAt: null };
+state.composer = composer; // for the browser tests
+state.campaignPage = campaignPage;
+
+const tn = (key, n) => t(`${key}_${new Intl.PluralRules(locale()).select(n) === "one" ? "one" : "other"}`);
+const tf = (key, vars) => t(key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k]));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const fmtNum = (x) => (x === null || x === undefined ? "–" : fmtInt(x));
+const fmtTime = (iso) => {
+  if (!iso) return "–";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString(locale());
+};
+const campaignPath = (id, action = "") => `/v2/campaigns/${encodeURIComponent(id)}${action ? `/${action}` : ""}`;
+
+// --- campaigns table ---------------------------------------------------------------------
+
+async function loadCampaigns() {
+  state.campaigns = await api("/v2/dashboard/campaigns");
+  renderCampaigns();
+}
+
+function campaignStatusText(c) {
+  if (c.send_status) return t(`ss_${c.send_status}`);
+  return c.status ? t(`st_${c.status}`) : "–";
+}
+
+function renderCampaigns() {
+  const body = $("campaigns-table").tBodies[0];
+  body.replaceChildren();
+  const items = state.campaigns ? state.campaigns.items : [];
+  for (const c of items) {
+    const tr = el("tr", null, "campaign-row");
+    tr.dataset.campaignId = c.campaign_id;
+    const name = el("td");
+    const link = el("a", c.name || c.campaign_id, "campaign-link");
+    link.href = `#campaign=${encodeURIComponent(c.campaign_id)}`;
+    link.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      openCampaign(c.campaign_id);
+    });
+    name.appendChild(link);
+    tr.appendChild(name);
+    tr.appendChild(el("td", campaignStatusText(c)));
+    tr.appendChild(el("td", fmtNum(c.targeted)));
+    tr.appendChild(el("td", fmtMoney(c.cost)));
+    tr.appendChild(el("td", fmtMoney(c.revenue)));
+    tr.appendChild(el("td", fmtPct(c.roi)));
+    body.appendChild(tr);
+  }
+  $("campaigns-empty").hidden = items.length > 0;
+}
+
+// --- composer: the live counter ------------------------------------------------------------
+
+function messageFields() {
+  return {
+    text: $("c-text").value,
+    opt_out_line: $("c-opt-out").value.trim(),
+    gsm_replace: $("c-gsm-replace").checked,
+  };
+}
+
+// The compose answer's fields, whatever their exact names (chalicelib/messaging/compose.py).
+function analysisView(a) {
+  const pick = (obj, ...keys) => {
+    for (const k of keys) if (obj && obj[k] !== undefined && obj[k] !== null) return obj[k];
+    return undefined;
+  };
+  const nonGsm = pick(a, "non_gsm", "non_gsm_characters", "non_gsm_chars", "ucs2_characters") || [];
+  const r = pick(a, "replacement", "gsm_replacement", "replace_preview", "replaced");
+  return {
+    encoding: pick(a, "encoding"),
+    segments: pick(a, "segments", "segment_count"),
+    characters: pick(a, "characters", "length", "chars", "units"),
+    nonGsm: (typeof nonGsm === "string" ? [...nonGsm] : nonGsm).map((c) => (typeof c === "string" ? c : c.char || JSON.stringify(c))),
+    replacement: r && typeof r === "object" ? {
+      before: pick(r, "before", "original", "text_before"),
+      after: pick(r, "after", "replaced", "text", "text_after"),
+      saved: pick(r, "segments_saved", "saved", "saved_segments"),
+    } : null,
+  };
+}
+
+function scheduleCompose() {
+  clearTimeout(composer.timer);
+  markPreviewStale();
+  const fields = messageFields();
+  if (!fields.text.trim()) {
+    composer.seq += 1;
+    composer.analysis = null;
+    renderCounter();
+    return;
+  }
+  $("c-counter").dataset.pending = "1";
+  composer.timer = setTimeout(() => compose(fields), COMPOSE_DEBOUNCE_MS);
+}
+
+async function compose(fields) {
+  const seq = ++composer.seq;
+  try {
+    const body = { text: fields.text, gsm_replace: fields.gsm_replace };
+    if (fields.opt_out_line) body.opt_out_line = fields.opt_out_line;
+    const answer = await api("/v2/messages/compose", { body });
+    if (seq !== composer.seq) return;
+    composer.analysis = answer;
+    $("c-error").hidden = true;
+  } catch (err) {
+    if (seq !== composer.seq) return;
+    composer.analysis = null;
+    showError(err, $("c-error"));
+  }
+  renderCounter();
+}
+
+function renderCounter() {
+  const counter = $("c-counter");
+  delete counter.dataset.pending;
+  const a = composer.analysis ? analysisView(composer.analysis) : null;
+  counter.dataset.encoding = (a && a.encoding) || "";
+  counter.dataset.segments = a && a.segments !== undefined ? String(a.segments) : "";
+  if (!a) {
+    counter.textContent = $("c-text").value.trim() ? "–" : t("c_no_text");
+  } else {
+    const parts = [];
+    if (a.characters !== undefined) parts.push(`${fmtInt(a.characters)} ${tn("chars", a.characters)}`);
+    if (a.segments !== undefined) parts.push(`${fmtInt(a.segments)} ${tn("segments", a.segments)}`);
+    if (a.encoding) parts.push(a.encoding);
+    counter.textContent = parts.join(" · ");
+  }
+  const ucs2 = Boolean(a && a.encoding && a.encoding !== "GSM-7");
+  $("c-encoding-warning").hidden = !ucs2;
+  $("c-non-gsm").textContent = a ? a.nonGsm.join(" ") : "";
+  const r = a && a.replacement;
+  const shown = Boolean(r && r.after !== undefined && r.after !== r.before);
+  $("c-replace-preview").hidden = !shown;
+  if (shown) {
+    $("c-before").textContent = r.before === undefined ? "–" : String(r.before);
+    $("c-after").textContent = String(r.after);
+    $("c-saved").textContent = r.saved === undefined ? "–" : fmtInt(r.saved);
+  }
+}
+
+// --- composer: the campaign request ----------------------------------------------------------
+
+const splitList = (v, sep = /[,;\s]+/) => v.split(sep).map((x) => x.trim()).filter(Boolean);
+
+function audienceFilters() {
+  const f = {};
+  const states = splitList($("c-states").value.toUpperCase());
+  const ladas = splitList($("c-ladas").value);
+  const municipalities = splitList($("c-municipalities").value, /[,;]+/);
+  if (states.length) f.states = states;
+  if (ladas.length) f.ladas = ladas;
+  if (municipalities.length) f.municipalities = municipalities;
+  if ($("c-line-type").value) f.line_types = [$("c-line-type").value];
+  const platform = $("c-platform").value;
+  if (platform) {
+    const [p, s] = platform.split(":");
+    f.platforms = { [p]: [s] };
+  }
+  if ($("c-min").value !== "") f.min_score = Number($("c-min").value);
+  if ($("c-max").value !== "") f.max_score = Number($("c-max").value);
+  return f;
+}
+
+function campaignRequest() {
+  const fields = messageFields();
+  return {
+    name: $("c-name").value.trim(),
+    audience: audienceFilters(),
+    amount: Number($("c-amount").value),
+    order: $("c-order").value,
+    cost_per_message: Number($("c-price").value),
+    message: {
+      text: fields.text,
+      opt_out_line: fields.opt_out_line,
+      gsm_replace: fields.gsm_replace,
+      window_start: $("c-window-start").value,
+      window_end: $("c-window-end").value,
+      valid_hours: Number($("c-valid-hours").value || 48),
+      require_consent: $("c-require-consent").checked,
+    },
+  };
+}
+
+function copyLeadFilters() {
+  const form = new FormData($("filters"));
+  const get = (k) => String(form.get(k) || "").trim();
+  $("c-states").value = get("state");
+  $("c-ladas").value = get("lada");
+  $("c-municipalities").value = get("municipality");
+  $("c-platform").value = get("platform");
+  $("c-min").value = get("min_score");
+  $("c-max").value = get("max_score");
+  markPreviewStale();
+}
+
+function markPreviewStale() {
+  if (!composer.draft) return;
+  const stale = JSON.stringify(campaignRequest()) !== JSON.stringify(composer.draft.request);
+  $("c-stale").hidden = !stale;
+  for (const id of ["c-send-now", "c-schedule", "c-override-send"]) $(id).disabled = stale || composer.busy;
+}
+
+function setBusy(busy, note = "") {
+  composer.busy = busy;
+  $("c-progress").textContent = note;
+  $("c-preview").disabled = busy;
+  for (const id of ["c-send-now", "c-schedule", "c-override-send"]) $(id).disabled = busy;
+  if (!busy) markPreviewStale();
+}
+
+// --- composer: preview -----------------------------------------------------------------------
+
+async function waitUntilBuilt(id) {
+  const deadline = Date.now() + BUILD_WAIT_MS;
+  for (;;) {
+    const c = await api(campaignPath(id));
+    if (c.status !== "building") {
+      if (c.status === "failed") throw new Error(t("c_build_failed"));
+      return c;
+    }
+    const pct = typeof c.progress === "number" ? ` ${Math.round(c.progress * 100)}%` : "";
+    $("c-progress").textContent = `${t("c_building")}${pct}`;
+    if (Date.now() > deadline) throw new Error(t("c_build_slow"));
+    await sleep(BUILD_POLL_MS);
+  }
+}
+
+async function runPreview() {
+  const request = campaignRequest();
+  if (!request.name || !request.message.text.trim() || !(request.amount >= 1) || $("c-price").value === "") {
+    showError(new Error(t("c_required")), $("c-error"));
+    return;
+  }
+  $("c-error").hidden = true;
+  setBusy(true, t("c_creating"));
+  try {
+    let draft = composer.draft;
+    if (!draft || JSON.stringify(draft.request) !== JSON.stringify(request)) {
+      const created = await api("/v2/campaigns", { body: request });
+      const old = draft;
+      draft = { campaign_id: created.campaign_id, request };
+      composer.draft = draft;
+      // The draft the form no longer describes would never be sent: say so.
+      if (old) api(campaignPath(old.campaign_id, "cancel"), { body: {} }).catch(() => {});
+      if (created.status === "building") await waitUntilBuilt(draft.campaign_id);
+    }
+    $("c-progress").textContent = t("c_previewing");
+    composer.preview = await api(campaignPath(draft.campaign_id, "preview"), { body: {} });
+    renderPreview();
+    $("c-preview-box").hidden = false;
+    $("c-override").hidden = true;
+    $("c-preview-box").scrollIntoView({ block: "nearest" });
+    loadCampaigns().catch(showError);
+  } catch (err) {
+    showError(err, $("c-error"));
+  } finally {
+    setBusy(false);
+  }
+}
+
+function renderPreview() {
+  const p = composer.preview;
+  if (!p) return;
+  const box = $("c-preview-box");
+  box.dataset.campaignId = composer.draft ? composer.draft.campaign_id : "";
+  const setVal = (id, text, value) => {
+    $(id).textContent = text;
+    $(id).dataset.value = value === undefined || value === null ? "" : String(value);
+  };
+  setVal("c-recipients", fmtNum(p.recipients), p.recipients);
+  setVal("c-targeted", fmtNum(p.targeted), p.targeted);
+  setVal("c-open-now", fmtNum(p.open_now), p.open_now);
+  setVal("c-segments", p.segments_per_message === undefined ? "–" : String(p.segments_per_message), p.segments_per_message);
+  setVal("c-price-per-segment", fmtMoney(p.price_per_segment), p.price_per_segment);
+  setVal("c-cost", fmtMoney(p.estimated_cost), p.estimated_cost);
+  $("c-estimated").hidden = !p.estimated;
+  $("c-repep").hidden = !(p.repep && p.repep.stale);
+
+  const skipped = $("c-skipped").tBodies[0];
+  skipped.replaceChildren();
+  const counts = p.skipped || {};
+  const reasons = [...SKIP_REASONS.filter((r) => r in counts), ...Object.keys(counts).filter((r) => !SKIP_REASONS.includes(r))];
+  for (const r of reasons) {
+    const tr = el("tr");
+    tr.dataset.reason = r;
+    tr.appendChild(el("td", t(`skip_${r}`)));
+    tr.appendChild(el("td", fmtNum(counts[r])));
+    skipped.appendChild(tr);
+  }
+
+  const samples = $("c-samples");
+  samples.replaceChildren();
+  for (const s of p.samples || []) {
+    const text = typeof s === "string" ? s : s.text || s.body || s.message || JSON.stringify(s);
+    samples.appendChild(el("li", text, "msg"));
+  }
+}
+
+// --- composer: send / schedule ---------------------------------------------------------------
+
+async function send(extra) {
+  if (!composer.draft) return;
+  const id = composer.draft.campaign_id;
+  $("c-error").hidden = true;
+  setBusy(true, t("c_sending"));
+  try {
+    await api(campaignPath(id, "send"), { body: extra });
+    composer.draft = null;
+    composer.preview = null;
+    $("c-preview-box").hidden = true;
+    $("c-stale").hidden = true;
+    loadCampaigns().catch(showError);
+    openCampaign(id);
+  } catch (err) {
+    showError(err, $("c-error"));
+    // An admin may send anyway while the REPEP copy is stale; the reason is recorded.
+    if (err instanceof ApiFailure && err.code === "repep_stale") $("c-override").hidden = false;
+  } finally {
+    setBusy(false);
+  }
+}
+
+function sendAt() {
+  const value = $("c-send-at").value;
+  const at = value ? new Date(value) : null;
+  if (!at || Number.isNaN(at.getTime())) {
+    showError(new Error(t("c_pick_time")), $("c-error"));
+    return;
+  }
+  send({ at: at.toISOString() });
+}
+
+function sendOverride() {
+  const reason = $("c-override-reason").value.trim();
+  if (reason.length < 5) {
+    showError(new Error(t("c_override_short")), $("c-error"));
+    return;
+  }
+  const value = $("c-send-at").value;
+  send(value ? { at: new Date(value).toISOString(), override_stale_repep: reason } : { override_stale_repep: reason });
+}
+
+// --- a campaign's page: the live funnel ------------------------------------------------------
+
+function openCampaign(id) {
+  clearTimeout(campaignPage.timer);
+  Object.assign(campaignPage, { id, report: null, funnel: null, completedAt: null });
+  history.replaceState(null, "", `#campaign=${encodeURIComponent(id)}`);
+  $("cp-error").hidden = true;
+  $("campaign-page").hidden = false;
+  $("campaign-page").dataset.campaignId = id;
+  renderCampaignPage();
+  $("campaign-page").scrollIntoView({ block: "start" });
+  api(campaignPath(id))
+    .then((report) => {
+      if (campaignPage.id !== id) return;
+      campaignPage.report = report;
+      renderCampaignPage();
+    })
+    .catch((err) => showError(err, $("cp-error")));
+  refreshFunnel(id);
+}
+
+function closeCampaign() {
+  clearTimeout(campaignPage.timer);
+  campaignPage.id = null;
+  $("campaign-page").hidden = true;
+  history.replaceState(null, "", location.pathname + location.search);
+}
+
+// Deliveries not reported yet (neither delivered, failed nor given up on).
+const awaitingReceipts = (f) => Math.max(0, (f.sent || 0) - (f.delivered || 0) - (f.delivery_failed || 0) - (f.delivery_unknown || 0));
+
+function keepPolling(f) {
+  if (!f) return true; // no answer yet (or an error): try again
+  if (LIVE_SEND_STATUSES.includes(f.send_status)) return true;
+  if (f.send_status !== "completed" || !awaitingReceipts(f)) return false;
+  campaignPage.completedAt = campaignPage.completedAt || Date.now();
+  return Date.now() - campaignPage.completedAt < RECEIPTS_WAIT_MS;
+}
+
+async function refreshFunnel(id) {
+  clearTimeout(campaignPage.timer);
+  try {
+    const f = await api(campaignPath(id, "funnel"));
+    if (campaignPage.id !== id) return;
+    campaignPage.funnel = f;
+    $("cp-error").hidden = true;
+    renderCampaignPage();
+  } catch (err) {
+    if (campaignPage.id !== id) return;
+    showError(err, $("cp-error"));
+    if (err instanceof Unauthorized) return;
+  }
+  const live = keepPolling(campaignPage.funnel);
+  $("cp-live").hidden = !live;
+  $("campaign-page").dataset.live = live ? "1" : "";
+  if (live) campaignPage.timer = setTimeout(() => refreshFunnel(id), FUNNEL_POLL_MS);
+}
+
+async function control(action) {
+  const id = campaignPage.id;
+  if (!id) return;
+  if (action === "cancel" && !window.confirm(t("cp_confirm_cancel"))) return;
+  try {
+    await api(campaignPath(id, action), { body: {} });
+    campaignPage.completedAt = null;
+    await refreshFunnel(id);
+    loadCampaigns().catch(showError);
+  } catch (err) {
+    showError(err, $("cp-error"));
+  }
+}
+
+function setFunnelCard(id, text, value) {
+  $(id).textContent = text;
+  $(id).dataset.value = value === undefined || value === null ? "" : String(value);
+}
+
+function renderCampaignPage() {
+  if (!campaignPage.id) return;
+  const r = campaignPage.report || {};
+  const f = campaignPage.funnel;
+  $("cp-name").textContent = r.name || campaignPage.id;
+  const status = f ? f.send_status : r.send_status;
+  $("cp-status").textContent = status ? t(`ss_${status}`) : r.status ? t(`st_${r.status}`) : "";
+  $("cp-status").dataset.status = status || "";
+  $("cp-pause").disabled = !["sending", "scheduled"].includes(status);
+  $("cp-resume").disabled = status !== "paused";
+  $("cp-cancel").disabled = !["draft", "sending", "scheduled", "paused"].includes(status);
+
+  const times = [];
+  if (f && f.send_at) times.push(`${t("cp_send_at")}: ${fmtTime(f.send_at)}`);
+  if (f && f.send_started_at) times.push(`${t("cp_started")}: ${fmtTime(f.send_started_at)}`);
+  if (f && f.send_until) times.push(`${t("cp_until")}: ${fmtTime(f.send_until)}`);
+  if (f && f.repep_override) times.push(`${t("cp_repep_override")} ${f.repep_override.reason || ""}`);
+  $("cp-times").textContent = times.join(" · ");
+
+  const n = (k) => (f ? f[k] : null);
+  setFunnelCard("cp-sent", fmtNum(n("sent")), n("sent"));
+  setFunnelCard("cp-delivered", fmtNum(n("delivered")), n("delivered"));
+  const failed = f ? (f.failed || 0) + (f.delivery_failed || 0) : null;
+  setFunnelCard("cp-failed", fmtNum(failed), failed);
+  $("cp-failed").title = f ? tf("cp_failed_split", { send: fmtInt(f.failed || 0), delivery: fmtInt(f.delivery_failed || 0) }) : "";
+  setFunnelCard("cp-replied", fmtNum(n("replied")), n("replied"));
+  setFunnelCard("cp-opted-out", fmtNum(n("opted_out")), n("opted_out"));
+  setFunnelCard("cp-clicked", fmtNum(n("clicked")), n("clicked"));
+  setFunnelCard("cp-converted", fmtNum(n("converted")), n("converted"));
+  setFunnelCard("cp-cost", fmtMoney(n("cost")), n("cost"));
+  setFunnelCard("cp-revenue", fmtMoney(n("revenue")), n("revenue"));
+  setFunnelCard("cp-roi", fmtPct(n("roi")), n("roi"));
+
+  $("cp-progress").textContent = f ? [
+    `${t("c_targeted")}: ${fmtInt(f.targeted || 0)}`,
+    `${t("cp_pending")}: ${fmtInt(f.pending || 0)}`,
+    `${t("cp_in_flight")}: ${fmtInt(f.in_flight || 0)}`,
+    `${t("cp_skipped")}: ${fmtInt(f.skipped || 0)}`,
+    `${t("cp_awaiting")}: ${fmtInt(awaitingReceipts(f))}`,
+    `${t("cp_unknown")}: ${fmtInt((f.unknown || 0) + (f.delivery_unknown || 0))}`,
+    `${t("cp_segments")}: ${fmtInt(f.segments || 0)}`,
+  ].join(" · ") : "";
+
+  renderDeliveries(f);
+  renderReasons(f);
+  renderStates(f);
+}
+
+function minuteLabel(minute) {
+  // "2025-01-02T15:04" (UTC, from the events' ISO times) -> the reader's local time.
+  const d = new Date(`${minute}:00Z`);
+  return Number.isNaN(d.getTime()) ? minute : d.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+}
+
+function renderDeliveries(f) {
+  const points = (f && f.deliveries_over_time) || [];
+  $("cp-deliveries-empty").hidden = points.length > 0;
+  upsertChart("deliveries", "cp-deliveries-chart", {
+    type: "bar",
+    data: {
+      labels: points.map((p) => minuteLabel(p.minute)),
+      datasets: [{ label: t("cp_delivered"), data: points.map((p) => p.delivered), backgroundColor: "#2e7d32" }],
+    },
+    options: { animation: false, responsive: true, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+}
+
+function renderReasons(f) {
+  const body = $("cp-reasons").tBodies[0];
+  body.replaceChildren();
+  const rows = [];
+  if (f) {
+    for (const [r, c] of Object.entries(f.failed_by_reason || {})) rows.push(["stage_send", r, c]);
+    for (const [r, c] of Object.entries(f.delivery_failed_by_reason || {})) rows.push(["stage_delivery", r, c]);
+    for (const [r, c] of Object.entries(f.skipped_by_reason || {})) rows.push(["stage_skip", r, c, t(`skip_${r}`)]);
+  }
+  rows.sort((a, b) => b[2] - a[2]);
+  for (const [stage, reason, count, label] of rows) {
+    const tr = el("tr");
+    tr.dataset.stage = stage;
+    tr.dataset.reason = reason;
+    tr.appendChild(el("td", t(stage)));
+    tr.appendChild(el("td", label && label !== `skip_${reason}` ? label : reason));
+    tr.appendChild(el("td", fmtInt(count)));
+    body.appendChild(tr);
+  }
+  $("cp-reasons-empty").hidden = rows.length > 0;
+}
+
+function renderStates(f) {
+  const body = $("cp-states").tBodies[0];
+  body.replaceChildren();
+  const rows = (f && f.by_state) || [];
+  for (const s of rows) {
+    const tr = el("tr");
+    tr.dataset.state = s.state_code;
+    tr.appendChild(el("td", s.state_code === "??" ? "–" : s.state_code));
+    for (const k of ["sent", "delivered", "failed", "skipped", "unknown", "converted"]) tr.appendChild(el("td", fmtInt(s[k] || 0)));
+    body.appendChild(tr);
+  }
+  $("cp-states-empty").hidden = rows.length > 0;
+}
+
+// --- wiring ----------------------------------------------------------------------------------
+
+function localNowForInput() {
+  const d = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 16);
+}
+
+function wireCampaigns() {
+  fillPlatformFilter($("c-platform"));
+  for (const id of ["c-text", "c-opt-out"]) $(id).addEventListener("input", scheduleCompose);
+  $("c-gsm-replace").addEventListener("change", scheduleCompose);
+  $("c-form").addEventListener("input", markPreviewStale);
+  $("c-form").addEventListener("change", markPreviewStale);
+  $("c-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    runPreview();
+  });
+  $("c-copy-filters").addEventListener("click", copyLeadFilters);
+  $("c-send-now").addEventListener("click", () => send({}));
+  $("c-schedule").addEventListener("click", sendAt);
+  $("c-override-send").addEventListener("click", sendOverride);
+  $("c-send-at").min = localNowForInput();
+  $("cp-pause").addEventListener("click", () => control("pause"));
+  $("cp-resume").addEventListener("click", () => control("resume"));
+  $("cp-cancel").addEventListener("click", () => control("cancel"));
+  $("cp-close").addEventListener("click", closeCampaign);
+  // A campaign opened from a link before the key was given: load it with the key.
+  $("key-form").addEventListener("submit", () => {
+    if (campaignPage.id) openCampaign(campaignPage.id);
+  });
+  document.addEventListener("langchange", () => {
+    fillPlatformFilter($("c-platform"));
+    renderCampaigns();
+    renderCounter();
+    renderPreview();
+    renderCampaignPage();
+  });
+  renderCounter();
+  const linked = /^#campaign=(cmp_[0-9a-f]+)$/.exec(location.hash);
+  if (linked) openCampaign(linked[1]);
+}
+
+document.addEventListener("DOMContentLoaded", wireCampaigns);
