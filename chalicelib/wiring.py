@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from chalicelib.audiences.optout import OptOutStore
     from chalicelib.audiences.service import ExtractionService
     from chalicelib.campaigns.service import CampaignService
+    from chalicelib.compliance.service import RepepImports
+    from chalicelib.compliance.store import ComplianceStore
     from chalicelib.meta.health import StorageCheck
     from chalicelib.scoring.service import ScoringService
     from chalicelib.scoring.sweep import SweepResult
@@ -123,6 +125,24 @@ class Wiring:
             extraction=self.extraction,
             jobs=self.jobs,
         )
+
+    # -- compliance (chalicelib/compliance): REPEP list and consent records.
+    @cached_property
+    def compliance(self) -> ComplianceStore:
+        from chalicelib.compliance.store import ComplianceStore
+
+        return ComplianceStore(
+            self.clients.dynamodb,
+            repep_table=self.settings.name(resources.REPEP.suffix),
+            consents_table=self.settings.name(resources.CONSENTS.suffix),
+            meta_table=self.settings.name(resources.STATS.suffix),
+        )
+
+    @cached_property
+    def repep_imports(self) -> RepepImports:
+        from chalicelib.compliance.service import RepepImports
+
+        return RepepImports(self.compliance, self.jobs, self.clients.s3, self.settings.data_bucket)
 
     @cached_property
     def stats(self) -> Stats:
