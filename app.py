@@ -30,6 +30,7 @@ def _register() -> None:
     from chalicelib.admin import routes as admin
     from chalicelib.audiences import routes as audiences
     from chalicelib.campaigns import routes as campaigns
+    from chalicelib.compliance import routes as compliance
     from chalicelib.contacts import routes as contacts
     from chalicelib.dashboard import routes as dashboard
     from chalicelib.ingest import routes as ingest
@@ -48,6 +49,7 @@ def _register() -> None:
         audiences,
         campaigns,
         messaging,
+        compliance,
         dashboard,
         scoring,
         admin,

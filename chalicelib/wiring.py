@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from chalicelib.messaging.senders.base import SmsSender
     from chalicelib.messaging.service import SendingService
     from chalicelib.messaging.store import MessageStore
+    from chalicelib.compliance.service import RepepImports
+    from chalicelib.compliance.store import ComplianceStore
     from chalicelib.meta.health import StorageCheck
     from chalicelib.scoring.service import ScoringService
     from chalicelib.scoring.sweep import SweepResult
@@ -213,6 +215,23 @@ class Wiring:
             ),
             links=self.links,
         )
+    # -- compliance (chalicelib/compliance): REPEP list and consent records.
+    @cached_property
+    def compliance(self) -> ComplianceStore:
+        from chalicelib.compliance.store import ComplianceStore
+
+        return ComplianceStore(
+            self.clients.dynamodb,
+            repep_table=self.settings.name(resources.REPEP.suffix),
+            consents_table=self.settings.name(resources.CONSENTS.suffix),
+            meta_table=self.settings.name(resources.STATS.suffix),
+        )
+
+    @cached_property
+    def repep_imports(self) -> RepepImports:
+        from chalicelib.compliance.service import RepepImports
+
+        return RepepImports(self.compliance, self.jobs, self.clients.s3, self.settings.data_bucket)
 
     @cached_property
     def stats(self) -> Stats:

@@ -79,6 +79,8 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "api-keys",
             "validation-history",
             "circuits",
+            "repep",  # the REPEP list and consent records (chalicelib/compliance)
+            "consents",
         ),
         # contacts: only the `opt_out` flag (UpdateItem); outcomes: campaign results;
         # api-keys: the admin routes; rate-limits: the per-key token buckets.
@@ -95,21 +97,28 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "validation-history",
             "circuits",
             "stats",
+            # REPEP imports (its list metadata is the `repep#meta` item of stats) and
+            # consent records.
+            "repep",
+            "consents",
         ),
         # models/: POST /v2/scores and GET .../score load the promoted model.
-        s3_read=("reports/", "exports/", "campaigns/", "models/"),
+        # compliance/: REPEP files (HeadObject before a large import is queued).
+        s3_read=("reports/", "exports/", "campaigns/", "models/", "compliance/"),
         # uploads/: presigned PUT URLs are signed with this role; exports/ and
         # campaigns/: small extractions and campaign audiences are written in the request.
-        s3_write=("uploads/", "exports/", "campaigns/"),
+        s3_write=("uploads/", "exports/", "campaigns/", "compliance/"),
         send_to=("extract", "score"),  # extractions; contacts settled by a sync validation
         provider_secrets=True,  # POST /v2/validation/validate calls the providers
         carrier_lookup=True,
         flush_authorizer_cache=True,  # a revoked key stops working at once
     ),
     "extract": Access(
-        tables_read=("contacts", "jobs", "optouts", "campaigns"),
-        tables_write=("jobs", "campaigns"),
-        s3_read=("campaigns/",),  # audiences of excluded / recent campaigns
+        # repep, stats: large REPEP imports (the list and its `repep#meta` item).
+        tables_read=("contacts", "jobs", "optouts", "campaigns", "repep", "stats"),
+        tables_write=("jobs", "campaigns", "repep", "stats"),
+        # campaigns/: audiences of excluded / recent campaigns; compliance/: REPEP files.
+        s3_read=("campaigns/", "compliance/"),
         s3_write=("exports/", "campaigns/"),
     ),
     # The API Gateway authorizer (chalicelib/security/authorizer.py): reads keys only.

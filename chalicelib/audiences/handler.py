@@ -1,5 +1,6 @@
 """SQS `extract` handler: one task per message: a large audience extraction -> CSV in
-S3, or a campaign's outcome file (kept in S3 by the upload) -> outcome records.
+S3, a campaign's outcome file (kept in S3 by the upload) -> outcome records, or a
+REPEP list file (chalicelib/compliance) -> the list in force.
 
 A redelivered message for a finished task is a no-op (the task's status says so); a
 task that died half way is run again from the start (its CSV is only published when
@@ -14,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.audiences.models import ExtractMessage
 from chalicelib.campaigns.service import OUTCOMES_TASK_PREFIX
+from chalicelib.compliance.service import TASK_PREFIX as REPEP_TASK_PREFIX
 from chalicelib.core.batch import process_sqs_batch
 from chalicelib.core.metrics import metrics
 from chalicelib.wiring import wiring
@@ -28,6 +30,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if msg.task_id.startswith(OUTCOMES_TASK_PREFIX):
             w.campaigns.run_outcomes_task(msg.task_id)
             metrics.add_metric(name="OutcomeFilesCompleted", unit="Count", value=1)
+            return
+        if msg.task_id.startswith(REPEP_TASK_PREFIX):
+            w.repep_imports.run_task(msg.task_id)
+            metrics.add_metric(name="RepepImportsCompleted", unit="Count", value=1)
             return
         w.extraction.run_task(msg.task_id, on_done=w.campaigns.on_task_done)
         metrics.add_metric(name="ExtractionsCompleted", unit="Count", value=1)

@@ -19,9 +19,7 @@ from chalicelib.core.http import WithStatus, body_bytes
 from chalicelib.core.routes import Routes
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
-from chalicelib.ingest.columns import ColumnNotFound
-from chalicelib.ingest.contact_file import open_contact_file
-from chalicelib.ingest.readers import UnsupportedFile
+from chalicelib.ingest.contact_file import phones_in_file
 from chalicelib.wiring import Wiring
 
 TASK_ID = re.compile(TASK_ID_PATTERN)
@@ -105,15 +103,6 @@ def add_optouts(w: Wiring, body: OptOutRequest) -> dict[str, Any]:
     good, bad = _normalize_all(body.phones)
     new = w.optouts.add_many(good, OptOutEvent(at=now_iso(), how="api", source=body.source))
     return {"opted_out": len(set(good)), "new": new, "rejected": bad}
-
-
-def phones_in_file(data: bytes) -> list[str]:
-    """The numbers of a file read the way an upload is (any delimiter, encoding or XLSX;
-    the phone column found by header or content): `chalicelib/ingest/contact_file.py`."""
-    try:
-        return [r.phone for r in open_contact_file(data, "optouts.csv").records() if r.phone]
-    except (UnsupportedFile, ColumnNotFound) as exc:
-        raise ApiError(400, exc.code, exc.message_es, exc.message_en) from exc
 
 
 @routes.post(

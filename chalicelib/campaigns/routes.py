@@ -36,7 +36,7 @@ routes = Routes(__name__, tag="campaigns")
 )
 def create_campaign(w: Wiring, body: CreateCampaign) -> WithStatus:
     rec = w.campaigns.create(body)
-    out = {k: v for k, v in rec.items() if k != "filters"}
+    out = {k: v for k, v in rec.items() if k not in ("filters", "message")}
     out["status_url"] = f"/v2/campaigns/{rec['campaign_id']}"
     if rec.get("task_id"):
         out["task_url"] = f"/v2/tasks/{rec['task_id']}"
@@ -59,9 +59,12 @@ def campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:
     summary=("Una campaña y sus resultados", "A campaign and its results"),
 )
 def get_campaign(w: Wiring, campaign_id: str) -> dict[str, Any]:
-    campaign_or_404(w, campaign_id)
+    campaign = campaign_or_404(w, campaign_id)
     report = w.campaigns.report(campaign_id)
     assert report is not None
+    if campaign.get("message") and campaign.get("status") == "ready":
+        # Sent by Alcance: what the send did, cost from the segments really sent.
+        report["sending"] = w.sending.funnel(campaign)
     return report
 
 

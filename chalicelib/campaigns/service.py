@@ -32,6 +32,7 @@ from chalicelib.core.http import decode_text
 from chalicelib.core.jobs import JobStore
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
+from chalicelib.messaging.models import MessageSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -63,8 +64,12 @@ class CreateCampaign(BaseModel):
     amount: Annotated[int, Bounded(1, 1_000_000)]
     order: Literal["score_desc", "random"] = "score_desc"
     seed: Seed | None = None
-    # Money to 1/10,000 of a peso (Bounded rounds to 4 places).
+    # Money to 1/10,000 of a peso (Bounded rounds to 4 places). For a campaign that is
+    # sent (`message`), the price of one SMS segment.
     cost_per_message: Annotated[float, Bounded(0, 1000)]
+    # What to send (SMS campaigns sent by Alcance); without it the campaign is an
+    # audience for another tool, with outcomes uploaded afterwards.
+    message: MessageSpec | None = None
 
 
 class OutcomeIn(BaseModel):
@@ -193,6 +198,8 @@ class CampaignService:
             "targeted": 0,
             "created_at": now_iso(),
         }
+        if req.message is not None:
+            record.update(message=req.message.model_dump_json(), send_status="draft", run=0)
         self.dynamodb.put_item(
             TableName=self.table,
             Item=to_item(record),
@@ -467,8 +474,11 @@ class CampaignService:
                 "created_at",
                 "ready_at",
                 "task_id",
+                "send_status",
             )
         }
+        if c.get("message"):
+            out["message"] = MessageSpec.model_validate_json(c["message"]).model_dump()
         out["audience"] = AudienceFilters.model_validate_json(c["filters"]).model_dump(
             by_alias=True, exclude_defaults=True
         )

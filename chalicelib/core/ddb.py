@@ -96,8 +96,11 @@ def batch_get(
     keys: Sequence[str],
     projection: str | None = None,
     expression_names: Mapping[str, str] | None = None,
+    range_key: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Fetch up to any number of items by string hash key (100 per call)."""
+    """Fetch up to any number of items by string hash key (100 per call); on a table
+    with a sort key, `range_key` = (name, value) is the same sort key for every item."""
+    extra = {range_key[0]: {"S": range_key[1]}} if range_key else {}
     out: list[dict[str, Any]] = []
 
     def call(pending: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +109,7 @@ def batch_get(
         return resp
 
     for group in chunks(list(dict.fromkeys(keys)), MAX_BATCH_GET):
-        request: dict[str, Any] = {"Keys": [{key_name: {"S": k}} for k in group]}
+        request: dict[str, Any] = {"Keys": [{key_name: {"S": k}, **extra} for k in group]}
         if projection:
             request["ProjectionExpression"] = projection
         if expression_names:

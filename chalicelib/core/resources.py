@@ -179,6 +179,14 @@ MESSAGES = Table(
 # Short links: one per (recipient, URL) of a sent message; `code` is unguessable and
 # holds no phone number. Kept as long as a click is plausible.
 LINKS = Table("LinksTable", "links", Key("code"), ttl_attribute="expires_at")
+# PROFECO's REPEP (chalicelib/compliance): one item per listed E.164 with `list_id`, the
+# import that last saw it. A number is listed only while its `list_id` is in force (the
+# `repep#meta` item of STATS), so a new import replaces the list without deleting it.
+REPEP = Table("RepepTable", "repep", Key("e164"))
+# LFPDPPP consent records: `consent_key` = "<recorded_at>#<id>" (a revocation is a record
+# with granted=false), plus one `consent_key = "current"` item per number, the latest
+# record's state, so the send pipeline's check is one BatchGetItem per 100 numbers.
+CONSENTS = Table("ConsentsTable", "consents", Key("e164"), range_key=Key("consent_key"))
 
 INGEST = Queue(
     "IngestQueue",
@@ -273,6 +281,8 @@ TABLES: tuple[Table, ...] = (
     CIRCUITS,
     MESSAGES,
     LINKS,
+    REPEP,
+    CONSENTS,
 )
 QUEUES: tuple[Queue, ...] = (INGEST, EXTRACT, *VALIDATE, SCORE, SEND, MESSAGE_EVENTS)
 BUCKETS: tuple[Bucket, ...] = (DATA,)

@@ -12,9 +12,10 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from chalicelib.core.errors import ApiError
 from chalicelib.domain.phone import looks_like_phone
-from chalicelib.ingest.columns import ColumnChoice, detect_phone_column
-from chalicelib.ingest.readers import ContactTable, Row, open_table
+from chalicelib.ingest.columns import ColumnChoice, ColumnNotFound, detect_phone_column
+from chalicelib.ingest.readers import ContactTable, Row, UnsupportedFile, open_table
 
 SAMPLE_ROWS = 200
 
@@ -63,3 +64,17 @@ def open_contact_file(
     readable = [r for r in sample if not r.error]
     column = detect_phone_column(table.header, readable, looks_like_phone, phone_column)
     return ContactFile(table, column, sample, rows)
+
+
+def phone_records(data: bytes, filename: str = "list.csv") -> Iterator[FileRecord]:
+    """The records of a list of numbers sent in a request (opt-outs, REPEP): opened at
+    once, so a file that cannot be read, or has no phone column, is a 400 with why."""
+    try:
+        return open_contact_file(data, filename).records()
+    except (UnsupportedFile, ColumnNotFound) as exc:
+        raise ApiError(400, exc.code, exc.message_es, exc.message_en) from exc
+
+
+def phones_in_file(data: bytes) -> list[str]:
+    """The phone cells of such a list, empty cells left out."""
+    return [r.phone for r in phone_records(data, "optouts.csv") if r.phone]

@@ -47,7 +47,11 @@ class FeedbackService:
         if d.price is not None:
             self.messages.first_time(d.campaign_id, d.e164, "priced_at", d.at, price=d.price)
         self.outcomes.record_many(
-            [Outcome(e164=d.e164, campaign_id=d.campaign_id, recorded_at=d.at, delivered=d.delivered)]
+            [
+                Outcome(
+                    e164=d.e164, campaign_id=d.campaign_id, recorded_at=d.at, delivered=d.delivered
+                )
+            ]
         )
         if d.delivered:
             status = PlatformResult.make(Status.VALID, "delivery")
@@ -70,7 +74,9 @@ class FeedbackService:
         e164 = phone.e164
         keyword = opt_out_keyword(r.text)
         if keyword is not None:
-            self.optouts.add(e164, OptOutEvent(at=r.at, how="webhook", source="sms-reply", keyword=keyword))
+            self.optouts.add(
+                e164, OptOutEvent(at=r.at, how="webhook", source="sms-reply", keyword=keyword)
+            )
         latest = self.messages.latest_for_number(e164)
         if latest is None:
             return "opt_out" if keyword else "none"
@@ -94,7 +100,11 @@ class FeedbackService:
         at = now_iso()
         if self.messages.first_time(link.campaign_id, link.e164, "clicked_at", at):
             self.outcomes.record_many(
-                [Outcome(e164=link.e164, campaign_id=link.campaign_id, recorded_at=at, clicked=True)]
+                [
+                    Outcome(
+                        e164=link.e164, campaign_id=link.campaign_id, recorded_at=at, clicked=True
+                    )
+                ]
             )
             metrics.add_metric(name="SmsClicks", unit="Count", value=1)
         return link

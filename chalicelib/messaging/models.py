@@ -26,9 +26,7 @@ SKIP_REASONS: tuple[str, ...] = (
     "no_consent",
     "cancelled",
 )
-SendStatus = Literal[
-    "draft", "scheduled", "sending", "paused", "cancelled", "completed", "refused"
-]
+SendStatus = Literal["draft", "scheduled", "sending", "paused", "cancelled", "completed", "refused"]
 
 
 class MessageSpec(BaseModel):

@@ -155,7 +155,9 @@ class SendPipeline:
         for n in self.campaigns.audience_numbers(campaign):
             batch.append(n)
             if len(batch) == self.settings.per_message:
-                out.append(RecipientsMessage(campaign_id=msg.campaign_id, run=msg.run, numbers=batch))
+                out.append(
+                    RecipientsMessage(campaign_id=msg.campaign_id, run=msg.run, numbers=batch)
+                )
                 batch = []
             if len(out) == 10:
                 self.requeue(out, 0)
@@ -346,12 +348,19 @@ class SendPipeline:
         for opens in list(waiting):
             if opens >= until:
                 self._skip(
-                    msg.campaign_id, dict.fromkeys(waiting.pop(opens), "window_expired"), profiles, out
+                    msg.campaign_id,
+                    dict.fromkeys(waiting.pop(opens), "window_expired"),
+                    profiles,
+                    out,
                 )
         self._wait(msg, waiting, out)
         if later:
             self.requeue(
-                [RecipientsMessage(campaign_id=msg.campaign_id, run=msg.run, numbers=later, attempt=msg.attempt)],
+                [
+                    RecipientsMessage(
+                        campaign_id=msg.campaign_id, run=msg.run, numbers=later, attempt=msg.attempt
+                    )
+                ],
                 0,
             )
         if retry:
@@ -459,7 +468,9 @@ def _seconds_until(iso_text: Any) -> float:
 
 def _delay(simulated_s: float) -> int:
     """SQS DelaySeconds for a wait in (possibly simulated) seconds: whole, 0..900."""
-    real = clock.real_seconds(max(0.0, simulated_s)) if hasattr(clock, "real_seconds") else simulated_s
+    real = (
+        clock.real_seconds(max(0.0, simulated_s)) if hasattr(clock, "real_seconds") else simulated_s
+    )
     return max(0, min(MAX_DELAY_S, math.ceil(real)))
 
 

@@ -150,7 +150,11 @@ def short_link(w: Wiring, code: str) -> Response:
     return Response(
         body="",
         status_code=302,
-        headers={"Location": link.url, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        headers={
+            "Location": link.url,
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
     )
 
 
@@ -167,7 +171,11 @@ def conversion(w: Wiring, body: ConversionIn) -> dict[str, Any]:
     link = w.feedback.conversion(body.code, body.revenue)
     if link is None:
         raise ApiError(
-            404, "not_found", "Código de enlace desconocido", "Unknown link code", {"code": body.code}
+            404,
+            "not_found",
+            "Código de enlace desconocido",
+            "Unknown link code",
+            {"code": body.code},
         )
     return {"campaign_id": link.campaign_id, "converted": True, "revenue": body.revenue}
 

@@ -96,7 +96,11 @@ class SendingService:
         )
 
     def _transition(
-        self, campaign_id: str, from_states: tuple[str, ...], fields: Mapping[str, Any], add_run: bool = False
+        self,
+        campaign_id: str,
+        from_states: tuple[str, ...],
+        fields: Mapping[str, Any],
+        add_run: bool = False,
     ) -> bool:
         ddb = self.campaigns.dynamodb
         names = {f"#f{i}": k for i, k in enumerate(fields)}
@@ -177,7 +181,9 @@ class SendingService:
             "estimated": total > len(numbers),
             "recipients": to_send,
             "open_now": round(open_now * scale),
-            "skipped": {r: round(skipped.get(r, 0) * scale) for r in SKIP_REASONS if r != "cancelled"},
+            "skipped": {
+                r: round(skipped.get(r, 0) * scale) for r in SKIP_REASONS if r != "cancelled"
+            },
             "message": base,
             "segments_per_message": round(segments, 2),
             "price_per_segment": price,
@@ -187,14 +193,22 @@ class SendingService:
         }
 
     # -- send / schedule / pause / resume / cancel ------------------------------------------
-    def send(self, campaign: Mapping[str, Any], req: SendIn, actor: str, is_admin: bool) -> dict[str, Any]:
+    def send(
+        self, campaign: Mapping[str, Any], req: SendIn, actor: str, is_admin: bool
+    ) -> dict[str, Any]:
         cid = str(campaign["campaign_id"])
         if campaign.get("status") != "ready":
-            raise _conflict("not_ready", "La audiencia aún se está armando", "The audience is still being built")
+            raise _conflict(
+                "not_ready", "La audiencia aún se está armando", "The audience is still being built"
+            )
         if not campaign.get("message"):
-            raise _conflict("no_message", "La campaña no tiene mensaje", "The campaign has no message")
+            raise _conflict(
+                "no_message", "La campaña no tiene mensaje", "The campaign has no message"
+            )
         if campaign.get("channel", "sms") != "sms":
-            raise _conflict("channel", "Solo se envían campañas por SMS", "Only SMS campaigns can be sent")
+            raise _conflict(
+                "channel", "Solo se envían campañas por SMS", "Only SMS campaigns can be sent"
+            )
         spec = _spec(campaign)
         fields: dict[str, Any] = {}
         status = self.compliance.repep_status()
@@ -235,15 +249,23 @@ class SendingService:
         fields["sent_by"] = actor
         if not self._transition(cid, ("draft",), fields):
             raise _conflict(
-                "already_sent", "La campaña ya se envió o se programó", "The campaign was already sent or scheduled"
+                "already_sent",
+                "La campaña ya se envió o se programó",
+                "The campaign was already sent or scheduled",
             )
         run = int(campaign.get("run") or 0)
         self.enqueue([FanoutMessage(campaign_id=cid, run=run)], 0)
-        return {"campaign_id": cid, "send_status": fields["send_status"], "send_at": fields["send_at"]}
+        return {
+            "campaign_id": cid,
+            "send_status": fields["send_status"],
+            "send_at": fields["send_at"],
+        }
 
     def pause(self, campaign_id: str) -> dict[str, Any]:
         if not self._transition(campaign_id, ("sending", "scheduled"), {"send_status": "paused"}):
-            raise _conflict("not_sending", "La campaña no se está enviando", "The campaign is not sending")
+            raise _conflict(
+                "not_sending", "La campaña no se está enviando", "The campaign is not sending"
+            )
         return {"campaign_id": campaign_id, "send_status": "paused"}
 
     def resume(self, campaign_id: str) -> dict[str, Any]:
@@ -252,7 +274,9 @@ class SendingService:
         started = bool(c.get("send_started_at"))
         status = "sending" if started else "scheduled"
         if not self._transition(campaign_id, ("paused",), {"send_status": status}, add_run=True):
-            raise _conflict("not_paused", "La campaña no está en pausa", "The campaign is not paused")
+            raise _conflict(
+                "not_paused", "La campaña no está en pausa", "The campaign is not paused"
+            )
         self.enqueue([FanoutMessage(campaign_id=campaign_id, run=int(c.get("run") or 0) + 1)], 0)
         return {"campaign_id": campaign_id, "send_status": status}
 
@@ -263,9 +287,14 @@ class SendingService:
             if self._transition(campaign_id, ("draft",), {"send_status": "cancelled"}):
                 return {"campaign_id": campaign_id, "send_status": "cancelled"}
         if not self._transition(
-            campaign_id, ("sending", "scheduled", "paused"), {"send_status": "cancelled"}, add_run=True
+            campaign_id,
+            ("sending", "scheduled", "paused"),
+            {"send_status": "cancelled"},
+            add_run=True,
         ):
-            raise _conflict("not_cancellable", "La campaña ya terminó", "The campaign has already ended")
+            raise _conflict(
+                "not_cancellable", "La campaña ya terminó", "The campaign has already ended"
+            )
         self.enqueue([FanoutMessage(campaign_id=campaign_id, run=int(c.get("run") or 0) + 1)], 0)
         return {"campaign_id": campaign_id, "send_status": "cancelled"}
 
@@ -318,7 +347,9 @@ class SendingService:
         status = campaign.get("send_status") or "draft"
         if status == "sending" and pending == 0 and not states["sending"]:
             status = "completed"
-            self._transition(cid, ("sending",), {"send_status": "completed", "completed_at": clock.now_iso()})
+            self._transition(
+                cid, ("sending",), {"send_status": "completed", "completed_at": clock.now_iso()}
+            )
         cost = round(cost, 4)
         revenue = round(revenue, 2)
         return {
@@ -345,9 +376,14 @@ class SendingService:
             "revenue": revenue,
             "profit": round(revenue - cost, 2),
             "roi": round((revenue - cost) / cost, 6) if cost else None,
-            "deliveries_over_time": [{"minute": k, "delivered": v} for k, v in sorted(over_time.items()) if k],
+            "deliveries_over_time": [
+                {"minute": k, "delivered": v} for k, v in sorted(over_time.items()) if k
+            ],
             "by_state": [
-                {"state_code": k, **{s: v.get(s, 0) for s in (*FINAL_STATES, "delivered", "converted")}}
+                {
+                    "state_code": k,
+                    **{s: v.get(s, 0) for s in (*FINAL_STATES, "delivered", "converted")},
+                }
                 for k, v in sorted(per_state.items())
             ],
             "send_at": campaign.get("send_at"),
@@ -376,5 +412,7 @@ def _repep_json(status: Any) -> dict[str, Any]:
     if hasattr(status, "__dataclass_fields__"):
         from dataclasses import asdict
 
-        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(status).items()}
+        return {
+            k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(status).items()
+        }
     return dict(status)

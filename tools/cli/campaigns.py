@@ -67,7 +67,19 @@ def follow_task(
 @click.option("--order", type=click.Choice(["score_desc", "random"]), default="score_desc")
 @click.option("--seed", type=int, default=None)
 @click.option("--channel", default="sms", show_default=True)
-@click.option("--cost-per-message", type=float, default=0.0, show_default=True)
+@click.option(
+    "--cost-per-message",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Price of one message (of one SMS segment when Alcance sends it).",
+)
+@click.option(
+    "--message", "text", default=None, help="SMS text with {placeholders}: sent by Alcance."
+)
+@click.option("--opt-out-line", default=None, help="Default: Responde BAJA para no recibir más.")
+@click.option("--gsm-replace/--no-gsm-replace", default=False, help="á->a ... to stay in GSM-7.")
+@click.option("--window", default="09:00-21:00", show_default=True, help="Local hours.")
 @API
 @KEY
 @TIMEOUT
@@ -78,13 +90,17 @@ def create(
     seed: int | None,
     channel: str,
     cost_per_message: float,
+    text: str | None,
+    opt_out_line: str | None,
+    gsm_replace: bool,
+    window: str,
     api_url: str,
     api_key: str | None,
     timeout: int,
     **filters: Any,
 ) -> None:
     """Create a campaign and its audience snapshot (followed when it is a task)."""
-    body = {
+    body: dict[str, Any] = {
         "name": name,
         "channel": channel,
         "audience": audience_body(**filters),
@@ -93,6 +109,17 @@ def create(
         "seed": seed,
         "cost_per_message": cost_per_message,
     }
+    if text:
+        start, _, end = window.partition("-")
+        message: dict[str, Any] = {
+            "text": text,
+            "gsm_replace": gsm_replace,
+            "window_start": start,
+            "window_end": end,
+        }
+        if opt_out_line:
+            message["opt_out_line"] = opt_out_line
+        body["message"] = message
     with StackHTTP(api_url, api_key) as http:
         resp = http.post("/v2/campaigns", json=body)
         rec = _ok(resp, 201, 202)
@@ -146,3 +173,95 @@ def outcomes(campaign_id: str, file: Path, api_url: str, api_key: str | None, ti
         click.echo(f"  line {r.get('line')}: {r.get('reason')}")
     if total_rejected > 50:
         click.echo(f"  ... {total_rejected - 50} more")
+
+
+@campaign.command("preview")
+@click.argument("campaign_id")
+@API
+@KEY
+def preview(campaign_id: str, api_url: str, api_key: str | None) -> None:
+    """Before sending: recipients, skipped by reason, encoding, segments, cost, samples."""
+    with StackHTTP(api_url, api_key) as http:
+        out = _ok(http.post(f"/v2/campaigns/{campaign_id}/preview"), 200)
+    click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+FUNNEL = (
+    "sent",
+    "delivered",
+    "failed",
+    "skipped",
+    "unknown",
+    "replied",
+    "opted_out",
+    "clicked",
+    "converted",
+)
+
+
+def print_funnel(f: dict[str, Any]) -> None:
+    click.echo(
+        "  ".join(f"{k}={f.get(k, 0)}" for k in ("targeted", *FUNNEL))
+        + f"  cost={f.get('cost')} revenue={f.get('revenue')} roi={f.get('roi')}"
+    )
+    for title, key in (("skipped", "skipped_by_reason"), ("failed", "failed_by_reason")):
+        if f.get(key):
+            click.echo(f"  {title}: " + ", ".join(f"{r}={n}" for r, n in sorted(f[key].items())))
+
+
+@campaign.command("send")
+@click.argument("campaign_id")
+@click.option("--at", default=None, help="ISO date-time to start (default: now).")
+@click.option("--override-stale-repep", default=None, help="Admin: why send with an old REPEP.")
+@click.option("--wait/--no-wait", default=True, help="Follow the send until it ends.")
+@API
+@KEY
+@TIMEOUT
+def send(
+    campaign_id: str,
+    at: str | None,
+    override_stale_repep: str | None,
+    wait: bool,
+    api_url: str,
+    api_key: str | None,
+    timeout: int,
+) -> None:
+    """Send (or schedule) a campaign and follow it with a progress bar of recipients
+    settled (sent, failed, skipped, unknown) over targeted; prints the funnel."""
+    body: dict[str, Any] = {}
+    if at:
+        body["at"] = at
+    if override_stale_repep:
+        body["override_stale_repep"] = override_stale_repep
+    with StackHTTP(api_url, api_key) as http:
+        res = _ok(http.post(f"/v2/campaigns/{campaign_id}/send", json=body), 202)
+        click.echo(f"campaign {campaign_id}: {res.get('send_status')} at {res.get('send_at')}")
+        if not wait:
+            return
+        funnel = follow_send(http, campaign_id, timeout)
+    print_funnel(funnel)
+    click.echo(
+        json.dumps({k: funnel.get(k) for k in ("send_status", "targeted", *FUNNEL, "cost", "roi")})
+    )
+
+
+def follow_send(http: StackHTTP, campaign_id: str, timeout: float) -> dict[str, Any]:
+    funnel: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout
+    funnel = _ok(http.get(f"/v2/campaigns/{campaign_id}/funnel"), 200)
+    total = int(funnel.get("targeted") or 0)
+    with click.progressbar(length=max(total, 1), label="envío / send", file=sys.stderr) as bar:
+        shown = 0
+        while time.monotonic() < deadline:
+            funnel = _ok(http.get(f"/v2/campaigns/{campaign_id}/funnel"), 200)
+            done = total - int(funnel.get("pending") or 0) - int(funnel.get("in_flight") or 0)
+            bar.update(max(0, done - shown))
+            shown = max(shown, done)
+            if funnel.get("send_status") in ("completed", "cancelled"):
+                break
+            time.sleep(1.0)
+        else:
+            raise click.ClickException(
+                f"sin terminar tras {timeout:.0f} s / not finished after {timeout:.0f} s"
+            )
+    return funnel

@@ -1,0 +1,1 @@
+"""Compliance: PROFECO's REPEP list and LFPDPPP consent records (chalicelib/compliance)."""
