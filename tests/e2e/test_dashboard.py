@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib.domain import aggregates
 from tools.local import browser, dashboard_seed
+from tools.local.browser import wait_for_js
 from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +51,7 @@ def _painted(page: Any, canvas_id: str, timeout_ms: int = 10_000) -> bool:
     """True once the canvas has non-transparent pixels (a chart was drawn on it). Waits:
     Chart.js draws on the next animation frames, after the data is in the DOM."""
     try:
-        page.wait_for_function(_PAINTED_JS, arg=canvas_id, timeout=timeout_ms)
+        wait_for_js(page, _PAINTED_JS, canvas_id, timeout_ms / 1000)
     except Exception:
         return False
     return True
@@ -112,10 +113,11 @@ def test_dashboard_in_a_browser(stack: LocalStack, browser: Any) -> None:
         first = _rows(page)
         assert len(first) == 25
         page.click("#page-next")
-        page.wait_for_function("document.getElementById('page-num').textContent === '2'")
-        page.wait_for_function(
+        wait_for_js(page, "document.getElementById('page-num').textContent === '2'")
+        wait_for_js(
+            page,
             "(e) => window.dashboardState.rows.length && window.dashboardState.rows[0].e164 !== e",
-            arg=first[0]["e164"],
+            first[0]["e164"],
         )
         second = _rows(page)
         assert {r["e164"] for r in first}.isdisjoint({r["e164"] for r in second})
@@ -124,15 +126,16 @@ def test_dashboard_in_a_browser(stack: LocalStack, browser: Any) -> None:
         assert s1 == sorted(s1, reverse=True) and s2 == sorted(s2, reverse=True)
         assert min(s1) >= max(s2)
         page.click("#page-prev")
-        page.wait_for_function("document.getElementById('page-num').textContent === '1'")
+        wait_for_js(page, "document.getElementById('page-num').textContent === '1'")
 
         # Filter: one state, score >= 50, best first across the whole state (index).
         page.fill("#f-state", "JAL")
         page.fill("#f-min", "50")
         page.click("#f-apply")
-        page.wait_for_function(
+        wait_for_js(
+            page,
             "window.dashboardState.rows.length > 0 && "
-            "window.dashboardState.rows.every(r => r.state_code === 'JAL')"
+            "window.dashboardState.rows.every(r => r.state_code === 'JAL')",
         )
         rows = _rows(page)
         scores = [r["score"] for r in rows]
@@ -157,9 +160,10 @@ def test_dashboard_in_a_browser(stack: LocalStack, browser: Any) -> None:
         page.fill("#f-min", "")
         page.fill("#f-municipality", "Zapópan")
         page.click("#f-apply")
-        page.wait_for_function(
+        wait_for_js(
+            page,
             "window.dashboardState.rows.length > 0 && "
-            "window.dashboardState.rows.every(r => r.municipality === 'Zapopan')"
+            "window.dashboardState.rows.every(r => r.municipality === 'Zapopan')",
         )
         cells = page.locator("#leads-table tbody td.municipality").all_inner_texts()
         assert cells and set(cells) == {"Zapopan"}

@@ -152,14 +152,15 @@ function askKey() {
   if (!dlg.open) dlg.showModal();
 }
 
-// `box`: where the message goes (the page's banner unless a section has its own).
-function showError(err, box = $("error")) {
+// `box`: where the message goes (the page's banner unless a section has its own);
+// `what`: the i18n key of what failed ("could not load" unless said).
+function showError(err, box = $("error"), what = "error") {
   box.hidden = false;
   if (err instanceof Unauthorized) {
     box.textContent = t("unauthorized");
     askKey();
   } else {
-    box.textContent = `${t("error")}: ${err.message || err}`;
+    box.textContent = `${t(what)}: ${err.message || err}`;
   }
   if (box !== $("error")) box.scrollIntoView({ block: "nearest" });
 }

@@ -10,7 +10,7 @@ Object.assign(I18N.es, {
   c_amount: "Cantidad de mensajes", order_random: "Al azar", c_price: "Precio por segmento (MXN)",
   c_message: "Mensaje", chars_one: "carácter", chars_other: "caracteres",
   segments_one: "segmento", segments_other: "segmentos", c_no_text: "Escriba el mensaje",
-  c_counting: "contando…",
+  c_placeholders: "variables",
   c_ucs2_warning:
     "Estos caracteres no están en GSM-7 y hacen que el mensaje vaya en UCS-2 (70 caracteres por segmento en vez de 160):",
   c_gsm_replace: "Reemplazar acentos para quedar en GSM-7", c_before: "Antes", c_after: "Después",
@@ -31,6 +31,7 @@ Object.assign(I18N.es, {
   c_override_reason: "Motivo (admin) para enviar con la lista REPEP vencida",
   c_override: "Enviar de todos modos", c_override_short: "Escriba un motivo de al menos 5 caracteres",
   c_required: "Complete el nombre, el mensaje, la cantidad y el precio",
+  c_invalid: "Revise el formulario", c_send_failed: "No se envió", cp_action_failed: "No se pudo aplicar",
   skip_opt_out: "dado de baja", skip_repep: "inscrito en REPEP", skip_window_expired: "fuera de vigencia",
   skip_invalid: "número inválido", skip_no_consent: "sin consentimiento", skip_cancelled: "cancelado",
   ss_draft: "borrador", ss_scheduled: "programada", ss_sending: "enviando", ss_paused: "pausada",
@@ -55,7 +56,7 @@ Object.assign(I18N.en, {
   c_amount: "Number of messages", order_random: "Random", c_price: "Price per segment (MXN)",
   c_message: "Message", chars_one: "character", chars_other: "characters",
   segments_one: "segment", segments_other: "segments", c_no_text: "Write the message",
-  c_counting: "counting…",
+  c_placeholders: "placeholders",
   c_ucs2_warning:
     "These characters are not in GSM-7 and make the message go as UCS-2 (70 characters per segment instead of 160):",
   c_gsm_replace: "Replace accents to stay in GSM-7", c_before: "Before", c_after: "After",
@@ -76,6 +77,7 @@ Object.assign(I18N.en, {
   c_override_reason: "Reason (admin) to send with a stale REPEP list",
   c_override: "Send anyway", c_override_short: "Write a reason of at least 5 characters",
   c_required: "Fill in the name, the message, the amount and the price",
+  c_invalid: "Check the form", c_send_failed: "Not sent", cp_action_failed: "Could not apply",
   skip_opt_out: "opted out", skip_repep: "on REPEP", skip_window_expired: "validity expired",
   skip_invalid: "invalid number", skip_no_consent: "no consent", skip_cancelled: "cancelled",
   ss_draft: "draft", ss_scheduled: "scheduled", ss_sending: "sending", ss_paused: "paused",
@@ -175,24 +177,23 @@ function messageFields() {
   };
 }
 
-// The compose answer's fields, whatever their exact names (chalicelib/messaging/compose.py).
+// The compose answer's fields (chalicelib/messaging/compose.py `analysis`): the message
+// with its opt-out line as it will be billed, and what replacing accents would save.
 function analysisView(a) {
-  const pick = (obj, ...keys) => {
-    for (const k of keys) if (obj && obj[k] !== undefined && obj[k] !== null) return obj[k];
-    return undefined;
-  };
-  const nonGsm = pick(a, "non_gsm", "non_gsm_characters", "non_gsm_chars", "ucs2_characters") || [];
-  const r = pick(a, "replacement", "gsm_replacement", "replace_preview", "replaced");
+  const r = a && a.replacement && typeof a.replacement === "object" ? a.replacement : null;
+  const chars = (a && a.forcing_ucs2) || [];
   return {
-    encoding: pick(a, "encoding"),
-    segments: pick(a, "segments", "segment_count"),
-    characters: pick(a, "characters", "length", "chars", "units"),
-    nonGsm: (typeof nonGsm === "string" ? [...nonGsm] : nonGsm).map((c) => (typeof c === "string" ? c : c.char || JSON.stringify(c))),
-    replacement: r && typeof r === "object" ? {
-      before: pick(r, "before", "original", "text_before"),
-      after: pick(r, "after", "replaced", "text", "text_after"),
-      saved: pick(r, "segments_saved", "saved", "saved_segments"),
-    } : null,
+    encoding: a && a.encoding,
+    segments: a && a.segments,
+    characters: a && a.units,
+    nonGsm: (typeof chars === "string" ? [...chars] : chars).map(String),
+    placeholders: (a && a.placeholders) || [],
+    replacement: r && {
+      before: r.before,
+      after: r.after,
+      changed: r.changed === undefined ? r.after !== r.before : Boolean(r.changed),
+      saved: r.segments_saved,
+    },
   };
 }
 
@@ -240,13 +241,14 @@ function renderCounter() {
     if (a.characters !== undefined) parts.push(`${fmtInt(a.characters)} ${tn("chars", a.characters)}`);
     if (a.segments !== undefined) parts.push(`${fmtInt(a.segments)} ${tn("segments", a.segments)}`);
     if (a.encoding) parts.push(a.encoding);
+    if (a.placeholders.length) parts.push(`${t("c_placeholders")}: ${a.placeholders.map((p) => `{${p}}`).join(" ")}`);
     counter.textContent = parts.join(" · ");
   }
   const ucs2 = Boolean(a && a.encoding && a.encoding !== "GSM-7");
   $("c-encoding-warning").hidden = !ucs2;
   $("c-non-gsm").textContent = a ? a.nonGsm.join(" ") : "";
   const r = a && a.replacement;
-  const shown = Boolean(r && r.after !== undefined && r.after !== r.before);
+  const shown = Boolean(r && r.changed && r.after !== undefined);
   $("c-replace-preview").hidden = !shown;
   if (shown) {
     $("c-before").textContent = r.before === undefined ? "–" : String(r.before);
@@ -345,7 +347,7 @@ async function waitUntilBuilt(id) {
 async function runPreview() {
   const request = campaignRequest();
   if (!request.name || !request.message.text.trim() || !(request.amount >= 1) || $("c-price").value === "") {
-    showError(new Error(t("c_required")), $("c-error"));
+    showError(new Error(t("c_required")), $("c-error"), "c_invalid");
     return;
   }
   $("c-error").hidden = true;
@@ -366,6 +368,7 @@ async function runPreview() {
     renderPreview();
     $("c-preview-box").hidden = false;
     $("c-override").hidden = true;
+    $("c-send-error").hidden = true;
     $("c-preview-box").scrollIntoView({ block: "nearest" });
     loadCampaigns().catch(showError);
   } catch (err) {
@@ -408,8 +411,17 @@ function renderPreview() {
   const samples = $("c-samples");
   samples.replaceChildren();
   for (const s of p.samples || []) {
-    const text = typeof s === "string" ? s : s.text || s.body || s.message || JSON.stringify(s);
-    samples.appendChild(el("li", text, "msg"));
+    // compose.py `preview_render`: the body, its encoding and segments, and the
+    // placeholders this recipient has no attribute for.
+    const text = typeof s === "string" ? s : s.body || s.text || JSON.stringify(s);
+    const li = el("li", text, "msg");
+    if (s && s.segments !== undefined) {
+      li.appendChild(el("span", ` (${s.encoding || ""} · ${fmtInt(s.segments)} ${tn("segments", s.segments)})`, "sub"));
+    }
+    if (s && Array.isArray(s.missing) && s.missing.length) {
+      li.appendChild(el("span", ` ${t("c_missing")}: ${s.missing.join(", ")}`, "sub"));
+    }
+    samples.appendChild(li);
   }
 }
 
@@ -418,7 +430,7 @@ function renderPreview() {
 async function send(extra) {
   if (!composer.draft) return;
   const id = composer.draft.campaign_id;
-  $("c-error").hidden = true;
+  $("c-send-error").hidden = true;
   setBusy(true, t("c_sending"));
   try {
     await api(campaignPath(id, "send"), { body: extra });
@@ -429,7 +441,7 @@ async function send(extra) {
     loadCampaigns().catch(showError);
     openCampaign(id);
   } catch (err) {
-    showError(err, $("c-error"));
+    showError(err, $("c-send-error"), "c_send_failed");
     // An admin may send anyway while the REPEP copy is stale; the reason is recorded.
     if (err instanceof ApiFailure && err.code === "repep_stale") $("c-override").hidden = false;
   } finally {
@@ -441,7 +453,7 @@ function sendAt() {
   const value = $("c-send-at").value;
   const at = value ? new Date(value) : null;
   if (!at || Number.isNaN(at.getTime())) {
-    showError(new Error(t("c_pick_time")), $("c-error"));
+    showError(new Error(t("c_pick_time")), $("c-send-error"), "c_invalid");
     return;
   }
   send({ at: at.toISOString() });
@@ -450,7 +462,7 @@ function sendAt() {
 function sendOverride() {
   const reason = $("c-override-reason").value.trim();
   if (reason.length < 5) {
-    showError(new Error(t("c_override_short")), $("c-error"));
+    showError(new Error(t("c_override_short")), $("c-send-error"), "c_invalid");
     return;
   }
   const value = $("c-send-at").value;
@@ -525,7 +537,7 @@ async function control(action) {
     await refreshFunnel(id);
     loadCampaigns().catch(showError);
   } catch (err) {
-    showError(err, $("cp-error"));
+    showError(err, $("cp-error"), "cp_action_failed");
   }
 }
 

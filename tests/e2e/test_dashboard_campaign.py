@@ -1,0 +1,161 @@
+"""An SMS campaign as a marketer sends it from the dashboard, in headless Chromium against
+the local stack (its sender is the provider simulator, which delivers and publishes the
+delivery events): the composer's live counter flags the accent that forces UCS-2 and
+the replacement brings the message back to GSM-7; the preview counts recipients; the
+send fills the campaign page's funnel with sent and delivered messages.
+
+Sends are refused while no REPEP list is in force, so the test imports one through the
+API first (as the admin it is). Screenshots go to artifacts/screenshots/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tools.local import browser, dashboard_seed
+from tools.local.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = Path(browser.CHROMIUM)
+SEEDED = 60
+AMOUNT = 20
+# Numbers no seeded contact has: the list is in force, nobody in the audience is on it.
+REPEP_NUMBERS = "5599990001\n5599990002\n"
+TEXT = "Oferta válida hoy: 2x1 en pizzas"
+# Funnel numbers come from the send and delivery queues, drained by the stack's pump.
+FUNNEL_S = 120.0
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "chromium missing: run scripts/bootstrap.sh (apt-get install)"
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=browser.CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _import_repep(api: httpx.Client) -> None:
+    # The day as PROFECO's site shows it (a date in the future is refused).
+    today = datetime.now(ZoneInfo("America/Mexico_City")).date().isoformat()
+    resp = api.post(
+        "/v2/compliance/repep",
+        params={"downloaded_at": today},
+        content=REPEP_NUMBERS,
+        headers={"Content-Type": "text/plain"},
+    )
+    assert resp.status_code == 200, resp.text
+
+
+_CARD_ABOVE_ZERO = "(id) => Number(document.getElementById(id).dataset.value) > 0"
+
+
+def _value(page: Any, selector: str) -> str:
+    return str(page.get_attribute(selector, "data-value") or "")
+
+
+def test_compose_preview_send_and_follow_the_funnel(
+    stack: LocalStack, api: httpx.Client, api_key: str, chromium: Any
+) -> None:
+    from chalicelib.wiring import wiring
+
+    w = wiring()
+    dashboard_seed.seed(w.clients.dynamodb, w.contacts.table_name, w.stats, SEEDED)
+    _import_repep(api)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = chromium.new_page(viewport={"width": 1280, "height": 1800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    try:
+        page.goto(f"{stack.api_url}/dashboard")
+        page.wait_for_selector("#key-dialog[open]", timeout=15_000)
+        page.fill("#key-input", api_key)
+        page.click("#key-form button[type=submit]")
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+
+        # The live counter: "á" (in the text and the opt-out line) forces UCS-2.
+        page.fill("#c-name", "Pizzas 2x1 (e2e)")
+        page.fill("#c-amount", str(AMOUNT))
+        page.fill("#c-price", "0.25")
+        assert page.input_value("#c-opt-out") == "Responde BAJA para no recibir más"
+        page.fill("#c-text", TEXT)
+        page.wait_for_selector("#c-counter[data-encoding='UCS-2']", timeout=10_000)
+        assert page.is_visible("#c-encoding-warning")
+        assert "á" in page.inner_text("#c-non-gsm")
+        counter = page.inner_text("#c-counter")
+        assert "caracteres" in counter and "UCS-2" in counter
+        ucs2_segments = int(page.get_attribute("#c-counter", "data-segments") or 0)
+        assert ucs2_segments >= 1
+
+        # Replacing the accents: GSM-7, and the before/after says what changed.
+        page.check("#c-gsm-replace")
+        page.wait_for_selector("#c-counter[data-encoding='GSM-7']", timeout=10_000)
+        assert page.is_hidden("#c-encoding-warning")
+        assert "GSM-7" in page.inner_text("#c-counter")
+        gsm_segments = int(page.get_attribute("#c-counter", "data-segments") or 0)
+        assert 1 <= gsm_segments <= ucs2_segments
+        assert page.is_visible("#c-replace-preview")
+        assert "válida" in page.inner_text("#c-before")
+        assert "valida" in page.inner_text("#c-after")
+
+        # Any hour of the day, so the test does not depend on when it runs.
+        page.fill("#c-window-start", "00:00")
+        page.fill("#c-window-end", "23:59")
+
+        page.click("#c-preview")
+        page.wait_for_selector("#c-preview-box:not([hidden])", timeout=60_000)
+        assert page.is_hidden("#c-error")
+        recipients = int(_value(page, "#c-recipients") or 0)
+        assert 0 < recipients <= AMOUNT
+        assert _value(page, "#c-segments") != ""
+        assert float(_value(page, "#c-cost") or 0) > 0
+        assert page.locator("#c-samples li").count() > 0
+        assert page.is_hidden("#c-repep")  # the list imported above is in force
+        campaign_id = page.get_attribute("#c-preview-box", "data-campaign-id")
+        assert campaign_id and campaign_id.startswith("cmp_")
+        page.screenshot(path=str(SHOTS / "campaign-preview.png"), full_page=True)
+
+        # Send now: the campaign's page opens and its funnel fills as messages go out.
+        page.click("#c-send-now")
+        page.wait_for_selector(
+            f"#campaign-page[data-campaign-id='{campaign_id}']:not([hidden])", timeout=30_000
+        )
+        wait = browser.wait_for_js
+        wait(page, _CARD_ABOVE_ZERO, "cp-sent", FUNNEL_S)
+        wait(page, _CARD_ABOVE_ZERO, "cp-delivered", FUNNEL_S)
+        funnel = page.evaluate("window.dashboardState.campaignPage.funnel")
+        assert funnel["sent"] + funnel["failed"] + funnel["skipped"] <= funnel["targeted"]
+        assert funnel["delivered"] <= funnel["sent"]
+        assert page.evaluate("window.dashboardCharts.deliveries.data.labels.length") > 0
+        assert page.locator("#cp-states tbody tr").count() > 0
+        assert page.locator(f"tr[data-campaign-id='{campaign_id}'] a.campaign-link").count() == 1
+
+        # Once every recipient is settled the page stops polling.
+        wait(page, "document.getElementById('campaign-page').dataset.live === ''", None, FUNNEL_S)
+        assert page.get_attribute("#cp-status", "data-status") == "completed"
+        page.screenshot(path=str(SHOTS / "campaign-funnel.png"), full_page=True)
+
+        page.click("#lang-en")
+        assert page.inner_text("[data-i18n='cp_delivered']") == "Delivered"
+        assert "characters" in page.inner_text("#c-counter")
+        assert not errors, errors
+    finally:
+        page.close()
