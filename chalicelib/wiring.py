@@ -72,13 +72,7 @@ class Wiring:
 
     @cached_property
     def storage_check(self) -> StorageCheck:
-        from chalicelib.messaging.feedback import FeedbackService
-    from chalicelib.messaging.links import LinkStore
-    from chalicelib.messaging.pipeline import SendPipeline
-    from chalicelib.messaging.senders.base import SmsSender
-    from chalicelib.messaging.service import SendingService
-    from chalicelib.messaging.store import MessageStore
-    from chalicelib.meta.health import StorageCheck
+        from chalicelib.meta.health import StorageCheck
 
         table = self.settings.name(resources.STATS.suffix)
 
