@@ -12,8 +12,8 @@ from chalicelib.domain.message_template import (
     Composed,
     Template,
     compose,
-    fixed_length_link,
     find_urls,
+    fixed_length_link,
     opt_out_line,
 )
 from chalicelib.domain.sms_encoding import Analysis, replacement_preview

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 from chalicelib.campaigns.service import CampaignService
 from chalicelib.compliance.rules import RepepStatus, StaleOverride, may_send, stale_refusal
-from chalicelib.core.logging import logger
 from chalicelib.core.ddb import to_item
 from chalicelib.core.errors import ApiError
+from chalicelib.core.logging import logger
 from chalicelib.domain import clock
 from chalicelib.domain.send_window import SendWindow
 from chalicelib.messaging import compose
@@ -280,9 +280,10 @@ class SendingService:
     def cancel(self, campaign_id: str) -> dict[str, Any]:
         """Recipients not yet messaged end `skipped: cancelled`; a draft is just closed."""
         c = self.get(campaign_id) or {}
-        if c.get("send_status") in (None, "draft"):
-            if self._transition(campaign_id, ("draft",), {"send_status": "cancelled"}):
-                return {"campaign_id": campaign_id, "send_status": "cancelled"}
+        if c.get("send_status") in (None, "draft") and self._transition(
+            campaign_id, ("draft",), {"send_status": "cancelled"}
+        ):
+            return {"campaign_id": campaign_id, "send_status": "cancelled"}
         if not self._transition(
             campaign_id,
             ("sending", "scheduled", "paused"),
