@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     from chalicelib.audiences.optout import OptOutStore
     from chalicelib.audiences.service import ExtractionService
     from chalicelib.campaigns.service import CampaignService
+    from chalicelib.compliance.service import RepepImports
+    from chalicelib.compliance.store import ComplianceStore
     from chalicelib.messaging.feedback import FeedbackService
     from chalicelib.messaging.links import LinkStore
     from chalicelib.messaging.pipeline import SendPipeline
     from chalicelib.messaging.senders.base import SmsSender
     from chalicelib.messaging.service import SendingService
     from chalicelib.messaging.store import MessageStore
-    from chalicelib.compliance.service import RepepImports
-    from chalicelib.compliance.store import ComplianceStore
     from chalicelib.meta.health import StorageCheck
     from chalicelib.scoring.service import ScoringService
     from chalicelib.scoring.sweep import SweepResult
@@ -72,13 +72,7 @@ class Wiring:
 
     @cached_property
     def storage_check(self) -> StorageCheck:
-        from chalicelib.messaging.feedback import FeedbackService
-    from chalicelib.messaging.links import LinkStore
-    from chalicelib.messaging.pipeline import SendPipeline
-    from chalicelib.messaging.senders.base import SmsSender
-    from chalicelib.messaging.service import SendingService
-    from chalicelib.messaging.store import MessageStore
-    from chalicelib.meta.health import StorageCheck
+        from chalicelib.meta.health import StorageCheck
 
         table = self.settings.name(resources.STATS.suffix)
 
@@ -211,10 +205,13 @@ class Wiring:
             outcomes=self.outcomes,
             optouts=self.optouts,
             statuses=PlatformStatusStore(
-                self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), stats=self.stats
+                self.clients.dynamodb,
+                self.settings.name(resources.CONTACTS.suffix),
+                stats=self.stats,
             ),
             links=self.links,
         )
+
     # -- compliance (chalicelib/compliance): REPEP list and consent records.
     @cached_property
     def compliance(self) -> ComplianceStore:

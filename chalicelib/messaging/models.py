@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.core.bounds import Bounded
+from chalicelib.domain.message_template import DEFAULT_OPT_OUT, Template, opt_out_line
 
-DEFAULT_OPT_OUT_LINE = "Responde BAJA para no recibir más"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 # Recipients' states in a campaign: every targeted number ends in exactly one.
@@ -29,16 +29,35 @@ SKIP_REASONS: tuple[str, ...] = (
 SendStatus = Literal["draft", "scheduled", "sending", "paused", "cancelled", "completed", "refused"]
 
 
-class MessageSpec(BaseModel):
-    """The campaign's message: a template with {placeholders}, the opt-out line every
-    message ends with, and when recipients may receive it (their own local hours)."""
+class ComposeIn(BaseModel):
+    """A message as written: the template and its opt-out line (the composer's live
+    counter takes just this)."""
 
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=1600)
-    opt_out_line: str = Field(default=DEFAULT_OPT_OUT_LINE, min_length=1, max_length=200)
-    # Replace á í ó ú (and look-alike quotes, dashes) so the message stays GSM-7.
-    gsm_replace: bool = False
+    opt_out_line: str = Field(default=DEFAULT_OPT_OUT, min_length=1, max_length=200)
+    # Replace á í ó ú (and look-alike quotes, dashes) so the message stays GSM-7. On by
+    # default: one "á" (the default opt-out line's "más") makes every segment 70
+    # characters instead of 160; the preview shows the text before and after.
+    gsm_replace: bool = True
+
+    @field_validator("text")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        Template.parse(v)  # TemplateError (a ValueError) says where and why, es/en
+        return v
+
+    @field_validator("opt_out_line")
+    @classmethod
+    def _opt_out(cls, v: str) -> str:
+        return opt_out_line(v)
+
+
+class MessageSpec(ComposeIn):
+    """The campaign's message: a template with {placeholders}, the opt-out line every
+    message ends with, and when recipients may receive it (their own local hours)."""
+
     window_start: str = "09:00"
     window_end: str = "21:00"
     # Recipients not reached within this many hours of the send's start are skipped
@@ -68,16 +87,6 @@ class MessageSpec(BaseModel):
     @property
     def end_time(self) -> time:
         return time.fromisoformat(self.window_end)
-
-
-class ComposeIn(BaseModel):
-    """The composer's live counter: text in, encoding and segments out."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1, max_length=1600)
-    opt_out_line: str = Field(default=DEFAULT_OPT_OUT_LINE, min_length=1, max_length=200)
-    gsm_replace: bool = False
 
 
 class SendIn(BaseModel):

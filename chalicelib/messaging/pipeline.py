@@ -30,12 +30,12 @@ from typing import Any, Protocol
 from chalicelib.core.logging import logger, mask_phone
 from chalicelib.core.metrics import metrics
 from chalicelib.domain import clock
+from chalicelib.domain.send_window import SendWindow
 from chalicelib.messaging import compose
 from chalicelib.messaging.links import Link, LinkStore, new_code, short_url
 from chalicelib.messaging.models import FanoutMessage, MessageSpec, RecipientsMessage
 from chalicelib.messaging.senders.base import SendRequest, SendResult, SmsSender
 from chalicelib.messaging.store import MessageStore
-from chalicelib.messaging.window import Window
 from chalicelib.validation.resilience import TokenBucket
 
 # SQS caps DelaySeconds at 15 minutes: longer waits take several hops.
@@ -193,7 +193,7 @@ class SendPipeline:
             return out
         spec = MessageSpec.model_validate_json(campaign["message"])
         until = datetime.fromisoformat(campaign["send_until"])
-        window = Window(spec.start_time, spec.end_time)
+        window = SendWindow(spec.start_time, spec.end_time)
         profiles = self.contacts.send_profiles(todo)
         reasons, ready, waiting = self._triage(todo, spec, profiles, window, until)
         self._skip(cid, reasons, profiles, out)
@@ -228,7 +228,7 @@ class SendPipeline:
         todo: list[str],
         spec: MessageSpec,
         profiles: Mapping[str, dict[str, Any]],
-        window: Window,
+        window: SendWindow,
         until: datetime,
     ) -> tuple[dict[str, str], list[str], dict[datetime, list[str]]]:
         now = clock.now_utc()
@@ -306,7 +306,7 @@ class SendPipeline:
         msg: RecipientsMessage,
         ready: list[str],
         profiles: Mapping[str, dict[str, Any]],
-        window: Window,
+        window: SendWindow,
         until: datetime,
         remaining_ms: Callable[[], int],
         out: Outcome,
@@ -425,10 +425,11 @@ class SendPipeline:
             name="SmsSendLatency", unit="Milliseconds", value=(time.monotonic() - started) * 1000
         )
         if result.outcome == "accepted":
-            price = round(composed.segments * price_per_segment, 4)
-            self.messages.sent(cid, n, token, result.message_id or ref, composed.segments, price)
+            segments = composed.analysis.segments
+            price = round(segments * price_per_segment, 4)
+            self.messages.sent(cid, n, token, result.message_id or ref, segments, price)
             metrics.add_metric(name="SmsSent", unit="Count", value=1)
-            metrics.add_metric(name="SmsSegments", unit="Count", value=composed.segments)
+            metrics.add_metric(name="SmsSegments", unit="Count", value=segments)
             with lock:
                 out.sent += 1
         elif result.outcome == "rejected":

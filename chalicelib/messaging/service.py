@@ -17,9 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.campaigns.service import CampaignService
+from chalicelib.compliance.rules import RepepStatus, StaleOverride, may_send, stale_refusal
 from chalicelib.core.ddb import to_item
 from chalicelib.core.errors import ApiError
+from chalicelib.core.logging import logger
 from chalicelib.domain import clock
+from chalicelib.domain.send_window import SendWindow
 from chalicelib.messaging import compose
 from chalicelib.messaging.links import short_url_length
 from chalicelib.messaging.models import (
@@ -31,7 +34,6 @@ from chalicelib.messaging.models import (
 )
 from chalicelib.messaging.pipeline import Compliance, OptOuts, Requeue, send_until
 from chalicelib.messaging.store import MessageStore
-from chalicelib.messaging.window import Window
 
 # Preview counts are exact up to this many recipients; beyond, they are scaled from
 # the first this-many of the snapshot and marked `estimated`.
@@ -46,13 +48,8 @@ class Profiles(Protocol):
     def send_profiles(self, numbers: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
 
-class RepepStatus(Protocol):
-    @property
-    def stale(self) -> bool: ...
-
-
 class ComplianceWithStatus(Compliance, Protocol):
-    def repep_status(self) -> Any: ...
+    def repep_status(self, now: datetime) -> RepepStatus: ...
 
 
 @dataclass
@@ -145,7 +142,7 @@ class SendingService:
         repep = self.compliance.repep_listed(numbers) if numbers else set()
         need = sorted(repep | (set(numbers) if spec.require_consent else set()))
         consented = self.compliance.consented(need) if need else set()
-        window = Window(spec.start_time, spec.end_time)
+        window = SendWindow(spec.start_time, spec.end_time)
         now = clock.now_utc()
         skipped: Counter[str] = Counter()
         sendable: list[str] = []
@@ -189,7 +186,7 @@ class SendingService:
             "price_per_segment": price,
             "estimated_cost": round(to_send * segments * price, 2),
             "samples": renders,
-            "repep": _repep_json(self.compliance.repep_status()),
+            "repep": _repep_json(self.compliance.repep_status(now)),
         }
 
     # -- send / schedule / pause / resume / cancel ------------------------------------------
@@ -211,18 +208,13 @@ class SendingService:
             )
         spec = _spec(campaign)
         fields: dict[str, Any] = {}
-        status = self.compliance.repep_status()
-        if getattr(status, "stale", True):
-            if not req.override_stale_repep:
-                raise ApiError(
-                    409,
-                    "repep_stale",
-                    "La copia del REPEP está vencida o no se ha importado: impórtala de nuevo "
-                    "(o un administrador puede enviar indicando el motivo)",
-                    "The REPEP copy is out of date or was never imported: import it again "
-                    "(or an admin may send giving a reason)",
-                    {"repep": _repep_json(status)},
-                )
+        status = self.compliance.repep_status(clock.now_utc())
+        override = (
+            StaleOverride(actor, req.override_stale_repep) if req.override_stale_repep else None
+        )
+        if not may_send(status, override):
+            raise stale_refusal(status)
+        if status.stale:
             if not is_admin:
                 raise ApiError(
                     403,
@@ -234,7 +226,12 @@ class SendingService:
                 "actor": actor,
                 "reason": req.override_stale_repep,
                 "at": clock.now_iso(),
+                "repep": _repep_json(status),
             }
+            logger.warning(
+                "send with a stale REPEP list",
+                extra={"campaign_id": cid, "actor": actor, "reason": req.override_stale_repep},
+            )
         now = clock.now_utc()
         at = req.at.astimezone(UTC) if req.at else None
         if at is not None and at > now + timedelta(seconds=60):
@@ -283,9 +280,10 @@ class SendingService:
     def cancel(self, campaign_id: str) -> dict[str, Any]:
         """Recipients not yet messaged end `skipped: cancelled`; a draft is just closed."""
         c = self.get(campaign_id) or {}
-        if c.get("send_status") in (None, "draft"):
-            if self._transition(campaign_id, ("draft",), {"send_status": "cancelled"}):
-                return {"campaign_id": campaign_id, "send_status": "cancelled"}
+        if c.get("send_status") in (None, "draft") and self._transition(
+            campaign_id, ("draft",), {"send_status": "cancelled"}
+        ):
+            return {"campaign_id": campaign_id, "send_status": "cancelled"}
         if not self._transition(
             campaign_id,
             ("sending", "scheduled", "paused"),
@@ -404,15 +402,10 @@ def _conflict(code: str, es: str, en: str) -> ApiError:
     return ApiError(409, code, es, en)
 
 
-def _repep_json(status: Any) -> dict[str, Any]:
-    if status is None:
-        return {"stale": True, "imported": False}
-    if hasattr(status, "model_dump"):
-        return dict(status.model_dump(mode="json"))
-    if hasattr(status, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return {
-            k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(status).items()
-        }
-    return dict(status)
+def _repep_json(status: RepepStatus) -> dict[str, Any]:
+    return {
+        "downloaded_at": status.downloaded_at.isoformat() if status.downloaded_at else None,
+        "valid_until": status.valid_until.isoformat() if status.valid_until else None,
+        "stale": status.stale,
+        "count": status.count,
+    }
