@@ -133,7 +133,9 @@ def test_every_recipient_ends_in_one_state(
     clock.simulate(datetime(2026, 12, 2, 18, 0, tzinfo=UTC))
     items = [contact(i, ("CDMX", "BC", "QROO", "SON")[i % 4]) for i in range(40)]
     items[1]["opt_out"] = True  # flagged on the contact
-    items[2]["platforms"] = {"sms": {"status": "invalid", "checked_at": "2026-01-01", "source": "t"}}
+    items[2]["platforms"] = {
+        "sms": {"status": "invalid", "checked_at": "2026-01-01", "source": "t"}
+    }
     seed(items)
     numbers = [i["e164"] for i in items]
     import_repep(api, [numbers[3], numbers[4]])
