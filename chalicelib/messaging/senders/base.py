@@ -61,7 +61,7 @@ class SenderMisconfigured(RuntimeError):
 
 
 class SmsSender(Protocol):
-    """One adapter per provider; configured per stage (chalicelib/messaging/config.py)."""
+    """One adapter per provider; configured per stage (chalicelib/messaging/senders/config.py)."""
 
     name: str
 
