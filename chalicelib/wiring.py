@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.messaging.links import LinkStore
     from chalicelib.messaging.pipeline import SendPipeline
     from chalicelib.messaging.senders.base import SmsSender
+    from chalicelib.messaging.senders.config import SenderConfig
     from chalicelib.messaging.service import SendingService
     from chalicelib.messaging.store import MessageStore
     from chalicelib.meta.health import StorageCheck
@@ -104,11 +105,14 @@ class Wiring:
     @cached_property
     def extraction(self) -> ExtractionService:
         from chalicelib.audiences.extract import Extractor
+        from chalicelib.compliance.do_not_contact import DoNotContact
         from chalicelib.audiences.service import ExtractionService
 
         return ExtractionService(
             extractor=Extractor(
-                self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), self.optouts
+                self.clients.dynamodb,
+                self.settings.name(resources.CONTACTS.suffix),
+                DoNotContact(self.optouts, self.compliance),
             ),
             jobs=self.jobs,
             s3=self.clients.s3,
@@ -152,10 +156,16 @@ class Wiring:
         send_batches(self.clients.sqs, url, [m.model_dump_json() for m in msgs], delay_s)
 
     @cached_property
-    def sms_sender(self) -> SmsSender:
-        from chalicelib.messaging.senders.config import make_sender, sender_config
+    def sms_config(self) -> SenderConfig:
+        from chalicelib.messaging.senders.config import from_env
 
-        return make_sender(sender_config(), self.clients)
+        return from_env()
+
+    @cached_property
+    def sms_sender(self) -> SmsSender:
+        from chalicelib.messaging.senders.config import make_sender
+
+        return make_sender(self.sms_config, self.clients)
 
     @cached_property
     def sending(self) -> SendingService:
@@ -176,11 +186,10 @@ class Wiring:
     def send_pipeline(self) -> SendPipeline:
         from chalicelib.messaging.config import link_base
         from chalicelib.messaging.pipeline import SendPipeline, SendSettings
-        from chalicelib.messaging.senders.config import sender_config
         from chalicelib.validation.resilience import TokenBucket
 
         # Every container's share of the origination identity's messages per second.
-        quota = sender_config().quota_per_s
+        quota = self.sms_config.quota_per_s
         rate = quota / (resources.SEND.maximum_concurrency or 1)
         return SendPipeline(
             campaigns=self.sending,

@@ -9,7 +9,11 @@ Metric names are the ones the code emits (namespace `Alcance`, Powertools adds t
   SampleCount is the number of provider calls), CircuitState {platform} (0 closed,
   1 half-open, 2 open);
 - scoring: ScoringLatency (found by SEARCH, so any dimensions the scorer uses show);
-- API (chalicelib/core/observe.py): ApiLatency {route, status_class}.
+- API (chalicelib/core/observe.py): ApiLatency {route, status_class};
+- SMS (chalicelib/messaging/pipeline.py, feedback.py): SmsSent, SmsFailed (refused at
+  send), SmsUnknown, SmsThrottled (the provider did not take it: retried), SmsSkipped,
+  SmsSegments, SmsSendLatency; SmsDelivered / SmsDeliveryFailed (final delivery events),
+  SmsReplies, SmsOptOutReplies, SmsClicks, SmsConversions.
 AWS metrics: SQS ApproximateNumberOfMessagesVisible of every DLQ, Lambda Errors and
 Throttles of every function."""
 
@@ -31,6 +35,15 @@ PERIOD_S = 300
 PROVIDER_ERROR_RATE = 0.2
 # Circuit open (CircuitState = 2) for this many consecutive 5-minute periods.
 CIRCUIT_OPEN_PERIODS = 3
+# SMS over 15 minutes: delivered / (delivered + failed delivery events) below this,
+# once at least SMS_MIN_EVENTS events came back (a handful of failures in a small test
+# send is not a delivery problem).
+SMS_DELIVERY_RATE = 0.8
+SMS_MIN_EVENTS = 50
+# The share of send attempts the provider did not take (throttled / 5xx) over 15
+# minutes: above it, the pacing (SMS_QUOTA_PER_S) exceeds the origination identity's
+# throughput, or the provider is in trouble.
+SMS_THROTTLE_RATE = 0.1
 
 PARAMETERS: dict[str, Any] = {
     TOPIC_PARAM: {
@@ -56,6 +69,67 @@ def _alarm(description: str, **props: Any) -> dict[str, Any]:
             **_actions(),
             **props,
         },
+    }
+
+
+def _service_metric(metric: str, statistic: str, dims: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dims},
+        "Period": PERIOD_S * 3,
+        "Stat": statistic,
+    }
+
+
+def _sms_alarms(prefix: str) -> dict[str, Any]:
+    """Delivery rate and provider throttling of the SMS sender (EMF metrics with only
+    the `service` dimension). FILL: a quarter hour with deliveries and no failure has
+    no SmsDeliveryFailed datapoint at all."""
+    dims = [{"Name": "service", "Value": SERVICE}]
+
+    def metric(ident: str, name: str) -> dict[str, Any]:
+        return {"Id": ident, "MetricStat": _service_metric(name, "Sum", dims), "ReturnData": False}
+
+    def expr(ident: str, expression: str, label: str, out: bool = False) -> dict[str, Any]:
+        return {"Id": ident, "Expression": expression, "Label": label, "ReturnData": out}
+
+    minutes = PERIOD_S * 3 // 60
+    return {
+        "SmsDeliveryRateAlarm": _alarm(
+            f"{prefix}: under {SMS_DELIVERY_RATE:.0%} of SMS delivered over {minutes} minutes "
+            f"(at least {SMS_MIN_EVENTS} delivery events)",
+            Metrics=[
+                metric("delivered", "SmsDelivered"),
+                metric("failed", "SmsDeliveryFailed"),
+                expr("events", "FILL(delivered, 0) + FILL(failed, 0)", "delivery events"),
+                expr(
+                    "rate",
+                    f"IF(events >= {SMS_MIN_EVENTS}, FILL(delivered, 0) / events, 1)",
+                    "SMS delivery rate",
+                    out=True,
+                ),
+            ],
+            EvaluationPeriods=1,
+            Threshold=SMS_DELIVERY_RATE,
+            ComparisonOperator="LessThanThreshold",
+        ),
+        "SmsThrottledAlarm": _alarm(
+            f"{prefix}: the SMS provider did not take more than {SMS_THROTTLE_RATE:.0%} "
+            f"of send attempts over {minutes} minutes (throttled or failing)",
+            Metrics=[
+                metric("sent", "SmsSent"),
+                metric("throttled", "SmsThrottled"),
+                expr("attempts", "FILL(sent, 0) + FILL(throttled, 0)", "send attempts"),
+                expr(
+                    "rate",
+                    f"IF(attempts >= {SMS_MIN_EVENTS}, FILL(throttled, 0) / attempts, 0)",
+                    "SMS throttled share",
+                    out=True,
+                ),
+            ],
+            EvaluationPeriods=1,
+            Threshold=SMS_THROTTLE_RATE,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
     }
 
 
@@ -105,11 +179,7 @@ def alarms(prefix: str, functions: list[tuple[str, str]]) -> dict[str, Any]:
         dims = [{"Name": "platform", "Value": p}, {"Name": "service", "Value": SERVICE}]
 
         def stat(metric: str, statistic: str, dims: list[dict[str, str]] = dims) -> dict[str, Any]:
-            return {
-                "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dims},
-                "Period": PERIOD_S * 3,
-                "Stat": statistic,
-            }
+            return _service_metric(metric, statistic, dims)
 
         out[f"Provider{_logical(p)}ErrorRateAlarm"] = _alarm(
             f"{prefix}: {p} provider fails more than {PROVIDER_ERROR_RATE:.0%} of calls",
@@ -143,6 +213,7 @@ def alarms(prefix: str, functions: list[tuple[str, str]]) -> dict[str, Any]:
             Threshold=2,
             ComparisonOperator="GreaterThanOrEqualToThreshold",
         )
+    out.update(_sms_alarms(prefix))
     return out
 
 
@@ -235,6 +306,42 @@ def dashboard_body(prefix: str, functions: list[tuple[str, str]]) -> dict[str, A
         _widget("Dead-letter queues: messages visible", dlqs, 0, 18, stat="Maximum"),
         _widget("Lambda errors", lambda_errors, 12, 18, stat="Sum"),
         _widget("Lambda throttles", lambda_throttles, 0, 24, stat="Sum"),
+        _widget(
+            "SMS: sent, refused, unknown, throttled, skipped",
+            [
+                [ns, m, *svc]
+                for m in ("SmsSent", "SmsFailed", "SmsUnknown", "SmsThrottled", "SmsSkipped")
+            ],
+            12,
+            24,
+            stat="Sum",
+        ),
+        _widget(
+            "SMS: delivered, delivery failed, replies, opt-outs, clicks, conversions",
+            [
+                [ns, m, *svc]
+                for m in (
+                    "SmsDelivered",
+                    "SmsDeliveryFailed",
+                    "SmsReplies",
+                    "SmsOptOutReplies",
+                    "SmsClicks",
+                    "SmsConversions",
+                )
+            ],
+            0,
+            30,
+            stat="Sum",
+        ),
+        _widget(
+            "SMS send latency (p50, p99)",
+            [
+                [ns, "SmsSendLatency", *svc, {"stat": "p50"}],
+                [ns, "SmsSendLatency", *svc, {"stat": "p99"}],
+            ],
+            12,
+            30,
+        ),
     ]
     return {"widgets": widgets}
 

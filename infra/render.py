@@ -16,11 +16,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core import resources
+from chalicelib.messaging import events
 from infra import observability
 
 KMS_KEY_ID = "DataKey"
 METRICS_NAMESPACE = "Alcance"
 PARTITION = "${AWS::Partition}"
+NO_VALUE = {"Ref": "AWS::NoValue"}
+# SMS: the configuration set every message is sent through (its event destination is
+# the SMS events topic), the parameters a stage sets, and their "is set" conditions.
+SMS_CONFIG_SET_ID = "SmsConfigurationSet"
+SMS_ORIGINATION = "SmsOriginationIdentity"
+SMS_OPT_OUT_LIST = "SmsOptOutListName"
+SMS_MAX_PRICE = "SmsMaxPrice"
+LINK_BASE = "LinkBaseUrl"
+# The delivery events the message-events handler settles a message with
+# (chalicelib/messaging/events.py); intermediate ones would only cost invocations.
+SMS_EVENT_TYPES = sorted(events.DELIVERED | events.FAILED)
+# The REST API Chalice writes, and the function behind it.
+REST_API_ID = "RestAPI"
+API_FUNCTION = "api_handler"
 
 DDB_READ = [
     "dynamodb:GetItem",
@@ -63,6 +78,11 @@ class Access:
     carrier_lookup: bool = False
     # DELETE /v2/admin/keys/{id}: flush API Gateway's cached authorizer answers.
     flush_authorizer_cache: bool = False
+    # The `send` function: End User Messaging's SendTextMessage through the stack's
+    # configuration set, and the sender's SMS_* settings (chalicelib/messaging/senders).
+    send_sms: bool = False
+    # LINK_BASE_URL, the short links' base: written into messages, counted in segments.
+    link_base: bool = False
 
 
 # One entry per Chalice function (its Python name; the REST API is "api_handler").
@@ -76,6 +96,9 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "optouts",
             "campaigns",
             "outcomes",
+            # messaging: campaign sends and their funnel, short-link clicks, conversions.
+            "messages",
+            "links",
             "api-keys",
             "validation-history",
             "circuits",
@@ -90,6 +113,8 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "contacts",
             "campaigns",
             "outcomes",
+            "messages",
+            "links",
             "api-keys",
             "rate-limits",
             # POST /v2/validation/validate: platform statuses, history, circuit state,
@@ -108,14 +133,17 @@ FUNCTION_ACCESS: dict[str, Access] = {
         # uploads/: presigned PUT URLs are signed with this role; exports/ and
         # campaigns/: small extractions and campaign audiences are written in the request.
         s3_write=("uploads/", "exports/", "campaigns/", "compliance/"),
-        send_to=("extract", "score"),  # extractions; contacts settled by a sync validation
+        # extractions; contacts settled by a sync validation; a campaign's send fan-out.
+        send_to=("extract", "score", "send"),
         provider_secrets=True,  # POST /v2/validation/validate calls the providers
         carrier_lookup=True,
         flush_authorizer_cache=True,  # a revoked key stops working at once
+        link_base=True,  # compose / preview count the short links' length
     ),
     "extract": Access(
         # repep, stats: large REPEP imports (the list and its `repep#meta` item).
-        tables_read=("contacts", "jobs", "optouts", "campaigns", "repep", "stats"),
+        # consents: extractions drop REPEP numbers without a current consent.
+        tables_read=("contacts", "jobs", "optouts", "campaigns", "repep", "consents", "stats"),
         tables_write=("jobs", "campaigns", "repep", "stats"),
         # campaigns/: audiences of excluded / recent campaigns; compliance/: REPEP files.
         s3_read=("campaigns/", "compliance/"),
@@ -147,6 +175,31 @@ FUNCTION_ACCESS: dict[str, Access] = {
         tables_write=("contacts", "stats"),
         s3_read=("models/",),
     ),
+    # Campaign sending (chalicelib/messaging/pipeline.py): the fan-out reads the
+    # audience snapshot (S3 campaigns/) and writes messages of recipients to its own
+    # queue; a recipients message claims and settles messages, creates short links,
+    # moves the campaign's state, and sends through End User Messaging. Opt-outs,
+    # the REPEP list and consents are only read here.
+    "send_queue": Access(
+        tables_read=(
+            "contacts",
+            "optouts",
+            "repep",
+            "consents",
+            "stats",  # the REPEP list in force: the `repep#meta` item
+        ),
+        tables_write=("campaigns", "messages", "links"),
+        s3_read=("campaigns/",),
+        send_to=("send",),  # fan-out and paced re-enqueues
+        send_sms=True,
+        link_base=True,
+    ),
+    # Delivery events and replies (chalicelib/messaging/feedback.py): the message's
+    # state, campaign outcomes, opt-out replies (the list and the contact's flag) and
+    # the contact's `sms` status learnt from delivery.
+    "message_events": Access(
+        tables_write=("messages", "outcomes", "optouts", "contacts"),
+    ),
     "ingest": Access(
         tables_read=("contacts", "jobs", "idempotency"),
         # stats: the dashboard's counters of new contacts and finished uploads.
@@ -167,6 +220,18 @@ def dlq_logical_id(queue: resources.Queue) -> str:
 
 def queue_policy_logical_id(queue: resources.Queue) -> str:
     return f"{queue.logical_id}Policy"
+
+
+def topic_subscription_logical_id(topic: resources.Topic) -> str:
+    return f"{topic.logical_id}Subscription"
+
+
+def topic_policy_logical_id(topic: resources.Topic) -> str:
+    return f"{topic.logical_id}Policy"
+
+
+def sms_configuration_set_name(prefix: str) -> str:
+    return f"{prefix}-sms"
 
 
 def bucket_name_sub(prefix: str, bucket: resources.Bucket) -> str:
@@ -196,6 +261,20 @@ def _queue_logical_ids_by_name(prefix: str) -> dict[str, str]:
 # --- data resources -------------------------------------------------------------------
 
 
+def _sms_voice_source() -> dict[str, Any]:
+    """Confused-deputy conditions on what End User Messaging SMS does for this stack: only
+    on behalf of this account, from its resources in this region (the configuration
+    set's event destination; a phone number's two-way SMS, should one point here)."""
+    return {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {
+            "aws:SourceArn": {
+                "Fn::Sub": f"arn:{PARTITION}:sms-voice:${{AWS::Region}}:${{AWS::AccountId}}:*"
+            }
+        },
+    }
+
+
 def _kms_key(prefix: str) -> dict[str, Any]:
     return {
         KMS_KEY_ID: {
@@ -203,7 +282,9 @@ def _kms_key(prefix: str) -> dict[str, Any]:
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
-                "Description": f"{prefix}: data at rest (DynamoDB tables, data bucket)",
+                "Description": (
+                    f"{prefix}: data at rest (DynamoDB tables, data bucket, SNS topics)"
+                ),
                 "EnableKeyRotation": True,
                 "KeyPolicy": {
                     "Version": "2012-10-17",
@@ -218,7 +299,21 @@ def _kms_key(prefix: str) -> dict[str, Any]:
                             },
                             "Action": "kms:*",
                             "Resource": "*",
-                        }
+                        },
+                        {
+                            # The SMS events topic is encrypted with this key, and an AWS
+                            # service publishing to an encrypted topic encrypts with the
+                            # topic's key itself: End User Messaging needs it in the key
+                            # policy (an AWS managed aws/sns key cannot grant that). SNS
+                            # needs no statement: it delivers to SSE-SQS queues, which
+                            # use no key of ours.
+                            "Sid": "SmsVoicePublishesEncryptedEvents",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sms-voice.amazonaws.com"},
+                            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                            "Resource": "*",
+                            "Condition": _sms_voice_source(),
+                        },
                     ],
                 },
             },
@@ -286,42 +381,140 @@ def render_queue(prefix: str, queue: resources.Queue) -> dict[str, Any]:
     }
 
 
+def _bucket_arn(prefix: str, bucket: resources.Bucket) -> dict[str, Any]:
+    return {"Fn::Sub": f"arn:{PARTITION}:s3:::{bucket_name_sub(prefix, bucket)}"}
+
+
+def _queue_policies(prefix: str) -> dict[str, Any]:
+    """One QueuePolicy per queue that an AWS service writes to: S3 (bucket
+    notifications) and SNS (topic subscriptions), each limited to its source ARN."""
+    statements: dict[str, list[dict[str, Any]]] = {}
+
+    def allow(queue: resources.Queue, sid: str, service: str, source_arn: Any) -> None:
+        sts = statements.setdefault(queue.suffix, [])
+        if any(st["Sid"] == sid for st in sts):
+            return
+        sts.append(
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": [queue.logical_id, "Arn"]},
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": source_arn},
+                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                },
+            }
+        )
+
+    for bucket in resources.BUCKETS:
+        for note in bucket.notifications:
+            queue = resources.queue_by_suffix(note.queue)
+            allow(
+                queue,
+                f"{bucket.logical_id}Notifications",
+                "s3.amazonaws.com",
+                _bucket_arn(prefix, bucket),
+            )
+    for topic in resources.TOPICS:
+        queue = resources.queue_by_suffix(topic.queue)
+        allow(queue, f"{topic.logical_id}Delivers", "sns.amazonaws.com", {"Ref": topic.logical_id})
+    return {
+        queue_policy_logical_id(q): {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": q.logical_id}],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements[q.suffix]},
+            },
+        }
+        for q in resources.QUEUES
+        if q.suffix in statements
+    }
+
+
+def render_topic(prefix: str, topic: resources.Topic) -> dict[str, Any]:
+    """The topic (encrypted with the data key: its messages carry phone numbers) and its
+    raw subscription to its queue, once the queue policy lets SNS write there."""
+    queue = resources.queue_by_suffix(topic.queue)
+    return {
+        topic.logical_id: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {
+                "TopicName": resources.queue_name(prefix, topic.suffix),
+                "KmsMasterKeyId": {"Ref": KMS_KEY_ID},
+            },
+        },
+        topic_subscription_logical_id(topic): {
+            "Type": "AWS::SNS::Subscription",
+            "DependsOn": [queue_policy_logical_id(queue)],
+            "Properties": {
+                "TopicArn": {"Ref": topic.logical_id},
+                "Protocol": "sqs",
+                "Endpoint": {"Fn::GetAtt": [queue.logical_id, "Arn"]},
+                # The handler reads the event itself, not SNS's envelope around it.
+                "RawMessageDelivery": True,
+            },
+        },
+    }
+
+
+def render_sms(prefix: str) -> dict[str, Any]:
+    """The configuration set every message goes through, its event destination (the
+    SMS events topic), and the topic policy that lets End User Messaging publish."""
+    topic = resources.SMS_EVENTS
+    policy_id = topic_policy_logical_id(topic)
+    return {
+        policy_id: {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": topic.logical_id}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "SmsVoicePublishes",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sms-voice.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": {"Ref": topic.logical_id},
+                            "Condition": _sms_voice_source(),
+                        }
+                    ],
+                },
+            },
+        },
+        SMS_CONFIG_SET_ID: {
+            "Type": "AWS::SMSVOICE::ConfigurationSet",
+            # The event destination is only useful once the service may publish.
+            "DependsOn": [policy_id],
+            "Properties": {
+                "ConfigurationSetName": sms_configuration_set_name(prefix),
+                "EventDestinations": [
+                    {
+                        "EventDestinationName": topic.suffix,
+                        "Enabled": True,
+                        "MatchingEventTypes": SMS_EVENT_TYPES,
+                        "SnsDestination": {"TopicArn": {"Ref": topic.logical_id}},
+                    }
+                ],
+            },
+        },
+    }
+
+
 def render_bucket(prefix: str, bucket: resources.Bucket) -> dict[str, Any]:
-    """The bucket, its TLS-only policy, and one QueuePolicy per notified queue (S3
-    validates the destination when the notification is created: hence DependsOn)."""
+    """The bucket and its TLS-only policy. S3 validates a notification's destination
+    when the notification is created: hence DependsOn the queue's policy."""
     name = {"Fn::Sub": bucket_name_sub(prefix, bucket)}
-    bucket_arn = {"Fn::Sub": f"arn:{PARTITION}:s3:::{bucket_name_sub(prefix, bucket)}"}
+    bucket_arn = _bucket_arn(prefix, bucket)
     out: dict[str, Any] = {}
     depends: list[str] = []
     queue_configs = []
     for note in bucket.notifications:
         queue = resources.queue_by_suffix(note.queue)
         policy_id = queue_policy_logical_id(queue)
-        if policy_id not in out:
-            out[policy_id] = {
-                "Type": "AWS::SQS::QueuePolicy",
-                "Properties": {
-                    "Queues": [{"Ref": queue.logical_id}],
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "S3BucketNotifications",
-                                "Effect": "Allow",
-                                "Principal": {"Service": "s3.amazonaws.com"},
-                                "Action": "sqs:SendMessage",
-                                "Resource": {"Fn::GetAtt": [queue.logical_id, "Arn"]},
-                                "Condition": {
-                                    "ArnLike": {"aws:SourceArn": bucket_arn},
-                                    "StringEquals": {
-                                        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
-                                    },
-                                },
-                            }
-                        ],
-                    },
-                },
-            }
+        if policy_id not in depends:
             depends.append(policy_id)
         queue_configs.append(
             {
@@ -402,7 +595,8 @@ def render_bucket(prefix: str, bucket: resources.Bucket) -> dict[str, Any]:
 
 
 def render_resources(prefix: str) -> dict[str, Any]:
-    """CloudFormation fragment (Resources + Outputs) for every table, queue and bucket."""
+    """CloudFormation fragment (Resources + Outputs) for every table, queue, bucket and
+    topic, and the SMS configuration set."""
     res: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
     res.update(_kms_key(prefix))
@@ -416,6 +610,12 @@ def render_resources(prefix: str) -> dict[str, Any]:
     for bucket in resources.BUCKETS:
         res.update(render_bucket(prefix, bucket))
         outputs[f"{bucket.logical_id}Name"] = {"Value": {"Ref": bucket.logical_id}}
+    for topic in resources.TOPICS:
+        res.update(render_topic(prefix, topic))
+        outputs[f"{topic.logical_id}Arn"] = {"Value": {"Ref": topic.logical_id}}
+    res.update(_queue_policies(prefix))
+    res.update(render_sms(prefix))
+    outputs[f"{SMS_CONFIG_SET_ID}Name"] = {"Value": {"Ref": SMS_CONFIG_SET_ID}}
     return {"Resources": res, "Outputs": outputs}
 
 
@@ -438,6 +638,66 @@ def _object_arns(prefixes: tuple[str, ...]) -> list[Any]:
         for b in resources.BUCKETS
         for p in prefixes
     ]
+
+
+def _if_set(parameter: str, otherwise: Any = NO_VALUE) -> dict[str, Any]:
+    return {"Fn::If": [has(parameter), {"Ref": parameter}, otherwise]}
+
+
+def has(parameter: str) -> str:
+    """The condition "this optional parameter is set"."""
+    return f"Has{parameter}"
+
+
+def sms_send_resources() -> dict[str, Any]:
+    """What SendTextMessage may name: our configuration set, the origination identity
+    and its opt-out list (all three are resource types of the action). Without an
+    origination identity End User Messaging picks one of the account's, so any phone
+    number, sender id or pool of this account and region is allowed; a stage that sets
+    SmsOriginationIdentity (an ARN, so the policy can name it) allows only that one."""
+    where = f"arn:{PARTITION}:sms-voice:${{AWS::Region}}:${{AWS::AccountId}}"
+    config_set = {"Fn::GetAtt": [SMS_CONFIG_SET_ID, "Arn"]}
+    opt_out = {
+        "Fn::If": [
+            has(SMS_OPT_OUT_LIST),
+            {"Fn::Sub": f"{where}:opt-out-list/${{{SMS_OPT_OUT_LIST}}}"},
+            {"Fn::Sub": f"{where}:opt-out-list/*"},
+        ]
+    }
+    any_identity = [
+        {"Fn::Sub": f"{where}:{kind}/*"} for kind in ("phone-number", "sender-id", "pool")
+    ]
+    return {
+        "Fn::If": [
+            has(SMS_ORIGINATION),
+            [config_set, {"Ref": SMS_ORIGINATION}, opt_out],
+            [config_set, *any_identity, opt_out],
+        ]
+    }
+
+
+def function_environment(name: str, access: Access, template: dict[str, Any]) -> dict[str, Any]:
+    """Stack values a function reads from its environment: the sender's settings and the
+    short links' base. Without LinkBaseUrl, links use the REST API's own URL; the API
+    function itself cannot name it (the API's definition names the function: a cycle),
+    so it keeps the app's default, which only changes its previews' segment counts."""
+    env: dict[str, Any] = {}
+    if access.send_sms:
+        env["SMS_SENDER"] = "aws"
+        env["SMS_CONFIGURATION_SET"] = {"Ref": SMS_CONFIG_SET_ID}
+        env["SMS_ORIGINATION_IDENTITY"] = _if_set(SMS_ORIGINATION)
+        env["SMS_MAX_PRICE"] = _if_set(SMS_MAX_PRICE)
+    if access.link_base:
+        api = template.get("Resources", {}).get(REST_API_ID)
+        fallback: Any = NO_VALUE
+        if api is not None and name != API_FUNCTION:
+            stage = api.get("Properties", {}).get("StageName", "api")
+            fallback = {
+                "Fn::Sub": f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}"
+                f".${{AWS::URLSuffix}}/{stage}"
+            }
+        env["LINK_BASE_URL"] = _if_set(LINK_BASE, fallback)
+    return env
 
 
 def function_policy(function_name: str, consumes: list[str], access: Access) -> dict[str, Any]:
@@ -551,6 +811,15 @@ def function_policy(function_name: str, consumes: list[str], access: Access) -> 
                 "Resource": "*",  # the action has no resource type to name
             }
         )
+    if access.send_sms:
+        st.append(
+            {
+                "Sid": "SendSms",
+                "Effect": "Allow",
+                "Action": ["sms-voice:SendTextMessage"],
+                "Resource": sms_send_resources(),
+            }
+        )
     if access.flush_authorizer_cache:
         st.append(
             {
@@ -599,6 +868,48 @@ PARAMETERS: dict[str, Any] = {
         "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731],
         "Description": "CloudWatch Logs retention of the function log groups",
     },
+    SMS_ORIGINATION: {
+        "Type": "String",
+        "Default": "",
+        # An ARN so the send function's policy can name it (a phone number's ARN holds
+        # its PhoneNumberId, not the number); SendTextMessage takes the ARN as it is.
+        "AllowedPattern": (
+            r"^(arn:[a-z-]+:sms-voice:[a-z0-9-]+:[0-9]{12}:(phone-number|sender-id|pool)/\S+)?$"
+        ),
+        "Description": (
+            "ARN of the phone number, sender ID or pool SMS are sent from "
+            "(empty: End User Messaging picks one of the account's)"
+        ),
+    },
+    SMS_OPT_OUT_LIST: {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": r"^[A-Za-z0-9_-]{0,64}$",
+        "Description": (
+            "End User Messaging opt-out list of the origination identity "
+            "(empty: whichever list the identity uses)"
+        ),
+    },
+    SMS_MAX_PRICE: {
+        "Type": "String",
+        "Default": "",
+        # SendTextMessage's MaxPrice format.
+        "AllowedPattern": r"^([0-9]{0,2}\.[0-9]{1,5})?$",
+        "Description": "Highest price in USD per message part, e.g. 0.10 (empty: no limit)",
+    },
+    LINK_BASE: {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": r"^(https://\S+)?$",
+        "Description": (
+            "Base URL of the short links in messages, e.g. https://alc.mx (a custom "
+            "domain of the API; empty: the API's execute-api URL)"
+        ),
+    },
+}
+CONDITIONS: dict[str, Any] = {
+    has(p): {"Fn::Not": [{"Fn::Equals": [{"Ref": p}, ""]}]}
+    for p in (SMS_ORIGINATION, SMS_OPT_OUT_LIST, SMS_MAX_PRICE, LINK_BASE)
 }
 
 
@@ -607,7 +918,7 @@ def chalice_function_name(function: dict[str, Any]) -> str:
     REST API) -> api_handler."""
     handler = function["Properties"]["Handler"]
     name = handler.rsplit(".", 1)[-1]
-    return "api_handler" if name == "app" else name
+    return API_FUNCTION if name == "app" else name
 
 
 def _queue_name_from_arn(queue: Any) -> str | None:
@@ -640,6 +951,7 @@ def merge_template(
     res.update(rendered["Resources"])
     t.setdefault("Outputs", {}).update(rendered["Outputs"])
     t.setdefault("Parameters", {}).update(copy.deepcopy(PARAMETERS))
+    t.setdefault("Conditions", {}).update(copy.deepcopy(CONDITIONS))
     t["Description"] = (
         f"Alcance ({prefix}): Chalice app + data resources from chalicelib/core/resources.py"
     )
@@ -665,6 +977,7 @@ def merge_template(
             )
         for bucket in resources.BUCKETS:
             env[bucket_env_var(bucket)] = {"Ref": bucket.logical_id}
+        env.update(function_environment(name, access[name], t))
 
         consumes: list[str] = []
         for event in (props.get("Events") or {}).values():
@@ -719,7 +1032,7 @@ def merge_template(
         else:
             raise ValueError(f"{lid}: expected a Chalice-managed role (autogen_policy: false)")
 
-    api = res.get("RestAPI")
+    api = res.get(REST_API_ID)
     if api is not None and api.get("Type") == "AWS::Serverless::Api":
         api["Properties"]["MethodSettings"] = [
             {

@@ -26,13 +26,12 @@ from __future__ import annotations
 import hashlib
 import heapq
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.audiences.filters import ExtractRequest, MatchContext, matches, score_of
-from chalicelib.audiences.optout import OptOutStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -56,7 +55,7 @@ class ExtractStats:
     scans: int = 0
     items_read: int = 0
     matched: int = 0
-    dropped_opted_out: int = 0
+    dropped_opted_out: int = 0  # opted out, or on the REPEP without consent
     returned: int = 0
     truncated: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -115,12 +114,18 @@ def random_key(seed: int, e164: str) -> bytes:
     return hashlib.blake2b(f"{seed}:{e164}".encode(), digest_size=8).digest()
 
 
+class DoNotContactList(Protocol):
+    """The opt-out list, or it and the REPEP (chalicelib/compliance/do_not_contact.py)."""
+
+    def opted_out(self, numbers: Sequence[str], workers: int = 4) -> set[str]: ...
+
+
 class Extractor:
     def __init__(
         self,
         dynamodb: DynamoDBClient,
         contacts_table: str,
-        optouts: OptOutStore,
+        optouts: DoNotContactList,
         max_scan_items: int = MAX_SCAN_ITEMS,
     ) -> None:
         self._ddb = dynamodb

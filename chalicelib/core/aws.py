@@ -104,8 +104,10 @@ class Clients:
         key = f"provider:{service}:{endpoint_url}:{timeout_s}"
         client = self._cache.get(key)
         if client is None:
+            # `max_attempts` counts retries (1 would be one retry, and botocore retries a
+            # read timeout: an SMS sent twice); `total_max_attempts` counts calls.
             config = Config(
-                retries={"max_attempts": 1, "mode": "standard"},
+                retries={"total_max_attempts": 1, "mode": "standard"},
                 connect_timeout=timeout_s,
                 read_timeout=timeout_s,
                 max_pool_connections=32,

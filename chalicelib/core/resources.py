@@ -242,7 +242,8 @@ SCORE = Queue(
 # (quota / maximum_concurrency), like validation. Provider trouble re-enqueues with a
 # delay; maxReceiveCount only counts our own crashes.
 SEND = Queue(
-    "SendQueue",
+    # Not "SendQueue": Chalice gives that logical id to the `send_queue` function.
+    "CampaignSendQueue",
     "send",
     batch_size=1,
     maximum_concurrency=2,

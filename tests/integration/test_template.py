@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.core import resources
+from chalicelib.messaging import events
 from infra import render
 
 STAGE = "prod"
@@ -49,6 +50,23 @@ def iam_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, An
 
 def as_list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else [v]
+
+
+def if_branches(v: Any) -> list[Any]:
+    """Every value an Fn::If can take (nested ones too), flattened into one list."""
+    if isinstance(v, dict) and "Fn::If" in v:
+        return [x for branch in v["Fn::If"][1:] for x in if_branches(branch)]
+    return [x for item in v for x in if_branches(item)] if isinstance(v, list) else [v]
+
+
+def sms_senders(template: dict[str, Any]) -> set[str]:
+    """Roles with an Allow of sms-voice:SendTextMessage (or a wildcard covering it)."""
+    return {
+        rid
+        for rid, st in iam_statements(template)
+        if st["Effect"] == "Allow"
+        and any(fnmatch.fnmatchcase("sms-voice:SendTextMessage", a) for a in as_list(st["Action"]))
+    }
 
 
 def sqs_events(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -240,6 +258,34 @@ class TestBuiltTemplate:
         ]
         assert {d["Fn::GetAtt"][0] for d in dims} == dlq_ids(built)
 
+    def test_sms_events_topic_configuration_set_and_sender(self, built: dict[str, Any]) -> None:
+        res = built["Resources"]
+        topic = resources.SMS_EVENTS
+        assert res[topic.logical_id]["Properties"]["TopicName"] == f"{PREFIX}-{topic.suffix}"
+        sub = res[render.topic_subscription_logical_id(topic)]["Properties"]
+        assert sub["RawMessageDelivery"] is True
+        assert sub["Endpoint"] == {"Fn::GetAtt": [resources.MESSAGE_EVENTS.logical_id, "Arn"]}
+        (cs,) = of_type(built, "AWS::SMSVOICE::ConfigurationSet").values()
+        (dest,) = cs["Properties"]["EventDestinations"]
+        assert dest["SnsDestination"]["TopicArn"] == {"Ref": topic.logical_id}
+        # Only the send function may send SMS, through the stack's configuration set.
+        fns = of_type(built, "AWS::Serverless::Function")
+        send_fn = next(f for f in fns.values() if render.chalice_function_name(f) == "send_queue")
+        role = send_fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert sms_senders(built) == {role}
+        env = send_fn["Properties"]["Environment"]["Variables"]
+        assert env["SMS_SENDER"] == "aws"
+        assert env["SMS_CONFIGURATION_SET"] == {"Ref": render.SMS_CONFIG_SET_ID}
+        events_fn = next(
+            f for f in fns.values() if render.chalice_function_name(f) == "message_events"
+        )
+        for fn, queue in ((send_fn, resources.SEND), (events_fn, resources.MESSAGE_EVENTS)):
+            (ev,) = fn["Properties"]["Events"].values()
+            assert ev["Properties"]["Queue"] == {"Fn::GetAtt": [queue.logical_id, "Arn"]}
+            assert queue.visibility_timeout_s >= 6 * fn["Properties"]["Timeout"]
+        assert send_fn["Properties"]["Timeout"] == 120
+        assert events_fn["Properties"]["Timeout"] == 60
+
     def test_api_is_throttled(self, built: dict[str, Any]) -> None:
         (ms,) = built["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
         assert ms["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
@@ -337,6 +383,24 @@ def test_local_stack_matches_template(
             (c["QueueArn"].rsplit(":", 1)[-1], c["Filter"]["Key"]["FilterRules"][0]["Value"])
             for c in notif["QueueConfigurations"]
         ] == [(f"{PREFIX}-{n.queue}", n.prefix) for n in resources.DATA.notifications]
+
+        sns = clients.sns
+        local_topics = {
+            t["TopicArn"].rsplit(":", 1)[-1]: t["TopicArn"]
+            for t in sns.list_topics()["Topics"]
+            if t["TopicArn"].rsplit(":", 1)[-1].startswith(PREFIX)
+        }
+        tmpl_topics = of_type(built, "AWS::SNS::Topic")
+        assert set(local_topics) == {t["Properties"]["TopicName"] for t in tmpl_topics.values()}
+        for topic in resources.TOPICS:
+            (local_sub,) = sns.list_subscriptions_by_topic(
+                TopicArn=local_topics[f"{PREFIX}-{topic.suffix}"]
+            )["Subscriptions"]
+            attrs = sns.get_subscription_attributes(SubscriptionArn=local_sub["SubscriptionArn"])
+            tmpl_sub = built["Resources"][render.topic_subscription_logical_id(topic)]
+            assert local_sub["Protocol"] == tmpl_sub["Properties"]["Protocol"] == "sqs"
+            assert local_sub["Endpoint"].rsplit(":", 1)[-1] == f"{PREFIX}-{topic.queue}"
+            assert attrs["Attributes"]["RawMessageDelivery"] == "true"
     finally:
         _delete_prefixed(clients, PREFIX)
         mock.stop(remove_data=False)
@@ -344,7 +408,12 @@ def test_local_stack_matches_template(
 
 
 def _delete_prefixed(clients: Any, prefix: str) -> None:
-    ddb, sqs, s3 = clients.dynamodb, clients.sqs, clients.s3
+    ddb, sqs, s3, sns = clients.dynamodb, clients.sqs, clients.s3, clients.sns
+    for t in sns.list_topics().get("Topics", []):
+        if t["TopicArn"].rsplit(":", 1)[-1].startswith(prefix + "-"):
+            for sub in sns.list_subscriptions_by_topic(TopicArn=t["TopicArn"])["Subscriptions"]:
+                sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+            sns.delete_topic(TopicArn=t["TopicArn"])
     for name in ddb.list_tables()["TableNames"]:
         if name.startswith(prefix + "-"):
             ddb.delete_table(TableName=name)
@@ -468,7 +537,8 @@ def test_merge_refuses_unknown_queue_and_short_visibility(
     with pytest.raises(ValueError, match=r"not in resources\.py"):
         render.merge_template(sam, PREFIX)
     short = resources.Queue("IngestQueue", "ingest", visibility_timeout_s=60)
-    monkeypatch.setattr(resources, "QUEUES", (short,))
+    others = tuple(q for q in resources.QUEUES if q.suffix != "ingest")
+    monkeypatch.setattr(resources, "QUEUES", (short, *others))
     with pytest.raises(ValueError, match="visibility timeout"):
         render.merge_template(fake_sam(), PREFIX)
 
@@ -507,3 +577,237 @@ def test_only_the_sms_validator_and_the_api_may_look_up_carriers() -> None:
         )
     }
     assert allowed == {"api_handler", "validate_sms"}
+
+
+# --- unit: SMS (topic, configuration set, sender's policy and settings) ---------------
+
+
+def _sam_with_sender(prefix: str = PREFIX) -> dict[str, Any]:
+    """fake_sam plus the two messaging functions, shaped as Chalice writes them."""
+    sam = fake_sam(prefix)
+    env = sam["Resources"]["Ingest"]["Properties"]["Environment"]["Variables"]
+    for handler, queue, timeout in (
+        ("send_queue", resources.SEND, 120),
+        ("message_events", resources.MESSAGE_EVENTS, 60),
+    ):
+        lid = "".join(p.capitalize() for p in handler.split("_"))
+        sam["Resources"][f"{lid}Role"] = copy.deepcopy(sam["Resources"]["IngestRole"])
+        sam["Resources"][lid] = {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "Handler": f"app.{handler}",
+                "Timeout": timeout,
+                "Environment": {"Variables": dict(env)},
+                "Role": {"Fn::GetAtt": [f"{lid}Role", "Arn"]},
+                "Events": {
+                    f"{lid}SqsEventSource": {
+                        "Type": "SQS",
+                        "Properties": {
+                            "Queue": {
+                                "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}"
+                                f":${{AWS::AccountId}}:{prefix}-{queue.suffix}"
+                            }
+                        },
+                    }
+                },
+            },
+        }
+    return sam
+
+
+def test_topics_deliver_raw_to_their_queue_through_its_policy() -> None:
+    res = render.render_resources("p")["Resources"]
+    assert resources.TOPICS
+    for topic in resources.TOPICS:
+        queue = resources.queue_by_suffix(topic.queue)
+        props = res[topic.logical_id]["Properties"]
+        assert props["TopicName"] == f"p-{topic.suffix}"
+        # Its messages carry phone numbers: encrypted with the stack's key.
+        assert props["KmsMasterKeyId"] == {"Ref": render.KMS_KEY_ID}
+        sub = res[render.topic_subscription_logical_id(topic)]
+        assert sub["Properties"] == {
+            "TopicArn": {"Ref": topic.logical_id},
+            "Protocol": "sqs",
+            "Endpoint": {"Fn::GetAtt": [queue.logical_id, "Arn"]},
+            "RawMessageDelivery": True,
+        }
+        policy_id = render.queue_policy_logical_id(queue)
+        assert sub["DependsOn"] == [policy_id]
+        (st,) = [
+            st
+            for st in res[policy_id]["Properties"]["PolicyDocument"]["Statement"]
+            if st["Principal"] == {"Service": "sns.amazonaws.com"}
+        ]
+        assert st["Action"] == "sqs:SendMessage"
+        assert st["Condition"]["ArnLike"]["aws:SourceArn"] == {"Ref": topic.logical_id}
+        # SNS writes SSE-SQS queues without a key grant; a KMS-encrypted queue would need
+        # sns.amazonaws.com in that key's policy.
+        assert res[queue.logical_id]["Properties"]["SqsManagedSseEnabled"] is True
+        assert "KmsMasterKeyId" not in res[queue.logical_id]["Properties"]
+
+
+def test_one_queue_policy_per_queue_whoever_writes_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A topic delivering to the queue the bucket notifies: both statements, one policy.
+    extra = resources.Topic("UploadsTopic", "uploads", resources.INGEST.suffix)
+    monkeypatch.setattr(resources, "TOPICS", (*resources.TOPICS, extra))
+    res = render.render_resources("p")["Resources"]
+    doc = res[render.queue_policy_logical_id(resources.INGEST)]["Properties"]["PolicyDocument"]
+    assert {st["Principal"]["Service"] for st in doc["Statement"]} == {
+        "s3.amazonaws.com",
+        "sns.amazonaws.com",
+    }
+    assert len({st["Sid"] for st in doc["Statement"]}) == len(doc["Statement"])
+
+
+def test_configuration_set_publishes_the_events_the_app_consumes() -> None:
+    res = render.render_resources("p")["Resources"]
+    topic = resources.SMS_EVENTS
+    cs = res[render.SMS_CONFIG_SET_ID]
+    assert cs["Type"] == "AWS::SMSVOICE::ConfigurationSet"
+    assert cs["Properties"]["ConfigurationSetName"] == render.sms_configuration_set_name("p")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", cs["Properties"]["ConfigurationSetName"])
+    (dest,) = cs["Properties"]["EventDestinations"]
+    assert dest["Enabled"] is True
+    assert dest["SnsDestination"] == {"TopicArn": {"Ref": topic.logical_id}}
+    assert set(dest["MatchingEventTypes"]) == events.DELIVERED | events.FAILED
+    # End User Messaging may publish (this account only), before the destination exists.
+    policy_id = render.topic_policy_logical_id(topic)
+    assert cs["DependsOn"] == [policy_id]
+    (st,) = res[policy_id]["Properties"]["PolicyDocument"]["Statement"]
+    assert st["Principal"] == {"Service": "sms-voice.amazonaws.com"}
+    assert st["Action"] == "sns:Publish"
+    assert st["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    # ... and encrypt with the topic's key, which only a customer key policy can allow.
+    key = res[render.KMS_KEY_ID]["Properties"]["KeyPolicy"]["Statement"]
+    (kst,) = [k for k in key if k["Principal"] == {"Service": "sms-voice.amazonaws.com"}]
+    assert set(kst["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert kst["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+
+
+def test_only_the_send_function_may_send_sms() -> None:
+    t = render.merge_template(_sam_with_sender(), PREFIX)
+    assert sms_senders(t) == {"SendQueueRole"}
+    doc = t["Resources"]["SendQueueRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    (st,) = [s for s in doc["Statement"] if s["Sid"] == "SendSms"]
+    assert st["Action"] == ["sms-voice:SendTextMessage"]
+    arns = if_branches(st["Resource"])
+    assert "*" not in arns
+    assert {"Fn::GetAtt": [render.SMS_CONFIG_SET_ID, "Arn"]} in arns
+    assert {"Ref": render.SMS_ORIGINATION} in arns
+    for arn in arns:  # everything else: this account and region's sms-voice resources
+        if isinstance(arn, dict) and "Fn::Sub" in arn:
+            assert arn["Fn::Sub"].startswith(
+                "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:"
+            )
+    allowed = {
+        name
+        for name, access in render.FUNCTION_ACCESS.items()
+        if any(
+            st["Sid"] == "SendSms"
+            for st in render.function_policy(f"p-{name}", [], access)["Statement"]
+        )
+    }
+    assert allowed == {"send_queue"}
+
+
+def test_messaging_functions_get_what_they_use() -> None:
+    t = render.merge_template(_sam_with_sender(), PREFIX)
+
+    def doc(role: str) -> dict[str, Any]:
+        by_sid: dict[str, Any] = {
+            s["Sid"]: s
+            for s in t["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"][
+                "Statement"
+            ]
+        }
+        return by_sid
+
+    def tables(st: dict[str, Any] | None) -> set[str]:
+        return {r["Fn::GetAtt"][0] for r in (st or {}).get("Resource", []) if "Fn::GetAtt" in r}
+
+    send = doc("SendQueueRole")
+    assert send["QueuesConsume"]["Resource"] == [{"Fn::GetAtt": [resources.SEND.logical_id, "Arn"]}]
+    assert send["QueuesSend"]["Resource"] == [{"Fn::GetAtt": [resources.SEND.logical_id, "Arn"]}]
+    assert tables(send["TablesReadWrite"]) == {
+        resources.CAMPAIGNS.logical_id,
+        resources.MESSAGES.logical_id,
+        resources.LINKS.logical_id,
+    }
+    compliance = {t.logical_id for t in resources.TABLES if t.suffix in ("repep", "consents")}
+    assert tables(send["TablesRead"]) == {
+        resources.CONTACTS.logical_id,
+        resources.OPTOUTS.logical_id,
+        *compliance,
+    }
+    assert send["ObjectsRead"]["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::${DataBucket}/campaigns/*"}
+    ]
+    events_doc = doc("MessageEventsRole")
+    assert tables(events_doc["TablesReadWrite"]) == {
+        resources.MESSAGES.logical_id,
+        resources.OUTCOMES.logical_id,
+        resources.OPTOUTS.logical_id,
+        resources.CONTACTS.logical_id,
+    }
+    assert "QueuesSend" not in events_doc and "ObjectsRead" not in events_doc
+    api = doc("ApiHandlerRole")
+    assert {"Fn::GetAtt": [resources.SEND.logical_id, "Arn"]} in api["QueuesSend"]["Resource"]
+    assert {resources.MESSAGES.logical_id, resources.LINKS.logical_id} <= tables(
+        api["TablesReadWrite"]
+    )
+
+
+def test_sms_settings_reach_the_functions() -> None:
+    t = render.merge_template(_sam_with_sender(), PREFIX)
+    for p in (render.SMS_ORIGINATION, render.SMS_OPT_OUT_LIST, render.SMS_MAX_PRICE):
+        assert t["Parameters"][p]["Default"] == ""
+        assert t["Conditions"][render.has(p)] == {"Fn::Not": [{"Fn::Equals": [{"Ref": p}, ""]}]}
+    env = t["Resources"]["SendQueue"]["Properties"]["Environment"]["Variables"]
+    assert env["SMS_SENDER"] == "aws"
+    assert env["SMS_CONFIGURATION_SET"] == {"Ref": render.SMS_CONFIG_SET_ID}
+    unset = {"Ref": "AWS::NoValue"}
+    assert env["SMS_ORIGINATION_IDENTITY"] == {
+        "Fn::If": ["HasSmsOriginationIdentity", {"Ref": render.SMS_ORIGINATION}, unset]
+    }
+    assert env["SMS_MAX_PRICE"] == {"Fn::If": ["HasSmsMaxPrice", {"Ref": "SmsMaxPrice"}, unset]}
+    # Links: the parameter, else the REST API's own URL (the sender can name the API).
+    has_base, base, fallback = env["LINK_BASE_URL"]["Fn::If"]
+    assert (has_base, base) == ("HasLinkBaseUrl", {"Ref": render.LINK_BASE})
+    assert fallback["Fn::Sub"].startswith("https://${RestAPI}.execute-api.")
+    # The API counts link lengths too, but cannot name itself (a cycle): no fallback.
+    api_env = t["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api_env["LINK_BASE_URL"] == {"Fn::If": ["HasLinkBaseUrl", base, unset]}
+    assert "SMS_SENDER" not in api_env
+    events_env = t["Resources"]["MessageEvents"]["Properties"]["Environment"]["Variables"]
+    assert not {"SMS_SENDER", "LINK_BASE_URL"} & set(events_env)
+
+
+def test_sms_parameter_patterns() -> None:
+    def ok(param: str, value: str) -> bool:
+        pattern = render.PARAMETERS[param]["AllowedPattern"]
+        return re.fullmatch(pattern, value) is not None
+
+    arn = "arn:aws:sms-voice:us-east-1:123456789012:"
+    for good in (
+        "",
+        f"{arn}phone-number/phone-abc123",
+        f"{arn}pool/pool-0a1b",
+        f"{arn}sender-id/ALCANCE/MX",
+    ):
+        assert ok(render.SMS_ORIGINATION, good), good
+    for bad in ("+525512345678", "pool-0a1b", f"{arn}configuration-set/x"):
+        assert not ok(render.SMS_ORIGINATION, bad), bad
+    assert ok(render.SMS_MAX_PRICE, "") and ok(render.SMS_MAX_PRICE, "0.10")
+    assert not ok(render.SMS_MAX_PRICE, "1") and not ok(render.SMS_MAX_PRICE, "100.0")
+    assert ok(render.LINK_BASE, "https://alc.mx") and not ok(render.LINK_BASE, "http://alc.mx")
+
+
+def test_no_chalice_function_takes_a_rendered_logical_id() -> None:
+    """Chalice names a function's resources after it (send_queue -> SendQueue,
+    SendQueueRole): none may be a logical id resources.py renders (merge would refuse)."""
+    from chalice.utils import to_cfn_resource_name
+
+    rendered = set(render.render_resources(PREFIX)["Resources"])
+    for name in render.FUNCTION_ACCESS:
+        lid = to_cfn_resource_name(name)
+        assert not {lid, f"{lid}Role"} & rendered, name

@@ -9,6 +9,8 @@ Protocols (ground truth from `truth.py`, the same for every protocol of a platfo
   `X-Amz-Target: PinpointSMSVoiceV2.CarrierLookup` -> `{E164PhoneNumber,
   PhoneNumberType (MOBILE | LANDLINE | OTHER), Carrier, MCC, MNC, ...}`; faults as AWS
   answers them (`ThrottlingException` 400, `InternalServerException` 500);
+- AWS End User Messaging `SendTextMessage` (sms): the same AWS JSON 1.0 endpoint, with
+  delivery events, replies and clicks published afterwards (`sms.py`, `sms_*` settings);
 - Google RBM shape (google): `POST /v1/users:batchGet {"users": [...]}` and
   `GET /v1/phones/<e164>/capabilities` (404 when not RCS-reachable).
 Faults, per request, in this order: platform `down` -> 503; per-platform quota (token
@@ -17,7 +19,7 @@ bucket, `quota_rps`, 1 s of burst) -> 429 + Retry-After; a 429 burst window
 `timeout_rate` -> sleeps `hang_s` then 504 (the client has given up by then); otherwise
 sleeps a lognormal latency (`latency_p50_ms`, `latency_sigma`) and answers.
 Admin: `GET|POST /admin/config`, `GET /admin/truth?number=&platform=`, `GET /admin/stats`,
-`POST /admin/stats/reset`."""
+`GET /admin/sms/log[?full=1]`, `POST /admin/stats/reset` (the SMS log too)."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from chalicelib.validation.status import PLATFORMS, Status
+from tools.simulator.sms import SmsSimulator
 from tools.simulator.truth import truth
 
 
@@ -49,6 +52,18 @@ class SimConfig:
     max_batch: int = 1000
     down: list[str] = field(default_factory=list)
     seed: int = 7
+    # SendTextMessage (tools/simulator/sms.py); delays are simulated seconds.
+    sms_send_quota_per_s: float = 0.0  # messages per second; 0 = unlimited
+    sms_delivery_delay_s: float = 1.0
+    sms_failure_rate: float = 0.0  # share of valid numbers: TEXT_CARRIER_UNREACHABLE
+    sms_reply_rate: float = 0.0  # share of delivered messages that get a reply
+    sms_optout_reply_rate: float = 0.0  # share of replies that say BAJA
+    sms_reply_delay_s: float = 30.0
+    sms_click_rate: float = 0.0  # share of delivered messages whose links are opened
+    sms_click_delay_s: float = 10.0
+    sms_events_topic_arn: str = ""  # "" = events are logged, not published
+    sms_sns_endpoint_url: str = ""
+    sms_blocked_prefixes: list[str] = field(default_factory=list)  # e.g. ["1"]
 
     def update(self, changes: dict[str, Any]) -> None:
         for k, v in changes.items():
@@ -98,6 +113,7 @@ class Simulator:
         self._buckets: dict[str, _Bucket] = {}
         self.stats: dict[str, PlatformStats] = {p: PlatformStats() for p in PLATFORMS}
         self._epoch = time.monotonic()
+        self.sms = SmsSimulator(self)
 
     # -- faults ----------------------------------------------------------------------
     def gate(self, platform: str) -> tuple[int, dict[str, str]] | None:
@@ -128,6 +144,11 @@ class Simulator:
                 return 504, {"X-Sim-Hang": "1"}
             return None
 
+    def take(self, key: str, rate: float) -> float:
+        """A token from the bucket `key` (1 s of burst): 0, else seconds to wait."""
+        with self._lock:
+            return self._buckets.setdefault(key, _Bucket()).take(rate)
+
     def latency_s(self) -> float:
         with self._lock:
             z = self._rng.gauss(0, 1)
@@ -146,6 +167,7 @@ class Simulator:
         with self._lock:
             self.stats = {p: PlatformStats() for p in PLATFORMS}
             self._buckets.clear()
+        self.sms.reset()
 
     # -- protocols ---------------------------------------------------------------------
     @staticmethod
@@ -251,6 +273,8 @@ def _handler_class(sim: Simulator) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, asdict(sim.config))
             if parts == ["admin", "stats"]:
                 return self._send(200, {p: asdict(s) for p, s in sim.stats.items()})
+            if parts == ["admin", "sms", "log"]:
+                return self._send(200, sim.sms.log(full=q.get("full") in ("1", "true")))
             if parts == ["admin", "truth"]:
                 t = truth(q["platform"], q["number"])
                 return self._send(200, {**asdict(t), "status": t.status.value})
@@ -273,20 +297,26 @@ def _handler_class(sim: Simulator) -> type[BaseHTTPRequestHandler]:
                 return self._send(404, {"error": err})
             return self._send(404, {"error": {"code": 404, "message": "no such route"}})
 
-        def _aws_json(self, status: int, body: Any) -> None:
+        def _aws_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("x-amzn-RequestId", "sim-0000")
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
         def _aws(self, target: str, body: dict[str, Any]) -> None:
-            """AWS JSON 1.0 (pinpoint-sms-voice-v2): CarrierLookup only."""
+            """AWS JSON 1.0 (pinpoint-sms-voice-v2): CarrierLookup, SendTextMessage."""
+            if target == "PinpointSMSVoiceV2.SendTextMessage":
+                reply = sim.sms.send_text_message(body)
+                time.sleep(reply.delay_s)
+                return self._aws_json(reply.status, reply.body, reply.headers)
             if target != "PinpointSMSVoiceV2.CarrierLookup":
                 err = {"__type": "UnknownOperationException", "message": target}
                 return self._aws_json(400, err)
@@ -386,3 +416,4 @@ class SimulatorServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+        self.sim.sms.stop()

@@ -13,6 +13,11 @@ does next depends only on `SendResult.outcome`:
   `retry_after_s` (the provider's `Retry-After` when it gave one).
 - `unknown`: no answer (timeout, connection dropped after the request went out): the
   message may or may not have gone, so it is never resent automatically.
+
+A refusal that is about our account rather than the recipient (credentials, a missing
+origination identity or configuration set) raises `SenderMisconfigured` instead of
+becoming a `rejected` per recipient: one bad setting must stop a campaign, not quietly
+fail every one of its messages.
 """
 
 from __future__ import annotations
@@ -46,8 +51,17 @@ class SendResult:
     provider: str = ""
 
 
+class SenderMisconfigured(RuntimeError):
+    """The provider refused our account or settings; no recipient is to blame."""
+
+    def __init__(self, provider: str, detail: str) -> None:
+        super().__init__(f"{provider}: {detail}")
+        self.provider = provider
+        self.detail = detail
+
+
 class SmsSender(Protocol):
-    """One adapter per provider; configured per stage (chalicelib/messaging/config.py)."""
+    """One adapter per provider; configured per stage (chalicelib/messaging/senders/config.py)."""
 
     name: str
 

@@ -1,0 +1,219 @@
+"""The send pipeline on the local stack (moto, the real queues and handlers), with a
+recording sender in place of the provider: who is sent, who skipped and why, local
+windows on a simulated clock, provider refusals, and a crash after the claim."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from chalicelib.core.ddb import batch_write, to_item
+from chalicelib.domain import clock
+from chalicelib.messaging.senders.base import SendRequest, SendResult
+from chalicelib.wiring import wiring
+from tools.local.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+ZONES = {
+    "CDMX": "America/Mexico_City",
+    "BC": "America/Tijuana",
+    "QROO": "America/Cancun",
+    "SON": "America/Hermosillo",
+}
+
+
+@dataclass
+class RecordingSender:
+    """Accepts every message, or refuses some on purpose; remembers what it sent and
+    when (on the simulated clock)."""
+
+    name: str = "recording"
+    refuse: dict[str, int] = field(default_factory=dict)  # number -> refusals left
+    reject: set[str] = field(default_factory=set)
+    sent: list[tuple[str, str, datetime]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, request: SendRequest) -> SendResult:
+        with self.lock:
+            left = self.refuse.get(request.destination, 0)
+            if left:
+                self.refuse[request.destination] = left - 1
+                return SendResult("retry", reason="throttled", retry_after_s=0)
+            if request.destination in self.reject:
+                return SendResult("rejected", reason="invalid_destination")
+            self.sent.append((request.destination, request.body, clock.now_utc()))
+        return SendResult("accepted", message_id=f"m-{len(self.sent)}")
+
+    def counts(self) -> Counter[str]:
+        return Counter(d for d, _, _ in self.sent)
+
+
+def contact(i: int, state: str | None, **extra: Any) -> dict[str, Any]:
+    e164 = f"+52550{i:07d}"
+    item: dict[str, Any] = {
+        "e164": e164,
+        "national": e164[3:],
+        "lada": "55",
+        "score": 50 + i % 50,
+        "attributes": {"nombre": f"Cliente {i}"},
+        "created_at": "2025-01-01T00:00:00.000+00:00",
+        "platforms": {},
+    }
+    if state:
+        item["state_code"] = state
+        item["timezone"] = ZONES[state]
+    item.update(extra)
+    return item
+
+
+def seed(items: list[dict[str, Any]]) -> None:
+    w = wiring()
+    batch_write(
+        w.clients.dynamodb,
+        w.contacts.table_name,
+        [{"PutRequest": {"Item": to_item(i)}} for i in items],
+    )
+
+
+def import_repep(api: httpx.Client, numbers: list[str]) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    body = "\n".join(n[3:] for n in numbers) or "5500000000"
+    r = api.post(
+        f"/v2/compliance/repep?downloaded_at={today}",
+        content=body.encode(),
+        headers={"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 200, r.text
+
+
+def create(api: httpx.Client, amount: int, **message: Any) -> str:
+    msg = {"text": "Hola {nombre|cliente}, 2x1 hoy en https://tienda.example.mx/promo", **message}
+    r = api.post(
+        "/v2/campaigns",
+        json={"name": "prueba", "amount": amount, "cost_per_message": 0.25, "message": msg},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["campaign_id"])
+
+
+@pytest.fixture
+def sender(stack: LocalStack) -> Iterator[RecordingSender]:
+    w = wiring()
+    rec = RecordingSender()
+    pipeline = w.send_pipeline
+    saved = (pipeline.sender, pipeline.settings.retry_base_s, pipeline.faults.crash_after_claims)
+    pipeline.sender = rec
+    pipeline.settings.retry_base_s = 0
+    pipeline.faults.claims = 0
+    yield rec
+    pipeline.sender, pipeline.settings.retry_base_s, pipeline.faults.crash_after_claims = saved
+    clock.reset()
+
+
+def funnel(api: httpx.Client, cid: str) -> dict[str, Any]:
+    r = api.get(f"/v2/campaigns/{cid}/funnel")
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def test_every_recipient_ends_in_one_state(
+    stack: LocalStack, api: httpx.Client, sender: RecordingSender
+) -> None:
+    # Noon in Mexico City: every zone's window is open.
+    clock.simulate(datetime(2026, 12, 2, 18, 0, tzinfo=UTC))
+    items = [contact(i, ("CDMX", "BC", "QROO", "SON")[i % 4]) for i in range(40)]
+    items[1]["opt_out"] = True  # flagged on the contact
+    items[2]["platforms"] = {
+        "sms": {"status": "invalid", "checked_at": "2026-01-01", "source": "t"}
+    }
+    seed(items)
+    numbers = [i["e164"] for i in items]
+    import_repep(api, [numbers[3], numbers[4]])
+    consent = api.post(
+        "/v2/compliance/consents",
+        json={"records": [{"phone": numbers[4], "source": "web_form", "text_shown": "Acepto"}]},
+    )
+    assert consent.status_code in (200, 201), consent.text
+    sender.reject.add(numbers[5])
+    sender.refuse[numbers[6]] = 2  # throttled twice, then taken
+    cid = create(api, 40)
+    preview = api.post(f"/v2/campaigns/{cid}/preview").json()
+    assert preview["targeted"] == 40
+    assert preview["skipped"]["repep"] == 1 and preview["skipped"]["invalid"] == 1
+    assert preview["message"]["encoding"] == "GSM-7"  # "más" replaced by default
+    assert "/r/" in preview["samples"][0]["body"] or "x" * 12 in preview["samples"][0]["body"]
+    # The contact flag alone opts out at send time; the extraction skipped it already.
+    r = api.post(f"/v2/campaigns/{cid}/send", json={})
+    assert r.status_code == 202, r.text
+    assert stack.pump.drain(timeout_s=60)
+    f = funnel(api, cid)
+    assert f["sent"] + f["failed"] + f["skipped"] + f["unknown"] == f["targeted"]
+    assert f["pending"] == 0 and f["send_status"] == "completed"
+    assert f["failed_by_reason"] == {"invalid_destination": 1}
+    assert f["skipped_by_reason"] == {"repep": 1, "invalid": 1}
+    counts = sender.counts()
+    assert max(counts.values()) == 1  # nobody twice, the throttled one included
+    assert numbers[6] in counts and numbers[4] in counts  # REPEP with consent: sent
+    assert numbers[3] not in counts and numbers[2] not in counts
+    body = next(b for d, b, _ in sender.sent if d == numbers[0])
+    assert body.startswith("Hola Cliente 0, 2x1 hoy en http")
+    assert "/r/" in body and body.endswith("Responde BAJA para no recibir mas")
+    # Sending again is refused; the campaign's messages are not sent twice.
+    assert api.post(f"/v2/campaigns/{cid}/send", json={}).status_code == 409
+
+
+def test_recipients_wait_for_their_own_local_window(
+    stack: LocalStack, api: httpx.Client, sender: RecordingSender
+) -> None:
+    # 08:50 in Mexico City, 09:50 in Cancun, 06:50 in Tijuana, 07:50 in Hermosillo; a
+    # simulated minute per real 0.1 s. Valid 3 h: Tijuana opens at 09:00 local = 2h10m.
+    clock.simulate(datetime(2026, 12, 2, 14, 50, tzinfo=UTC), speed=600)
+    items = [contact(i, ("CDMX", "BC", "QROO", "SON")[i % 4]) for i in range(20)]
+    items.append(contact(99, None))  # zone unknown: only when open everywhere
+    seed(items)
+    import_repep(api, [])
+    cid = create(api, 21, valid_hours=3)
+    assert api.post(f"/v2/campaigns/{cid}/send", json={}).status_code == 202
+    assert stack.pump.drain(timeout_s=90)
+    f = funnel(api, cid)
+    assert f["sent"] == 21, f
+    zone_of = {i["e164"]: i.get("timezone") for i in items}
+    for dest, _, at in sender.sent:
+        zones = [zone_of[dest]] if zone_of[dest] else list(ZONES.values())
+        for z in zones:
+            local = at.astimezone(ZoneInfo(z)).time()
+            assert 9 <= local.hour < 21, (dest, z, at)
+    first = {d: at for d, _, at in sender.sent}
+    cancun = [first[i["e164"]] for i in items if i.get("state_code") == "QROO"]
+    tijuana = [first[i["e164"]] for i in items if i.get("state_code") == "BC"]
+    assert max(cancun) < min(tijuana)  # Cancun was open first; Tijuana waited
+
+
+def test_window_expired_and_crash_after_claim_is_unknown(
+    stack: LocalStack, api: httpx.Client, sender: RecordingSender
+) -> None:
+    # 20:30 in Mexico City, 21:30 in Cancun (closed until 09:00, past the 2 h validity).
+    clock.simulate(datetime(2026, 12, 3, 2, 30, tzinfo=UTC), speed=60)
+    items = [contact(i, ("CDMX", "QROO")[i % 2]) for i in range(20)]
+    seed(items)
+    import_repep(api, [])
+    w = wiring()
+    w.send_pipeline.faults.crash_after_claims = 3
+    cid = create(api, 20, valid_hours=2)
+    assert api.post(f"/v2/campaigns/{cid}/send", json={}).status_code == 202
+    assert stack.pump.drain(timeout_s=120)
+    f = funnel(api, cid)
+    assert f["skipped_by_reason"] == {"window_expired": 10}
+    assert f["unknown"] == 1 and f["sent"] == 9, f
+    assert f["sent"] + f["failed"] + f["skipped"] + f["unknown"] == 20
+    assert max(sender.counts().values()) == 1
