@@ -91,11 +91,14 @@ def test_compose_preview_send_and_follow_the_funnel(
         page.click("#key-form button[type=submit]")
         page.wait_for_selector("body[data-ready='1']", timeout=30_000)
 
-        # The live counter: "á" (in the text and the opt-out line) forces UCS-2.
+        # The live counter: "á" (in the text and the opt-out line) forces UCS-2 unless
+        # replaced (on by default, as in the API: the opt-out line alone has one).
         page.fill("#c-name", "Pizzas 2x1 (e2e)")
         page.fill("#c-amount", str(AMOUNT))
         page.fill("#c-price", "0.25")
         assert page.input_value("#c-opt-out") == "Responde BAJA para no recibir más"
+        assert page.is_checked("#c-gsm-replace")
+        page.uncheck("#c-gsm-replace")
         page.fill("#c-text", TEXT)
         page.wait_for_selector("#c-counter[data-encoding='UCS-2']", timeout=10_000)
         assert page.is_visible("#c-encoding-warning")
