@@ -105,8 +105,8 @@ class Wiring:
     @cached_property
     def extraction(self) -> ExtractionService:
         from chalicelib.audiences.extract import Extractor
-        from chalicelib.compliance.do_not_contact import DoNotContact
         from chalicelib.audiences.service import ExtractionService
+        from chalicelib.compliance.do_not_contact import DoNotContact
 
         return ExtractionService(
             extractor=Extractor(

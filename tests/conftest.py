@@ -41,7 +41,8 @@ def stack(local_stack: LocalStack) -> LocalStack:
 
     assert local_stack.pump.drain(timeout_s=60)
     httpx.post(f"{local_stack.endpoint}/moto-api/reset", timeout=30).raise_for_status()
-    provision(wiring().clients)
+    local_stack.queue_urls = provision(wiring().clients)
+    local_stack.wire_simulator()
     local_stack.create_admin_key()
     return local_stack
 

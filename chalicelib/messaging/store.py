@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # What the report reads of each item.
 REPORT_FIELDS = (
     "e164",
-    "#s",
+    "state",
     "reason",
     "segments",
     "price",
@@ -274,8 +274,9 @@ class MessageStore:
             "TableName": self.table_name,
             "KeyConditionExpression": "campaign_id = :c",
             "ExpressionAttributeValues": {":c": {"S": campaign_id}},
-            "ProjectionExpression": ", ".join(REPORT_FIELDS),
-            "ExpressionAttributeNames": {"#s": "state"},
+            # Every name aliased: several (state, segments...) are reserved words.
+            "ProjectionExpression": ", ".join(f"#r{i}" for i in range(len(REPORT_FIELDS))),
+            "ExpressionAttributeNames": {f"#r{i}": f for i, f in enumerate(REPORT_FIELDS)},
         }
         while True:
             resp = self._ddb.query(**kwargs)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from chalicelib.compliance.rules import mexico_today
 from chalicelib.core.ddb import batch_write, to_item
 from chalicelib.domain import clock
 from chalicelib.messaging.senders.base import SendRequest, SendResult
@@ -58,7 +59,7 @@ class RecordingSender:
 
 
 def contact(i: int, state: str | None, **extra: Any) -> dict[str, Any]:
-    e164 = f"+52550{i:07d}"
+    e164 = f"+52551{i:07d}"
     item: dict[str, Any] = {
         "e164": e164,
         "national": e164[3:],
@@ -85,7 +86,7 @@ def seed(items: list[dict[str, Any]]) -> None:
 
 
 def import_repep(api: httpx.Client, numbers: list[str]) -> None:
-    today = datetime.now(UTC).date().isoformat()
+    today = mexico_today(clock.now_utc()).isoformat()
     body = "\n".join(n[3:] for n in numbers) or "5500000000"
     r = api.post(
         f"/v2/compliance/repep?downloaded_at={today}",
@@ -132,12 +133,18 @@ def test_every_recipient_ends_in_one_state(
     # Noon in Mexico City: every zone's window is open.
     clock.simulate(datetime(2026, 12, 2, 18, 0, tzinfo=UTC))
     items = [contact(i, ("CDMX", "BC", "QROO", "SON")[i % 4]) for i in range(40)]
-    items[1]["opt_out"] = True  # flagged on the contact
+    seed(items)
+    numbers = [i["e164"] for i in items]
+    import_repep(api, [])
+    cid = create(api, 40)
+    # A delivery receipt (or a lookup) finds one number unreachable by SMS.
     items[2]["platforms"] = {
         "sms": {"status": "invalid", "checked_at": "2026-01-01", "source": "t"}
     }
-    seed(items)
-    numbers = [i["e164"] for i in items]
+    seed([items[2]])
+    # After the snapshot too: one number opts out, two turn up on a new REPEP copy (one of
+    # them with a recorded consent). The send re-reads all of it.
+    assert api.post("/v2/optouts", json={"phones": [numbers[1]]}).status_code == 200
     import_repep(api, [numbers[3], numbers[4]])
     consent = api.post(
         "/v2/compliance/consents",
@@ -146,13 +153,17 @@ def test_every_recipient_ends_in_one_state(
     assert consent.status_code in (200, 201), consent.text
     sender.reject.add(numbers[5])
     sender.refuse[numbers[6]] = 2  # throttled twice, then taken
-    cid = create(api, 40)
     preview = api.post(f"/v2/campaigns/{cid}/preview").json()
-    assert preview["targeted"] == 40
-    assert preview["skipped"]["repep"] == 1 and preview["skipped"]["invalid"] == 1
+    assert preview["targeted"] == 40 and preview["recipients"] == 37
+    assert preview["skipped"] == {
+        "opt_out": 1,
+        "repep": 1,
+        "invalid": 1,
+        "window_expired": 0,
+        "no_consent": 0,
+    }
     assert preview["message"]["encoding"] == "GSM-7"  # "más" replaced by default
-    assert "/r/" in preview["samples"][0]["body"] or "x" * 12 in preview["samples"][0]["body"]
-    # The contact flag alone opts out at send time; the extraction skipped it already.
+    assert preview["samples"][0]["body"].startswith("Hola Cliente 39, 2x1 hoy en ")
     r = api.post(f"/v2/campaigns/{cid}/send", json={})
     assert r.status_code == 202, r.text
     assert stack.pump.drain(timeout_s=60)
@@ -160,7 +171,7 @@ def test_every_recipient_ends_in_one_state(
     assert f["sent"] + f["failed"] + f["skipped"] + f["unknown"] == f["targeted"]
     assert f["pending"] == 0 and f["send_status"] == "completed"
     assert f["failed_by_reason"] == {"invalid_destination": 1}
-    assert f["skipped_by_reason"] == {"repep": 1, "invalid": 1}
+    assert f["skipped_by_reason"] == {"opt_out": 1, "repep": 1, "invalid": 1}
     counts = sender.counts()
     assert max(counts.values()) == 1  # nobody twice, the throttled one included
     assert numbers[6] in counts and numbers[4] in counts  # REPEP with consent: sent

@@ -733,11 +733,12 @@ def test_messaging_functions_get_what_they_use() -> None:
         resources.MESSAGES.logical_id,
         resources.LINKS.logical_id,
     }
-    compliance = {t.logical_id for t in resources.TABLES if t.suffix in ("repep", "consents")}
     assert tables(send["TablesRead"]) == {
         resources.CONTACTS.logical_id,
         resources.OPTOUTS.logical_id,
-        *compliance,
+        resources.REPEP.logical_id,
+        resources.CONSENTS.logical_id,
+        resources.STATS.logical_id,  # the REPEP list in force (`repep#meta`)
     }
     assert send["ObjectsRead"]["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:s3:::${DataBucket}/campaigns/*"}

@@ -17,6 +17,9 @@ PUBLIC = {
     # key and sends it to the /v2/dashboard/* APIs, which need `read`.
     ("/dashboard", "GET"),
     ("/dashboard/assets/{name}", "GET"),
+    # A message's short link: opened from a phone, by a recipient who has no key. The
+    # code is 72 random bits and the answer is a redirect (no data).
+    ("/r/{code}", "GET"),
 }
 
 

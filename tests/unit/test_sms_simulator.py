@@ -246,19 +246,19 @@ def test_replies_optouts_and_clicks(sim: SimulatorServer, topic: tuple[str, Any,
         app.server_close()
 
 
-def test_a_burst_of_sends_is_not_slowed_by_the_scheduler(sim: SimulatorServer) -> None:
-    """2,000 sends with their fates due at once: the send path only pushes on a heap."""
+def test_a_burst_of_sends_all_get_their_fate(sim: SimulatorServer) -> None:
+    """2,000 sends with their fates due at once: every one logged once and settled
+    (how fast is bench/sending.py's business, not a test's)."""
     sim.sim.config.update({"sms_delivery_delay_s": 0.0})
     body = {"MessageBody": "Hola", "Context": {"campaign_id": "bulk", "message_ref": "r"}}
-    started = time.perf_counter()
     for i in range(2000):
         reply = sim.sim.sms.send_text_message(
             {**body, "DestinationPhoneNumber": f"+5255130{i:05d}"}
         )
         assert reply.status == 200
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0, elapsed  # 1 ms per send at most; 50/s leaves 20 ms each
     wait_for(lambda: sim.sim.sms.log()["summary"]["pending"] == 0)
+    summary = sim.sim.sms.log()["summary"]
+    assert summary["sent"] == 2000 and summary["duplicates"] == 0
 
 
 def test_encoding_parts_and_links() -> None:

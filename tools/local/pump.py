@@ -316,11 +316,15 @@ class EventPump:
     def queue_depth(self, src: PumpSource) -> int:
         attrs = self._sqs.get_queue_attributes(
             QueueUrl=src.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                # Re-enqueued with DelaySeconds (validation's backoff, a recipient
+                # waiting for its window): not done yet either.
+                "ApproximateNumberOfMessagesDelayed",
+            ],
         )["Attributes"]
-        return int(attrs["ApproximateNumberOfMessages"]) + int(
-            attrs["ApproximateNumberOfMessagesNotVisible"]
-        )
+        return sum(int(v) for v in attrs.values())
 
     def drain(self, timeout_s: float = 120.0, settle_s: float = 0.5) -> bool:
         """Wait until every source queue is empty and no invocation is running."""

@@ -98,6 +98,9 @@ class LocalStack:
 
         self.sim = SimulatorServer().start()
         os.environ.update(local_environment(self.moto_port, self.prefix, self.sim.url))
+        # Short links in messages point at this stack's API (`GET /r/{code}`).
+        self.api_port = self.api_port or free_port()
+        os.environ["LINK_BASE_URL"] = self.api_url
         if self.moto_in_process:
             if self.data_dir is not None:
                 raise ValueError("data_dir needs moto in its own process (moto_in_process=False)")
@@ -149,6 +152,7 @@ class LocalStack:
         clients = make_clients()
         reset_wiring(Wiring(clients))
         self.queue_urls = provision(clients)
+        self.wire_simulator()
         if self.data_dir is not None:
             release_interrupted_ingests(clients)
         self.create_admin_key()
@@ -170,6 +174,16 @@ class LocalStack:
         if self.with_api:
             self._start_api()
         return self
+
+    def wire_simulator(self) -> None:
+        """The simulator publishes delivery events and replies to the stack's SMS events
+        topic on moto, as a configuration set's SNS destination does."""
+        from chalicelib.core import resources
+
+        topic = resources.queue_name(self.prefix, resources.SMS_EVENTS.suffix)
+        self.sim.sim.config.update(
+            {"sms_events_topic_arn": self.queue_urls[topic], "sms_sns_endpoint_url": self.endpoint}
+        )
 
     def _sweep_loop(self) -> None:
         from chalicelib.core.logging import logger
