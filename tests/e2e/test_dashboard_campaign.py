@@ -132,9 +132,10 @@ def test_compose_preview_send_and_follow_the_funnel(
         assert float(_value(page, "#c-cost") or 0) > 0
         assert page.locator("#c-samples li").count() > 0
         assert page.is_hidden("#c-repep")  # the list imported above is in force
+        assert page.is_hidden("#c-override")
         campaign_id = page.get_attribute("#c-preview-box", "data-campaign-id")
         assert campaign_id and campaign_id.startswith("cmp_")
-        page.screenshot(path=str(SHOTS / "campaign-preview.png"), full_page=True)
+        page.locator("#composer").screenshot(path=str(SHOTS / "campaign-preview.png"))
 
         # Send now: the campaign's page opens and its funnel fills as messages go out.
         page.click("#c-send-now")

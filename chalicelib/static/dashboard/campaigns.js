@@ -513,7 +513,10 @@ async function refreshFunnel(id) {
   try {
     const f = await api(campaignPath(id, "funnel"));
     if (campaignPage.id !== id) return;
+    const before = campaignPage.funnel && campaignPage.funnel.send_status;
     campaignPage.funnel = f;
+    // The campaigns table shows the send status too (completed, paused...).
+    if (before && before !== f.send_status) loadCampaigns().catch(showError);
     $("cp-error").hidden = true;
     renderCampaignPage();
   } catch (err) {
@@ -607,7 +610,7 @@ function renderDeliveries(f) {
     type: "bar",
     data: {
       labels: points.map((p) => minuteLabel(p.minute)),
-      datasets: [{ label: t("cp_delivered"), data: points.map((p) => p.delivered), backgroundColor: "#2e7d32" }],
+      datasets: [{ label: t("cp_delivered"), data: points.map((p) => p.delivered), backgroundColor: "#2e7d32", maxBarThickness: 48 }],
     },
     options: { animation: false, responsive: true, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
