@@ -71,7 +71,8 @@ class MessageStore:
             names.update({f"#a{i}": k for i, k in enumerate(add)})
             vals.update({f":a{i}": v for i, v in enumerate(add.values())})
             expr += " ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(add)))
-        names["#s"] = "state"
+        if "#s" in condition:
+            names["#s"] = "state"
         vals.update(values or {})
         try:
             self._ddb.update_item(

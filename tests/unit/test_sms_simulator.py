@@ -145,7 +145,7 @@ def test_delivery_follows_the_ground_truth_in_aws_event_shape(
     s = sender(sim)
     ids = {send(s, n).message_id: n for n in numbers}
     want = {
-        n: ["TEXT_SUCCESSFUL", "TEXT_DELIVERED"]
+        n: ["TEXT_DELIVERED"]
         if truth("sms", n).status is Status.VALID
         else ["TEXT_BLOCKED"]
         if truth("sms", n).status is Status.PREMIUM
@@ -164,7 +164,7 @@ def test_delivery_follows_the_ground_truth_in_aws_event_shape(
             "message_ref": f"cmp-1:{e['destinationPhoneNumber']}",
         }
         assert e["messageStatus"] == e["eventType"].removeprefix("TEXT_")
-        assert e["isFinal"] is (e["eventType"] != "TEXT_SUCCESSFUL")
+        assert e["isFinal"] is True  # only final events are published
         assert e["eventTimestamp"] >= e["messageRequestTimestamp"]
         got.setdefault(e["destinationPhoneNumber"], []).append(e["eventType"])
     assert got == want

@@ -372,11 +372,11 @@ class SmsSimulator:
         if not self._current(generation):
             return
         fate = self.fate(msg)
-        if fate == "TEXT_DELIVERED":
-            self._publish(self.event(msg, "TEXT_SUCCESSFUL", final=False))
+        # Only the final event is published: the stack's configuration set subscribes
+        # to final events alone (infra/render.py), as the app ignores TEXT_SUCCESSFUL.
         self._publish(self.event(msg, fate, final=True))
         with self._lock:
-            msg.events += (["TEXT_SUCCESSFUL"] if fate == "TEXT_DELIVERED" else []) + [fate]
+            msg.events.append(fate)
             msg.status = "delivered" if fate == "TEXT_DELIVERED" else "failed"
             self.counts[msg.status] += 1
         if fate != "TEXT_DELIVERED":
