@@ -217,7 +217,11 @@ class MessageStore:
     ) -> bool:
         """The carrier's final word. A delivery never turns into a failure afterwards
         (events can arrive out of order; DELIVERED is final)."""
-        fields: dict[str, Any] = {"delivery": "delivered" if delivered else "failed"}
+        # When we learnt it: the receipt's lag behind the carrier is an operating figure.
+        fields: dict[str, Any] = {
+            "delivery": "delivered" if delivered else "failed",
+            "delivery_recorded_at": now_iso(),
+        }
         if delivered:
             fields["delivered_at"] = at
         else:

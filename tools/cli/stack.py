@@ -81,6 +81,7 @@ def local(
             from tools.training.commands import print_score_distribution
 
             print_score_distribution(_wiring(), stack.pump, click.echo)
+            _demo_campaign(stack)
         if exit_after_demo:
             return
         click.echo(f"API: {stack.api_url}/v2/uploads, /v2/contacts/{{phone}} — Ctrl-C to stop")
@@ -93,6 +94,66 @@ def local(
             pass
     finally:
         stack.stop()
+
+
+DEMO_REPEP = Path(__file__).resolve().parents[2] / "samples" / "repep_muestra.txt"
+DEMO_MESSAGE = (
+    "Hola {nombre|cliente}: este Buen Fin 20% en tu próxima compra https://tienda.example.mx/bf"
+)
+
+
+def _demo_campaign(stack: Any, amount: int = 50, wait_s: float = 120.0) -> None:
+    """Send a small campaign to the best leads through the provider simulator (after
+    importing a sample REPEP copy: sending refuses without one) and print its funnel.
+    Recipients outside 09:00-21:00 in their own zone wait for it: the funnel then shows
+    them pending, and the dashboard's campaign page fills in when their window opens."""
+    from chalicelib.compliance.rules import mexico_today
+    from chalicelib.domain.clock import now_utc
+    from tools.cli.campaigns import follow_send, print_funnel
+    from tools.local.http import StackHTTP
+
+    with StackHTTP(stack.api_url, stack.admin_key) as http:
+        today = mexico_today(now_utc()).isoformat()
+        r = http.post(
+            f"/v2/compliance/repep?downloaded_at={today}",
+            content=DEMO_REPEP.read_bytes(),
+            headers={"Content-Type": "text/plain"},
+        )
+        r.raise_for_status()
+        click.echo(f"REPEP (sample copy, {DEMO_REPEP.name}): {r.json().get('listed')} numbers")
+        r = http.post(
+            "/v2/campaigns",
+            json={
+                "name": "Demo Buen Fin",
+                "amount": amount,
+                "order": "score_desc",
+                "cost_per_message": 0.12,
+                "message": {"text": DEMO_MESSAGE},
+            },
+        )
+        r.raise_for_status()
+        cid = r.json()["campaign_id"]
+        preview = http.post(f"/v2/campaigns/{cid}/preview").json()
+        msg = preview["message"]
+        click.echo(
+            f"campaign {cid}: {preview['recipients']} recipients of {preview['targeted']}, "
+            f"{msg['encoding']} {msg['segments']} segment(s), "
+            f"estimated cost MXN {preview['estimated_cost']}; skipped "
+            + ", ".join(f"{k} {v}" for k, v in preview["skipped"].items() if v)
+        )
+        if preview["samples"]:
+            click.echo("  " + preview["samples"][0]["body"].replace("\n", "\n  "))
+        http.post(f"/v2/campaigns/{cid}/send", json={}).raise_for_status()
+        try:
+            follow_send(http, cid, wait_s)
+        except click.ClickException:
+            funnel = http.get(f"/v2/campaigns/{cid}/funnel").json()
+            click.echo(
+                f"  {funnel['pending']} recipients wait for 09:00 in their own time zone; "
+                f"the dashboard's campaign page follows them"
+            )
+        stack.pump.drain(timeout_s=30)
+        print_funnel(http.get(f"/v2/campaigns/{cid}/funnel").json())
 
 
 def _print_validation_summary(stack: Any) -> None:
