@@ -186,7 +186,6 @@ class Wiring:
     def send_pipeline(self) -> SendPipeline:
         from chalicelib.messaging.config import link_base
         from chalicelib.messaging.pipeline import SendPipeline, SendSettings
-        from chalicelib.validation.resilience import TokenBucket
 
         # Every container's share of the origination identity's messages per second.
         quota = self.sms_config.quota_per_s
@@ -199,7 +198,7 @@ class Wiring:
             contacts=self.contacts,
             links=self.links,
             sender=self.sms_sender,
-            bucket=TokenBucket(rate),
+            rate_per_s=rate,
             requeue=self._send_queue,
             settings=SendSettings(link_base=link_base(), per_message=_per_message(rate)),
         )

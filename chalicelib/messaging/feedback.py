@@ -42,10 +42,10 @@ class FeedbackService:
 
     def delivery(self, d: Delivery) -> bool:
         """True when it changed the message (a repeated event changes nothing)."""
-        if not self.messages.delivery(d.campaign_id, d.e164, d.delivered, d.reason, d.at):
+        if not self.messages.delivery(
+            d.campaign_id, d.e164, d.delivered, d.reason, d.at, price=d.price
+        ):
             return False
-        if d.price is not None:
-            self.messages.first_time(d.campaign_id, d.e164, "priced_at", d.at, price=d.price)
         self.outcomes.record_many(
             [
                 Outcome(

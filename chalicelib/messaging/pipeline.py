@@ -127,7 +127,11 @@ class SendPipeline:
     contacts: Contacts
     links: LinkStore
     sender: SmsSender
-    bucket: TokenBucket
+    # This container's share of the sender's messages per second (quota / the send
+    # queue's maximum concurrency). A container runs one invocation at a time, so each
+    # invocation paces itself with its own bucket, started with one token: a fresh
+    # burst per invocation would exceed the share.
+    rate_per_s: float
     requeue: Requeue
     settings: SendSettings
     faults: Faults = field(default_factory=Faults)
@@ -312,6 +316,7 @@ class SendPipeline:
         out: Outcome,
     ) -> None:
         lock = threading.Lock()
+        bucket = TokenBucket(self.rate_per_s, capacity=1.0)
         retry: list[str] = []
         later: list[str] = []
         waiting: dict[datetime, list[str]] = defaultdict(list)
@@ -322,7 +327,7 @@ class SendPipeline:
                 with lock:
                     later.append(n)
                 return
-            wait = self.bucket.reserve()
+            wait = bucket.reserve()
             if wait:
                 time.sleep(wait)
             p = profiles.get(n) or {}
@@ -430,6 +435,8 @@ class SendPipeline:
             self.messages.sent(cid, n, token, result.message_id or ref, segments, price)
             metrics.add_metric(name="SmsSent", unit="Count", value=1)
             metrics.add_metric(name="SmsSegments", unit="Count", value=segments)
+            # Estimated at send (segments x price per segment); receipts correct it.
+            metrics.add_metric(name="SmsEstimatedCost", unit="None", value=price)
             with lock:
                 out.sent += 1
         elif result.outcome == "rejected":

@@ -213,10 +213,17 @@ class MessageStore:
 
     # -- feedback ------------------------------------------------------------------------
     def delivery(
-        self, campaign_id: str, e164: str, delivered: bool, reason: str | None, at: str
+        self,
+        campaign_id: str,
+        e164: str,
+        delivered: bool,
+        reason: str | None,
+        at: str,
+        price: float | None = None,
     ) -> bool:
-        """The carrier's final word. A delivery never turns into a failure afterwards
-        (events can arrive out of order; DELIVERED is final)."""
+        """The carrier's final word, and the provider's price for the message when the
+        event carries it (it replaces our estimate). A delivery never turns into a
+        failure afterwards (events can arrive out of order; DELIVERED is final)."""
         # When we learnt it: the receipt's lag behind the carrier is an operating figure.
         fields: dict[str, Any] = {
             "delivery": "delivered" if delivered else "failed",
@@ -226,6 +233,8 @@ class MessageStore:
             fields["delivered_at"] = at
         else:
             fields["delivery_reason"] = reason or "unknown"
+        if price is not None:
+            fields["price"] = price
         return self._conditional_update(
             campaign_id,
             e164,

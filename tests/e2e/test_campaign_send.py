@@ -101,7 +101,7 @@ def test_campaign_send_under_faults(stack: LocalStack, api: httpx.Client) -> Non
     sim = stack.sim.sim
     w = wiring()
     pipeline = w.send_pipeline
-    saved_rate, saved_crash = pipeline.bucket.rate, pipeline.faults.crash_after_claims
+    saved_rate, saved_crash = pipeline.rate_per_s, pipeline.faults.crash_after_claims
     clock.simulate(START, speed=SPEED)
     try:
         items = seed(rng)
@@ -157,7 +157,7 @@ def test_campaign_send_under_faults(stack: LocalStack, api: httpx.Client) -> Non
                 "sms_click_delay_s": 60.0,
             }
         )
-        pipeline.bucket.rate = 60.0  # the local quota share: a 2,000 send in ~a minute
+        pipeline.rate_per_s = 30.0  # per invocation, two at once: a 2,000 send in ~a minute
         pipeline.faults.claims = 0
         pipeline.faults.crash_after_claims = 400
         assert api.post(f"/v2/campaigns/{cid}/send", json={}).status_code == 202
@@ -253,7 +253,7 @@ def test_campaign_send_under_faults(stack: LocalStack, api: httpx.Client) -> Non
         assert f["revenue"] == pytest.approx(revenue)
         assert f["roi"] == pytest.approx((revenue - cost) / cost, rel=1e-4)
     finally:
-        pipeline.bucket.rate, pipeline.faults.crash_after_claims = saved_rate, saved_crash
+        pipeline.rate_per_s, pipeline.faults.crash_after_claims = saved_rate, saved_crash
         sim.config.update(
             {"error_rate": 0.0, "burst_every_s": 0.0, "sms_reply_rate": 0.0, "sms_click_rate": 0.0}
         )
