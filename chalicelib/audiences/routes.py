@@ -10,7 +10,6 @@ from chalice.app import Request, SQSEvent
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.audiences.filters import ExtractRequest
-from chalicelib.audiences.keywords import opt_out_keyword
 from chalicelib.audiences.models import TASK_ID_PATTERN
 from chalicelib.audiences.optout import OptOutEvent
 from chalicelib.core import resources
@@ -132,12 +131,13 @@ def upload_optouts(w: Wiring, raw: bytes | str | None, request: Request) -> dict
     scope="write",
     body=InboundMessage,
     summary=(
-        "Mensaje entrante del proveedor SMS (bajas STOP / BAJA)",
-        "Inbound message from the SMS provider (STOP / BAJA opt-outs)",
+        "Mensaje entrante del proveedor SMS (bajas STOP / BAJA; respuestas a campañas)",
+        "Inbound message from the SMS provider (STOP / BAJA opt-outs; campaign replies)",
     ),
 )
 def inbound(w: Wiring, body: InboundMessage) -> dict[str, Any]:
-    keyword = opt_out_keyword(body.text)
+    from chalicelib.messaging.events import Reply
+
     phone = normalize(body.sender)
     if not isinstance(phone, Accepted):
         raise ApiError(
@@ -147,13 +147,19 @@ def inbound(w: Wiring, body: InboundMessage) -> dict[str, Any]:
             "The sender is not a valid number",
             {"reason": phone.reason.value},
         )
-    if keyword is None:
-        return {"action": "none", "opted_out": False}
-    new = w.optouts.add(
-        phone.e164,
-        OptOutEvent(at=now_iso(), how="webhook", source=body.provider, keyword=keyword),
+    res = w.feedback.reply(
+        Reply(e164=phone.e164, text=body.text, at=now_iso(), message_id=""), source=body.provider
     )
-    return {"action": "opt_out", "opted_out": True, "keyword": keyword, "new": new}
+    if res.action == "opt_out":
+        return {
+            "action": "opt_out",
+            "opted_out": True,
+            "keyword": res.keyword,
+            "new": res.new_opt_out,
+        }
+    if res.action == "reply":
+        return {"action": "reply", "opted_out": False, "campaign_id": res.campaign_id}
+    return {"action": "none", "opted_out": False}
 
 
 @routes.on_queue(resources.EXTRACT)

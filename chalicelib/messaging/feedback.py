@@ -32,6 +32,14 @@ class SmsStatusWriter(Protocol):
     ) -> dict[str, Any] | None: ...
 
 
+@dataclass(frozen=True)
+class ReplyResult:
+    action: str  # "opt_out", "reply" (to a campaign we sent) or "none"
+    keyword: str | None = None
+    new_opt_out: bool = False
+    campaign_id: str | None = None
+
+
 @dataclass
 class FeedbackService:
     messages: MessageStore
@@ -66,31 +74,35 @@ class FeedbackService:
         )
         return True
 
-    def reply(self, r: Reply) -> str:
-        """'opt_out', 'replied' or 'none' (a number we never messaged)."""
+    def reply(self, r: Reply, source: str = "sms-reply") -> ReplyResult:
+        """An inbound SMS (two-way SMS via SNS, or a provider's webhook): an opt-out
+        keyword goes to the do-not-contact list; either way the latest campaign that
+        messaged the number records it (`opted_out_at` or `replied_at`)."""
         phone = normalize(r.e164)
         if not isinstance(phone, Accepted):
-            return "none"
+            return ReplyResult("none")
         e164 = phone.e164
         keyword = opt_out_keyword(r.text)
+        new = False
         if keyword is not None:
-            self.optouts.add(
-                e164, OptOutEvent(at=r.at, how="webhook", source="sms-reply", keyword=keyword)
+            new = self.optouts.add(
+                e164, OptOutEvent(at=r.at, how="webhook", source=source, keyword=keyword)
             )
-        latest = self.messages.latest_for_number(e164)
-        if latest is None:
-            return "opt_out" if keyword else "none"
-        cid = str(latest["campaign_id"])
-        if keyword is not None:
-            self.messages.first_time(cid, e164, "opted_out_at", r.at)
             metrics.add_metric(name="SmsOptOutReplies", unit="Count", value=1)
-            return "opt_out"
+        latest = self.messages.latest_for_number(e164)
+        cid = str(latest["campaign_id"]) if latest else None
+        if keyword is not None:
+            if cid:
+                self.messages.first_time(cid, e164, "opted_out_at", r.at)
+            return ReplyResult("opt_out", keyword, new, cid)
+        if cid is None:
+            return ReplyResult("none")
         if self.messages.first_time(cid, e164, "replied_at", r.at):
             self.outcomes.record_many(
                 [Outcome(e164=e164, campaign_id=cid, recorded_at=r.at, replied=True)]
             )
         metrics.add_metric(name="SmsReplies", unit="Count", value=1)
-        return "replied"
+        return ReplyResult("reply", campaign_id=cid)
 
     def click(self, code: str) -> Link | None:
         """The link's target, after recording the click (first one per recipient)."""

@@ -179,6 +179,13 @@ def test_every_recipient_ends_in_one_state(
     body = next(b for d, b, _ in sender.sent if d == numbers[0])
     assert body.startswith("Hola Cliente 0, 2x1 hoy en http")
     assert "/r/" in body and body.endswith("Responde BAJA para no recibir mas")
+    # Replies through the provider's webhook reach the campaign that messaged the number.
+    r = api.post("/v2/webhooks/inbound", json={"from": numbers[0], "text": "Me interesa"})
+    assert r.json() == {"action": "reply", "opted_out": False, "campaign_id": cid}
+    r = api.post("/v2/webhooks/inbound", json={"from": numbers[7], "text": "BAJA"})
+    assert r.json()["action"] == "opt_out" and r.json()["new"] is True
+    f = funnel(api, cid)
+    assert (f["replied"], f["opted_out"]) == (1, 1)
     # Sending again is refused; the campaign's messages are not sent twice.
     assert api.post(f"/v2/campaigns/{cid}/send", json={}).status_code == 409
 
