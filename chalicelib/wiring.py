@@ -161,6 +161,13 @@ class Wiring:
 
         return from_env()
 
+    def twilio_auth_token(self) -> str:
+        """The Twilio auth token (Secrets Manager / SSM through Powertools, cached), for
+        verifying status callbacks; "" when the stage does not send through Twilio."""
+        from chalicelib.messaging.senders.config import twilio_token
+
+        return twilio_token(self.sms_config)(False) if self.sms_config.sender == "twilio" else ""
+
     @cached_property
     def sms_sender(self) -> SmsSender:
         from chalicelib.messaging.senders.config import make_sender

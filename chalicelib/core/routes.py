@@ -102,14 +102,15 @@ class Routes:
         status: int = 200,
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
-        raw_body: bool = False,
+        raw_body: bool | str = False,
         errors: tuple[int, ...] = (),
         extra_ok: tuple[int, ...] = (),
         content_type: str = "application/json",
         path_params: dict[str, str] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`summary` is (Spanish, English). A route names its `scope`, or says with
-        `public_because` why it is served without a key."""
+        `public_because` why it is served without a key. `raw_body`: True for a file
+        upload (CSV, text, octet-stream), or the one media type the body comes in."""
         if (scope is None) == (public_because is None):
             raise ValueError(f"{method} {path}: declare a scope or why it is public")
         op = Operation(
@@ -127,7 +128,7 @@ class Routes:
             path_params=path_params or {},
             tag=self.tag,
             extra_ok=extra_ok,
-            raw_body="text/csv" if raw_body else None,
+            raw_body=(raw_body if isinstance(raw_body, str) else "text/csv") if raw_body else None,
         )
         bp = self.blueprint
 
@@ -160,7 +161,7 @@ class Routes:
             if scope is not None:
                 options["authorizer"] = AUTH
             if raw_body:
-                options["content_types"] = FILE_TYPES
+                options["content_types"] = [raw_body] if isinstance(raw_body, str) else FILE_TYPES
             bp.route(path, **options)(marked)
             OPERATIONS.append(op)
             return fn

@@ -109,3 +109,27 @@ def _delivery(data: dict[str, Any]) -> Delivery | None:
         unreachable=kind in UNREACHABLE,
         price=float(price) if isinstance(price, int | float) else None,
     )
+
+
+def twilio_status(params: dict[str, str], message_ref: str) -> Delivery | None:
+    """A Twilio status callback (form fields MessageStatus, To, MessageSid, ErrorCode)
+    for our message `message_ref` ("<campaign_id>:<random>") -> a final delivery, or
+    None while the status is not final."""
+    from chalicelib.messaging.senders.twilio import FINAL_STATUSES, UNREACHABLE_CODES
+
+    status = params.get("MessageStatus", "")
+    campaign_id = message_ref.split(":", 1)[0]
+    if status not in FINAL_STATUSES or not campaign_id:
+        return None
+    code = params.get("ErrorCode") or ""
+    delivered = status == "delivered"
+    return Delivery(
+        campaign_id=campaign_id,
+        e164=params.get("To", ""),
+        message_id=params.get("MessageSid", ""),
+        delivered=delivered,
+        reason=None if delivered else f"{status}_{code}" if code else status,
+        at=iso(now_utc()),
+        unreachable=code in UNREACHABLE_CODES,
+        price=None,  # Twilio reports the price later, on the message resource
+    )

@@ -180,6 +180,47 @@ def conversion(w: Wiring, body: ConversionIn) -> dict[str, Any]:
     return {"campaign_id": link.campaign_id, "converted": True, "revenue": body.revenue}
 
 
+@routes.post(
+    "/v2/webhooks/twilio/status",
+    public_because=(
+        "Twilio calls it without our key; its X-Twilio-Signature (HMAC-SHA1 with the "
+        "account's auth token over the URL and the form) is verified instead"
+    ),
+    raw_body="application/x-www-form-urlencoded",
+    errors=(403,),
+    summary=(
+        "Estado de entrega de un SMS enviado por Twilio (callback firmado)",
+        "Delivery status of an SMS sent through Twilio (signed callback)",
+    ),
+)
+def twilio_status(w: Wiring, raw: bytes | str | None, request: Request) -> dict[str, Any]:
+    from urllib.parse import parse_qsl
+
+    from chalicelib.messaging import events
+    from chalicelib.messaging.senders import twilio
+
+    cfg = w.sms_config
+    query: dict[str, str] = dict(request.query_params or {})
+    ref = query.get("message_ref", "")
+    text = raw.decode() if isinstance(raw, bytes) else (raw or "")
+    params = dict(parse_qsl(text, keep_blank_values=True))
+    given = str(request.headers.get("x-twilio-signature") or "")
+    token = w.twilio_auth_token()
+    if (
+        cfg.sender != "twilio"
+        or not cfg.twilio_status_callback
+        or not token
+        or not twilio.valid_signature(
+            twilio.callback_url(cfg.twilio_status_callback, ref), params, given, token
+        )
+    ):
+        raise ApiError(403, "bad_signature", "Firma de Twilio inválida", "Invalid Twilio signature")
+    delivery = events.twilio_status(params, ref)
+    if delivery is not None:
+        w.feedback.delivery(delivery)
+    return {"recorded": delivery is not None}
+
+
 @routes.on_queue(resources.SEND)
 def send_queue(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.messaging import handler

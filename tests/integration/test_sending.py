@@ -235,3 +235,47 @@ def test_window_expired_and_crash_after_claim_is_unknown(
     assert f["unknown"] == 1 and f["sent"] == 9, f
     assert f["sent"] + f["failed"] + f["skipped"] + f["unknown"] == 20
     assert max(sender.counts().values()) == 1
+
+
+def test_twilio_status_callbacks_are_verified(
+    stack: LocalStack, api: httpx.Client, sender: RecordingSender
+) -> None:
+    from chalicelib.messaging.senders import twilio
+    from chalicelib.messaging.senders.config import SenderConfig
+
+    clock.simulate(datetime(2026, 12, 2, 18, 0, tzinfo=UTC))
+    items = [contact(i, "CDMX") for i in range(3)]
+    seed(items)
+    import_repep(api, [])
+    cid = create(api, 3)
+    assert api.post(f"/v2/campaigns/{cid}/send", json={}).status_code == 202
+    assert stack.pump.drain(timeout_s=60)
+    w = wiring()
+    callback = f"{stack.api_url}/v2/webhooks/twilio/status"
+    saved = w.__dict__.get("sms_config")
+    w.__dict__["sms_config"] = SenderConfig(
+        sender="twilio",
+        twilio_account_sid="AC00000000000000000000000000000000",
+        twilio_auth_token="secreto",
+        twilio_from="+15005550006",
+        twilio_status_callback=callback,
+    )
+    try:
+        n = items[0]["e164"]
+        ref = str((w.messages.get(cid, n) or {})["message_ref"])
+        form = {"MessageSid": "SM1", "MessageStatus": "delivered", "To": n}
+        url = twilio.callback_url(callback, ref)
+        path = url.removeprefix(stack.api_url)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        forged = api.post(path, data=form, headers={**headers, "X-Twilio-Signature": "x"})
+        assert forged.status_code == 403
+        assert funnel(api, cid)["delivered"] == 0
+        sig = twilio.signature(url, form, "secreto")
+        ok = api.post(path, data=form, headers={**headers, "X-Twilio-Signature": sig})
+        assert ok.status_code == 200 and ok.json() == {"recorded": True}, ok.text
+        assert funnel(api, cid)["delivered"] == 1
+    finally:
+        if saved is None:
+            w.__dict__.pop("sms_config", None)
+        else:
+            w.__dict__["sms_config"] = saved

@@ -20,6 +20,8 @@ PUBLIC = {
     # A message's short link: opened from a phone, by a recipient who has no key. The
     # code is 72 random bits and the answer is a redirect (no data).
     ("/r/{code}", "GET"),
+    # Twilio's status callbacks carry its X-Twilio-Signature, verified, instead of a key.
+    ("/v2/webhooks/twilio/status", "POST"),
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -109,7 +110,7 @@ def from_env(env: dict[str, str] | None = None) -> SenderConfig:
         raise SenderConfigError(f"SMS sender misconfigured: {problems}") from None
 
 
-def _twilio_token(config: SenderConfig) -> Any:
+def twilio_token(config: SenderConfig) -> Callable[[bool], str]:
     plain = config.twilio_auth_token
 
     def load(fresh: bool) -> str:
@@ -140,7 +141,7 @@ def make_sender(
             base_url=config.twilio_base_url,
             timeout_s=config.timeout_s,
         )
-        return TwilioSender(http or httpx.Client(), options, _twilio_token(config))
+        return TwilioSender(http or httpx.Client(), options, twilio_token(config))
     # `simulator` differs from `aws` only by its endpoint; `aws` without one uses the
     # region's (never AWS_ENDPOINT_URL, which points the storage clients at moto).
     client = clients.provider(SERVICE, config.endpoint_url, config.timeout_s)

@@ -16,7 +16,10 @@ timeouts and dropped connections -> unknown."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -152,3 +155,28 @@ class TwilioSender:
             if result is not None:
                 return result
         raise SenderMisconfigured(NAME, "401: credentials refused twice")
+
+
+# -- status callbacks --------------------------------------------------------------------
+# Final MessageStatus values; "sent" / "queued" / "accepted" are not final.
+FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed"})
+# Error codes that say the number cannot receive SMS (vs. a filtered or blocked message):
+# 30003 unreachable handset, 30005 unknown destination, 30006 landline or unreachable.
+UNREACHABLE_CODES = frozenset({"30003", "30005", "30006"})
+
+
+def signature(url: str, params: Mapping[str, str], auth_token: str) -> str:
+    """X-Twilio-Signature: base64 HMAC-SHA1, keyed by the auth token, of the full URL
+    Twilio requested followed by every POST parameter name and value, sorted by name."""
+    data = url + "".join(k + params[k] for k in sorted(params))
+    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def valid_signature(url: str, params: Mapping[str, str], given: str, auth_token: str) -> bool:
+    return bool(given) and hmac.compare_digest(signature(url, params, auth_token), given)
+
+
+def callback_url(base: str, message_ref: str) -> str:
+    """The URL Twilio calls for a message (what the signature covers)."""
+    return _with_ref(base, message_ref)
