@@ -4,16 +4,18 @@ Metric names are the ones the code emits (namespace `Alcance`, Powertools adds t
 `service` dimension):
 - ingest (chalicelib/ingest/service.py): RowsIngested, RowsRejected, ContactsNew,
   UploadsFailed;
-- validation (chalicelib/validation/telemetry.py): Validations {platform, status},
+- validation (chalicelib/core/telemetry.py): Validations {platform, status},
   ProviderErrors / ProviderThrottles {platform}, ProviderLatency {platform} (its
   SampleCount is the number of provider calls), CircuitState {platform} (0 closed,
   1 half-open, 2 open);
 - scoring: ScoringLatency (found by SEARCH, so any dimensions the scorer uses show);
 - API (chalicelib/core/observe.py): ApiLatency {route, status_class};
-- SMS (chalicelib/messaging/pipeline.py, feedback.py): SmsSent, SmsFailed (refused at
+- SMS (chalicelib/messaging/pipeline.py, feedback.py; the *ByReason ones carry a
+  `reason` dimension): SmsSent, SmsFailed (refused at
   send), SmsUnknown, SmsThrottled (the provider did not take it: retried), SmsSkipped,
-  SmsSegments, SmsSendLatency; SmsDelivered / SmsDeliveryFailed (final delivery events),
-  SmsReplies, SmsOptOutReplies, SmsClicks, SmsConversions.
+  SmsSegments, SmsEstimatedCost, SmsSendLatency; SmsDelivered / SmsDeliveryFailed
+  (final delivery events), SmsReplies, SmsOptOutReplies, SmsClicks, SmsConversions;
+  SmsFailedByReason, SmsSkippedByReason, SmsDeliveryFailedByReason {reason}.
 AWS metrics: SQS ApproximateNumberOfMessagesVisible of every DLQ, Lambda Errors and
 Throttles of every function."""
 

@@ -4,13 +4,14 @@ reachability, source `delivery`, under validation's merge rule."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.audiences.keywords import opt_out_keyword
 from chalicelib.audiences.optout import OptOutEvent
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
 from chalicelib.core.metrics import metrics
+from chalicelib.core.telemetry import Telemetry
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
 from chalicelib.messaging.events import Delivery, Reply
@@ -47,6 +48,7 @@ class FeedbackService:
     optouts: OptOutAdder
     statuses: SmsStatusWriter
     links: LinkStore
+    telemetry: Telemetry = field(default_factory=Telemetry)
 
     def delivery(self, d: Delivery) -> bool:
         """True when it changed the message (a repeated event changes nothing)."""
@@ -72,6 +74,8 @@ class FeedbackService:
         metrics.add_metric(
             name="SmsDelivered" if d.delivered else "SmsDeliveryFailed", unit="Count", value=1
         )
+        if not d.delivered:
+            self.telemetry.count("SmsDeliveryFailedByReason", reason=d.reason or "unknown")
         return True
 
     def reply(self, r: Reply, source: str = "sms-reply") -> ReplyResult:

@@ -37,7 +37,10 @@ def handle_send(event: dict[str, Any], context: Any) -> dict[str, Any]:
             n = w.send_pipeline.fanout(msg, remaining)
             logger.info("fan-out", extra={"campaign_id": msg.campaign_id, "messages": n})
             return
-        out = w.send_pipeline.recipients(msg, remaining)
+        try:
+            out = w.send_pipeline.recipients(msg, remaining)
+        finally:
+            w.send_pipeline.telemetry.flush()
         logger.info(
             "recipients",
             extra={
@@ -66,4 +69,7 @@ def handle_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
         elif isinstance(parsed, events.Reply):
             w.feedback.reply(parsed)
 
-    return process_sqs_batch(event, context, record_handler)
+    try:
+        return process_sqs_batch(event, context, record_handler)
+    finally:
+        w.feedback.telemetry.flush()

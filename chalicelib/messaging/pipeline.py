@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from chalicelib.core.logging import logger, mask_phone
 from chalicelib.core.metrics import metrics
+from chalicelib.core.telemetry import Telemetry
 from chalicelib.domain import clock
 from chalicelib.domain.send_window import SendWindow
 from chalicelib.messaging import compose
@@ -135,6 +136,8 @@ class SendPipeline:
     requeue: Requeue
     settings: SendSettings
     faults: Faults = field(default_factory=Faults)
+    # Failures and skips by reason (dimensioned; flushed by the handler per invocation).
+    telemetry: Telemetry = field(default_factory=Telemetry)
 
     # -- fan-out ---------------------------------------------------------------------
     def fanout(self, msg: FanoutMessage, remaining_ms: Callable[[], int]) -> int:
@@ -276,6 +279,7 @@ class SendPipeline:
             if self.messages.skipped(cid, n, reason, (profiles.get(n) or {}).get("state_code")):
                 out.skipped[reason] += 1
                 metrics.add_metric(name="SmsSkipped", unit="Count", value=1)
+                self.telemetry.count("SmsSkippedByReason", reason=reason)
 
     def _wait(
         self, msg: RecipientsMessage, waiting: Mapping[datetime, list[str]], out: Outcome
@@ -442,6 +446,7 @@ class SendPipeline:
         elif result.outcome == "rejected":
             self.messages.failed(cid, n, token, result.reason or "rejected")
             metrics.add_metric(name="SmsFailed", unit="Count", value=1)
+            self.telemetry.count("SmsFailedByReason", reason=result.reason or "rejected")
             with lock:
                 out.failed += 1
         elif result.outcome == "unknown":
@@ -455,6 +460,8 @@ class SendPipeline:
                 self.messages.release(cid, n, token)
             else:
                 self.messages.failed(cid, n, token, "provider_unavailable")
+                metrics.add_metric(name="SmsFailed", unit="Count", value=1)
+                self.telemetry.count("SmsFailedByReason", reason="provider_unavailable")
                 with lock:
                     out.failed += 1
                 return None

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalicelib.core.batch import process_sqs_batch
 from chalicelib.core.logging import logger
 from chalicelib.core.queues import NumbersMessage
-from chalicelib.validation.telemetry import Telemetry
+from chalicelib.core.telemetry import Telemetry
 from chalicelib.wiring import wiring
 
 

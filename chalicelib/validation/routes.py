@@ -62,9 +62,9 @@ class ValidateRequest(BaseModel):
 def validate(w: Wiring, body: ValidateRequest) -> dict[str, Any]:
     """503 with Retry-After when the API container already runs as many checks as it
     can answer within the deadline; never a late or failed answer otherwise."""
+    from chalicelib.core.telemetry import Telemetry
     from chalicelib.validation.runner import Saturated
     from chalicelib.validation.sync import validate_now
-    from chalicelib.validation.telemetry import Telemetry
 
     phone = parse_phone(body.phone)
     tel = Telemetry()

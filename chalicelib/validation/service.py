@@ -19,6 +19,7 @@ from chalicelib.core import resources
 from chalicelib.core.ddb import chunks
 from chalicelib.core.logging import logger
 from chalicelib.core.queues import Followups, NumbersMessage, send_batches
+from chalicelib.core.telemetry import Telemetry
 from chalicelib.validation import plan
 from chalicelib.validation.config import ProviderConfig, ValidationConfig
 from chalicelib.validation.providers import build_adapter
@@ -41,7 +42,6 @@ from chalicelib.validation.resilience import (
 from chalicelib.validation.runner import AsyncRunner
 from chalicelib.validation.status import PlatformResult, Status, settled
 from chalicelib.validation.store import HistoryStore, NoPlatformsMap, PlatformStatusStore
-from chalicelib.validation.telemetry import Telemetry
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -11,12 +11,12 @@ import asyncio
 import time
 from typing import Any
 
+from chalicelib.core.telemetry import Telemetry
 from chalicelib.validation import plan
 from chalicelib.validation.providers.base import ProviderError, ProviderUnavailable
 from chalicelib.validation.resilience import Decision, call_with_retry
 from chalicelib.validation.service import ValidationService
 from chalicelib.validation.status import PlatformResult
-from chalicelib.validation.telemetry import Telemetry
 
 # Seconds past the deadline this thread waits for the loop's results: the loop's own
 # wait ends at the deadline, a busy loop hands over a little later.
