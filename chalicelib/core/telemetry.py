@@ -1,8 +1,9 @@
 """Metrics with dimensions (Powertools EMF): validations by platform and status,
 provider latency, errors, retries, throttles, circuit state; SMS failures and skips by
 reason. Counted in memory during one invocation and flushed once, one EMF line per
-dimension set. EphemeralMetrics, not the shared `metrics` object: the local pump runs several handlers in one process at once,
-and their dimensions must not mix. Phone numbers are never a dimension."""
+dimension set. EphemeralMetrics, not the shared `metrics` object: the local pump runs
+several handlers in one process at once, and their dimensions must not mix. Phone
+numbers are never a dimension."""
 
 from __future__ import annotations
 
