@@ -13,7 +13,6 @@ from chalicelib.domain.message_template import (
     Template,
     compose,
     find_urls,
-    fixed_length_link,
     opt_out_line,
 )
 from chalicelib.domain.sms_encoding import Analysis, replacement_preview
@@ -49,27 +48,27 @@ def _analysis_json(a: Analysis) -> dict[str, Any]:
 
 
 def preview_render(
-    spec: MessageSpec, attributes: Mapping[str, object], link_length: int
+    spec: MessageSpec, attributes: Mapping[str, object], sample_link: str
 ) -> dict[str, Any]:
-    """One recipient's message as the preview shows it: links as placeholders of the
-    real short links' length, so the segments are the ones that will be billed."""
+    """One recipient's message as the preview shows it: links as a sample short link
+    (`sample_link`, as long as the real ones), so the segments are the ones billed."""
     c = compose(
         template(spec.text),
         attributes,
         opt_out=spec.opt_out_line,
         gsm_replace=spec.gsm_replace,
-        link_for=fixed_length_link(link_length),
+        link_for=lambda _url: sample_link,
     )
     return {"body": c.body, "missing": list(c.missing), **_analysis_json(c.analysis)}
 
 
-def analysis(text: str, opt_out: str, gsm_replace: bool, link_length: int) -> dict[str, Any]:
+def analysis(text: str, opt_out: str, gsm_replace: bool, sample_link: str) -> dict[str, Any]:
     """The composer's counter: the message with its opt-out line (placeholders as
     written, links at short-link length), and what replacing accents would save.
     Raises TemplateError (bilingual) for a template or opt-out line that cannot work."""
     t = template(text)
     as_written = compose(
-        t, {}, opt_out=opt_out, gsm_replace=False, link_for=fixed_length_link(link_length)
+        t, {}, opt_out=opt_out, gsm_replace=False, link_for=lambda _url: sample_link
     )
     replaced = replacement_preview(as_written.body)
     chosen = replaced.after_analysis if gsm_replace else replaced.before_analysis

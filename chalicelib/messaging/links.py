@@ -31,9 +31,10 @@ def short_url(base: str, code: str) -> str:
     return f"{base.rstrip('/')}/r/{code}"
 
 
-def short_url_length(base: str) -> int:
-    """Length of every short link from `base`: what the preview counts segments with."""
-    return len(short_url(base, "x" * CODE_CHARS))
+def sample_short_url(base: str) -> str:
+    """A short link as long as every real one from `base`: what previews show and count
+    segments with ("x" is GSM-7, so it cannot change the encoding)."""
+    return short_url(base, "x" * CODE_CHARS)
 
 
 @dataclass(frozen=True)

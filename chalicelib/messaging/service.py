@@ -24,7 +24,7 @@ from chalicelib.core.logging import logger
 from chalicelib.domain import clock
 from chalicelib.domain.send_window import SendWindow
 from chalicelib.messaging import compose
-from chalicelib.messaging.links import short_url_length
+from chalicelib.messaging.links import sample_short_url
 from chalicelib.messaging.models import (
     FINAL_STATES,
     SKIP_REASONS,
@@ -125,7 +125,7 @@ class SendingService:
 
     # -- compose / preview -------------------------------------------------------------
     def compose(self, text: str, opt_out_line: str, gsm_replace: bool) -> dict[str, Any]:
-        return compose.analysis(text, opt_out_line, gsm_replace, short_url_length(self.link_base))
+        return compose.analysis(text, opt_out_line, gsm_replace, sample_short_url(self.link_base))
 
     def preview(self, campaign: Mapping[str, Any]) -> dict[str, Any]:
         """Who would be messaged now and who skipped (by reason), encoding, segments,
@@ -161,12 +161,12 @@ class SendingService:
                 sendable.append(n)
                 open_now += window.next_open(now, p.get("timezone")) <= now
         scale = total / len(numbers) if numbers else 0.0
-        link_len = short_url_length(self.link_base)
+        link = sample_short_url(self.link_base)
         renders = [
-            compose.preview_render(spec, (profiles.get(n) or {}).get("attributes") or {}, link_len)
+            compose.preview_render(spec, (profiles.get(n) or {}).get("attributes") or {}, link)
             for n in sendable[:SAMPLE_RENDERS]
         ]
-        base = compose.analysis(spec.text, spec.opt_out_line, spec.gsm_replace, link_len)
+        base = compose.analysis(spec.text, spec.opt_out_line, spec.gsm_replace, link)
         segments = (
             sum(r["segments"] for r in renders) / len(renders) if renders else base["segments"]
         )

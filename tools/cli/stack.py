@@ -138,8 +138,8 @@ def _demo_campaign(stack: Any, amount: int = 50, wait_s: float = 120.0) -> None:
         click.echo(
             f"campaign {cid}: {preview['recipients']} recipients of {preview['targeted']}, "
             f"{msg['encoding']} {msg['segments']} segment(s), "
-            f"estimated cost MXN {preview['estimated_cost']}; skipped "
-            + ", ".join(f"{k} {v}" for k, v in preview["skipped"].items() if v)
+            f"estimated cost MXN {preview['estimated_cost']}; skipped: "
+            + (", ".join(f"{k} {v}" for k, v in preview["skipped"].items() if v) or "none")
         )
         if preview["samples"]:
             click.echo("  " + preview["samples"][0]["body"].replace("\n", "\n  "))
