@@ -55,6 +55,18 @@ def test_demo_ingests_the_sample_and_accounts_for_every_row(tmp_path: Path) -> N
     assert accepted + dups + rejected == rows
     assert new == accepted and existing == 0
     assert "GET /v2/contacts/" in out and '"e164": "+52' in out
+    # The small campaign to the best leads: preview, then the funnel, whose counts add
+    # up to the audience (recipients outside their window are still pending).
+    assert "REPEP (sample copy" in out
+    assert re.search(r"campaign cmp_\w+: \d+ recipients of \d+, GSM-7 \d segment", out), out
+    f = re.search(
+        r"targeted=(\d+)  sent=(\d+)  delivered=(\d+)  failed=(\d+)  skipped=(\d+)  "
+        r"unknown=(\d+)",
+        out,
+    )
+    assert f, out
+    targeted, sent, _, failed, skipped, unknown = map(int, f.groups())
+    assert targeted == 50 and sent + failed + skipped + unknown <= targeted
     # The logs of the whole run (JSON lines, at DEBUG) never show a full phone number.
     logs = [line for line in (out + proc.stderr).splitlines() if line.startswith('{"level"')]
     assert logs, "expected the run to log"
