@@ -10,6 +10,7 @@ override (who, why, when)."""
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from chalicelib.messaging.models import (
 from chalicelib.messaging.pipeline import Compliance, OptOuts, Requeue, send_until
 from chalicelib.messaging.store import MessageStore
 
+# A funnel this recent is served from the campaign item.
+FUNNEL_FRESH_S = 3.0
 # Preview counts are exact up to this many recipients; beyond, they are scaled from
 # the first this-many of the snapshot and marked `estimated`.
 PREVIEW_EXACT_LIMIT = 20_000
@@ -298,6 +301,27 @@ class SendingService:
 
     # -- the funnel ------------------------------------------------------------------------
     def funnel(self, campaign: Mapping[str, Any]) -> dict[str, Any]:
+        """The send's funnel from its recipients' items (one paged Query). While a send
+        runs it is kept on the campaign for FUNNEL_FRESH_S: a dashboard polling every few
+        seconds, or several people watching one send, share one Query instead of one
+        each. Once the send has ended every read counts afresh (replies, clicks and
+        conversions keep arriving, and nobody polls)."""
+        cached = campaign.get("funnel")
+        if (
+            cached
+            and campaign.get("send_status") == "sending"
+            and _seconds_since_iso(campaign.get("funnel_at")) < FUNNEL_FRESH_S
+        ):
+            return dict(json.loads(cached))
+        out = self._count(campaign)
+        self._transition(
+            str(campaign["campaign_id"]),
+            (str(campaign.get("send_status") or "draft"), out["send_status"]),
+            {"funnel": json.dumps(out), "funnel_at": clock.now_iso()},
+        )
+        return out
+
+    def _count(self, campaign: Mapping[str, Any]) -> dict[str, Any]:
         cid = str(campaign["campaign_id"])
         targeted = int(campaign.get("targeted") or 0)
         states: Counter[str] = Counter()
@@ -374,9 +398,7 @@ class SendingService:
             "revenue": revenue,
             "profit": round(revenue - cost, 2),
             "roi": round((revenue - cost) / cost, 6) if cost else None,
-            "deliveries_over_time": [
-                {"minute": k, "delivered": v} for k, v in sorted(over_time.items()) if k
-            ],
+            "deliveries_over_time": _by_period(over_time),
             "by_state": [
                 {
                     "state_code": k,
@@ -389,6 +411,24 @@ class SendingService:
             "send_until": campaign.get("send_until"),
             "repep_override": campaign.get("repep_override"),
         }
+
+
+def _by_period(per_minute: Mapping[str, int], max_points: int = 360) -> list[dict[str, Any]]:
+    """Deliveries per minute ("YYYY-MM-DDTHH:MM"), or per hour when a long send would
+    make more than `max_points` (the funnel is kept on the campaign item)."""
+    points = sorted((k, v) for k, v in per_minute.items() if k)
+    if len(points) <= max_points:
+        return [{"minute": k, "delivered": v} for k, v in points]
+    hours: Counter[str] = Counter()
+    for k, v in points:
+        hours[k[:13] + ":00"] += v
+    return [{"minute": k, "delivered": v} for k, v in sorted(hours.items())]
+
+
+def _seconds_since_iso(text: Any) -> float:
+    if not text:
+        return float("inf")
+    return (clock.now_utc() - datetime.fromisoformat(str(text))).total_seconds()
 
 
 def _spec(campaign: Mapping[str, Any]) -> MessageSpec:
