@@ -87,6 +87,18 @@ class MessageStore:
             return False
         return True
 
+    def _create(self, item: Mapping[str, Any]) -> bool:
+        """The recipient's first and only item in the campaign: False if one exists."""
+        try:
+            self._ddb.put_item(
+                TableName=self.table_name,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(e164)",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     # -- the send ------------------------------------------------------------------------
     def claim(
         self, campaign_id: str, e164: str, token: str, message_ref: str, state_code: str | None
@@ -101,15 +113,7 @@ class MessageStore:
             "claimed_at": now_iso(),
             "state_code": state_code,
         }
-        try:
-            self._ddb.put_item(
-                TableName=self.table_name,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(e164)",
-            )
-        except self._ddb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._create(item)
 
     def sent(
         self, campaign_id: str, e164: str, token: str, message_id: str, segments: int, price: float
@@ -173,15 +177,7 @@ class MessageStore:
             "claimed_at": now_iso(),
             "state_code": state_code,
         }
-        try:
-            self._ddb.put_item(
-                TableName=self.table_name,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(e164)",
-            )
-        except self._ddb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._create(item)
 
     def skipped_many(self, campaign_id: str, reasons: Mapping[str, str]) -> int:
         if not reasons:
