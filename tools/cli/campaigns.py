@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,27 +33,38 @@ def _ok(resp: Any, *statuses: int) -> dict[str, Any]:
     return out
 
 
-def follow_task(
-    http: StackHTTP, task_id: str, total: int, label: str, done_key: str, timeout: float
+def follow(
+    poll: Callable[[], tuple[int, bool, dict[str, Any]]], total: int, label: str, timeout: float
 ) -> dict[str, Any]:
-    """Poll GET /v2/tasks/{id} until it completes or fails, with a progress bar of
-    `done_key` (snapshot: contacts written; outcome file: rows recorded) over `total`."""
-    task: dict[str, Any] = {}
+    """Call `poll` every second (-> units done, finished, the last answer) with a
+    progress bar of done over `total`, until finished; ClickException after `timeout`."""
     deadline = time.monotonic() + timeout
     with click.progressbar(length=max(total, 1), label=label, file=sys.stderr) as bar:
         shown = 0
         while time.monotonic() < deadline:
-            task = _ok(http.get(f"/v2/tasks/{task_id}"), 200)
-            done = total if task.get("status") == "completed" else int(task.get(done_key) or 0)
+            done, finished, last = poll()
             bar.update(max(0, done - shown))
             shown = max(shown, done)
-            if task.get("status") in ("completed", "failed"):
-                break
+            if finished:
+                return last
             time.sleep(1.0)
-        else:
-            raise click.ClickException(
-                f"sin terminar tras {timeout:.0f} s / not finished after {timeout:.0f} s: {task}"
-            )
+    raise click.ClickException(
+        f"sin terminar tras {timeout:.0f} s / not finished after {timeout:.0f} s"
+    )
+
+
+def follow_task(
+    http: StackHTTP, task_id: str, total: int, label: str, done_key: str, timeout: float
+) -> dict[str, Any]:
+    """Follow GET /v2/tasks/{id} until it completes or fails: `done_key` (snapshot:
+    contacts written; outcome file: rows recorded) over `total`."""
+
+    def poll() -> tuple[int, bool, dict[str, Any]]:
+        task = _ok(http.get(f"/v2/tasks/{task_id}"), 200)
+        done = total if task.get("status") == "completed" else int(task.get(done_key) or 0)
+        return done, task.get("status") in ("completed", "failed"), task
+
+    task = follow(poll, total, label, timeout)
     if task.get("status") != "completed":
         raise click.ClickException(
             f"la tarea falló / the task failed: {task.get('error')} {task.get('detail') or ''}"
@@ -246,22 +258,12 @@ def send(
 
 
 def follow_send(http: StackHTTP, campaign_id: str, timeout: float) -> dict[str, Any]:
-    funnel: dict[str, Any] = {}
-    deadline = time.monotonic() + timeout
-    funnel = _ok(http.get(f"/v2/campaigns/{campaign_id}/funnel"), 200)
-    total = int(funnel.get("targeted") or 0)
-    with click.progressbar(length=max(total, 1), label="envío / send", file=sys.stderr) as bar:
-        shown = 0
-        while time.monotonic() < deadline:
-            funnel = _ok(http.get(f"/v2/campaigns/{campaign_id}/funnel"), 200)
-            done = total - int(funnel.get("pending") or 0) - int(funnel.get("in_flight") or 0)
-            bar.update(max(0, done - shown))
-            shown = max(shown, done)
-            if funnel.get("send_status") in ("completed", "cancelled"):
-                break
-            time.sleep(1.0)
-        else:
-            raise click.ClickException(
-                f"sin terminar tras {timeout:.0f} s / not finished after {timeout:.0f} s"
-            )
-    return funnel
+    """Follow a send: recipients settled (sent, failed, skipped, unknown) over targeted."""
+    total = int(_ok(http.get(f"/v2/campaigns/{campaign_id}/funnel"), 200).get("targeted") or 0)
+
+    def poll() -> tuple[int, bool, dict[str, Any]]:
+        f = _ok(http.get(f"/v2/campaigns/{campaign_id}/funnel"), 200)
+        done = total - int(f.get("pending") or 0) - int(f.get("in_flight") or 0)
+        return done, f.get("send_status") in ("completed", "cancelled"), f
+
+    return follow(poll, total, "envío / send", timeout)
