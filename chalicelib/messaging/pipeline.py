@@ -209,6 +209,10 @@ class SendPipeline:
             self._send_all(campaign, spec, msg, ready, profiles, window, until, remaining_ms, out)
         return out
 
+    def _still_sending(self, msg: RecipientsMessage) -> bool:
+        c = self.campaigns.get(msg.campaign_id) or {}
+        return c.get("send_status") == "sending" and int(c.get("run") or 0) == msg.run
+
     def _settle(
         self, msg: RecipientsMessage, existing: Mapping[str, dict[str, Any]], out: Outcome
     ) -> None:
@@ -326,8 +330,13 @@ class SendPipeline:
         waiting: dict[datetime, list[str]] = defaultdict(list)
         price_per_segment = float(campaign.get("cost_per_message") or 0)
 
+        watch = _Watch(lambda: self._still_sending(msg))
+
         def one(n: str) -> None:
-            if remaining_ms() < RESERVE_MS:
+            # Near the invocation's end, or paused / cancelled meanwhile: back to the
+            # queue untouched (a paused run's message is dropped there, a cancelled
+            # one's recipients end skipped: cancelled).
+            if remaining_ms() < RESERVE_MS or not watch.ok():
                 with lock:
                     later.append(n)
                 return
@@ -467,6 +476,24 @@ class SendPipeline:
                 return None
         logger.debug("sms %s -> %s", mask_phone(n), result.outcome)
         return result
+
+
+class _Watch:
+    """A condition re-read at most once per `every_s` (real seconds), for all threads."""
+
+    def __init__(self, read: Callable[[], bool], every_s: float = 1.0) -> None:
+        self._read = read
+        self._every_s = every_s
+        self._lock = threading.Lock()
+        self._at = time.monotonic()
+        self._ok = True
+
+    def ok(self) -> bool:
+        with self._lock:
+            if time.monotonic() - self._at >= self._every_s:
+                self._at = time.monotonic()
+                self._ok = self._read()
+            return self._ok
 
 
 def _seconds_since(iso_text: Any) -> float:

@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -111,12 +111,22 @@ def sender(stack: LocalStack) -> Iterator[RecordingSender]:
     w = wiring()
     rec = RecordingSender()
     pipeline = w.send_pipeline
-    saved = (pipeline.sender, pipeline.settings.retry_base_s, pipeline.faults.crash_after_claims)
+    saved = (
+        pipeline.sender,
+        pipeline.settings.retry_base_s,
+        pipeline.faults.crash_after_claims,
+        pipeline.rate_per_s,
+    )
     pipeline.sender = rec
     pipeline.settings.retry_base_s = 0
     pipeline.faults.claims = 0
     yield rec
-    pipeline.sender, pipeline.settings.retry_base_s, pipeline.faults.crash_after_claims = saved
+    (
+        pipeline.sender,
+        pipeline.settings.retry_base_s,
+        pipeline.faults.crash_after_claims,
+        pipeline.rate_per_s,
+    ) = saved
     clock.reset()
 
 
@@ -279,3 +289,63 @@ def test_twilio_status_callbacks_are_verified(
             w.__dict__.pop("sms_config", None)
         else:
             w.__dict__["sms_config"] = saved
+
+
+def test_schedule_pause_resume_and_cancel(
+    stack: LocalStack, api: httpx.Client, sender: RecordingSender
+) -> None:
+    start = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)  # noon in Mexico City
+    clock.simulate(start, speed=600)
+    w = wiring()
+    items = [contact(i, "CDMX") for i in range(100)]
+    seed(items)
+    import_repep(api, [])
+
+    # Scheduled an hour ahead (6 s here): nothing goes before it, everything after.
+    at = start + timedelta(hours=1)
+    scheduled = create(api, 20)
+    r = api.post(f"/v2/campaigns/{scheduled}/send", json={"at": at.isoformat()})
+    assert r.status_code == 202 and r.json()["send_status"] == "scheduled", r.text
+    assert funnel(api, scheduled)["send_status"] == "scheduled"
+    assert stack.pump.drain(timeout_s=90)
+    f = funnel(api, scheduled)
+    assert f["sent"] == 20 and f["send_status"] == "completed", f
+    assert min(t for _, _, t in sender.sent) >= at
+
+    # Paused half way (a slow sender), resumed: everyone once.
+    w.send_pipeline.rate_per_s = 4.0
+    paused = create(api, 40)
+    sender.sent.clear()
+    assert api.post(f"/v2/campaigns/{paused}/send", json={}).status_code == 202
+    wait_for(lambda: len(sender.sent) > 0)
+    assert api.post(f"/v2/campaigns/{paused}/pause").json()["send_status"] == "paused"
+    assert stack.pump.drain(timeout_s=90)
+    f = funnel(api, paused)
+    assert f["send_status"] == "paused" and 0 < f["sent"] < 40 and f["pending"] > 0, f
+    assert api.post(f"/v2/campaigns/{paused}/pause").status_code == 409
+    assert api.post(f"/v2/campaigns/{paused}/resume").json()["send_status"] == "sending"
+    assert stack.pump.drain(timeout_s=90)
+    f = funnel(api, paused)
+    assert f["sent"] == 40 and f["send_status"] == "completed", f
+    assert set(sender.counts().values()) == {1}
+
+    # Cancelled while sending: who was not messaged ends skipped as cancelled.
+    cancelled = create(api, 40)
+    sender.sent.clear()
+    assert api.post(f"/v2/campaigns/{cancelled}/send", json={}).status_code == 202
+    wait_for(lambda: len(sender.sent) > 0)
+    assert api.post(f"/v2/campaigns/{cancelled}/cancel").json()["send_status"] == "cancelled"
+    assert stack.pump.drain(timeout_s=90)
+    f = funnel(api, cancelled)
+    assert f["sent"] + f["skipped"] == 40 and f["skipped_by_reason"]["cancelled"] > 0, f
+    assert f["sent"] == len(sender.sent) and set(sender.counts().values()) == {1}
+    assert api.post(f"/v2/campaigns/{cancelled}/resume").status_code == 409
+
+
+def wait_for(cond: Any, timeout_s: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
