@@ -349,3 +349,30 @@ def wait_for(cond: Any, timeout_s: float = 30) -> None:
     while not cond():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_consent_required_campaign(
+    stack: LocalStack, api: httpx.Client, sender: RecordingSender
+) -> None:
+    clock.simulate(datetime(2026, 12, 2, 18, 0, tzinfo=UTC))
+    items = [contact(i, "CDMX") for i in range(6)]
+    seed(items)
+    numbers = [i["e164"] for i in items]
+    import_repep(api, [])
+    records = [
+        {"phone": numbers[0], "source": "web_form", "text_shown": "Acepto promociones"},
+        {"phone": numbers[1], "source": "pos", "text_shown": "Acepto promociones"},
+        # Consent given, then revoked: the latest record wins.
+        {"phone": numbers[2], "source": "web_form", "text_shown": "Acepto promociones"},
+    ]
+    assert api.post("/v2/compliance/consents", json={"records": records}).status_code == 200
+    revoke = {"phone": numbers[2], "source": "call_center", "text_shown": "-", "granted": False}
+    assert api.post("/v2/compliance/consents", json={"records": [revoke]}).status_code == 200
+    cid = create(api, 6, require_consent=True)
+    preview = api.post(f"/v2/campaigns/{cid}/preview").json()
+    assert preview["skipped"]["no_consent"] == 4 and preview["recipients"] == 2
+    assert api.post(f"/v2/campaigns/{cid}/send", json={}).status_code == 202
+    assert stack.pump.drain(timeout_s=60)
+    f = funnel(api, cid)
+    assert f["sent"] == 2 and f["skipped_by_reason"] == {"no_consent": 4}, f
+    assert set(sender.counts()) == {numbers[0], numbers[1]}
