@@ -136,16 +136,18 @@ def funnel(w: Wiring, campaign_id: str) -> dict[str, Any]:
     public_because="recipients open short links from their phones, without a key",
     status=302,
     content_type="text/plain",
+    errors=(404,),
     path_params={"code": "Short link code"},
     summary=("Enlace corto de un mensaje (redirige)", "A message's short link (redirects)"),
 )
 def short_link(w: Wiring, code: str) -> Response:
     link = w.feedback.click(code) if CODE.match(code) else None
     if link is None:
-        return Response(
-            body="Enlace no encontrado o vencido / Link not found or expired\n",
-            status_code=404,
-            headers={"Content-Type": "text/plain; charset=utf-8"},
+        raise ApiError(
+            404,
+            "link_not_found",
+            "Enlace no encontrado o vencido",
+            "Link not found or expired",
         )
     return Response(
         body="",
@@ -162,6 +164,7 @@ def short_link(w: Wiring, code: str) -> Response:
     "/v2/conversions",
     scope="write",
     body=ConversionIn,
+    errors=(404,),
     summary=(
         "Registrar una venta por el código del enlace corto",
         "Record a conversion by short-link code",
