@@ -13,7 +13,7 @@ import io
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -21,13 +21,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.audiences.export import S3CsvWriter
+from chalicelib.audiences.extract import ExtractStats
 from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
 from chalicelib.audiences.models import ExtractMessage
 from chalicelib.audiences.service import PROGRESS_EVERY_S, ExtractionService
-from chalicelib.campaigns import roi
+from chalicelib.campaigns import planning, roi
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
 from chalicelib.core.bounds import Bounded, Seed
 from chalicelib.core.ddb import from_item, to_item
+from chalicelib.core.errors import ApiError
 from chalicelib.core.http import decode_text
 from chalicelib.core.jobs import JobStore
 from chalicelib.domain.clock import now_iso
@@ -70,6 +72,8 @@ class CreateCampaign(BaseModel):
     # What to send (SMS campaigns sent by Alcance); without it the campaign is an
     # audience for another tool, with outcomes uploaded afterwards.
     message: MessageSpec | None = None
+    # What one conversion is worth: with it, the preview includes the plan (planner.py).
+    value_per_conversion: Annotated[float, Bounded(0, 1e9)] | None = None
 
 
 class OutcomeIn(BaseModel):
@@ -193,6 +197,7 @@ class CampaignService:
             "amount": req.amount,
             "order": req.order,
             "cost_per_message": req.cost_per_message,
+            "value_per_conversion": req.value_per_conversion,
             "audience_key": key,
             "status": "building",
             "targeted": 0,
@@ -227,11 +232,17 @@ class CampaignService:
             self.audience_ready(job["campaign_id"], int(job.get("written") or 0))
 
     # -- the audience snapshot -----------------------------------------------------------
-    def targeted_scores(self, campaign: Mapping[str, Any]) -> dict[str, float | None]:
+    def snapshot_rows(self, campaign: Mapping[str, Any]) -> Iterator[dict[str, str]]:
+        """The snapshot's rows as written (strings)."""
         body = self.s3.get_object(Bucket=self.bucket, Key=campaign["audience_key"])["Body"]
         lines = (ln.decode("utf-8-sig") for ln in body.iter_lines())
-        out: dict[str, float | None] = {}
         for rec in csv.DictReader(lines):
+            if rec.get("e164"):
+                yield rec
+
+    def targeted_scores(self, campaign: Mapping[str, Any]) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for rec in self.snapshot_rows(campaign):
             s = rec.get("score") or ""
             out[rec["e164"]] = float(s) if s else None
         return out
@@ -269,6 +280,50 @@ class CampaignService:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return ids
+
+    # -- planning: how many of the audience to send to ------------------------------------
+    def plan(self, req: planning.PlanIn, segments: int) -> dict[str, Any]:
+        """The profit curve of the audience `req.audience` (planner.py), its contacts
+        read by the extraction path with only the fields a plan needs."""
+        if req.value_per_conversion is not None:
+            value, source = req.value_per_conversion, "given"
+        else:
+            value, source = self.learned_value(req.value_from_campaigns), "learned"
+        extract = ExtractRequest(
+            **req.audience.model_dump(by_alias=True),
+            amount=req.max_contacts + 1,
+            order="score_desc",
+            format="json",
+        )
+        stats = ExtractStats()
+        rows = list(
+            self.extraction.extractor.run(
+                extract, self.extraction.exclusions(extract), stats, fields=planning.PLAN_FIELDS
+            )
+        )
+        truncated = len(rows) > req.max_contacts
+        probs = planning.probabilities(rows[: req.max_contacts])
+        out = planning.plan_json(probs, segments, req.price_per_segment, value, source, req.min_roi)
+        out["truncated"] = truncated
+        out["extract"] = {k: stats.public()[k] for k in ("plan", "items_read", "truncated")}
+        return out
+
+    def learned_value(self, campaign_ids: Iterable[str]) -> float:
+        """Mean revenue of the converted contacts (with a revenue) of these campaigns."""
+        revenues = [
+            o.revenue
+            for cid in campaign_ids
+            for o in self.outcomes_of(cid).values()
+            if o.converted and o.revenue > 0
+        ]
+        if not revenues:
+            raise ApiError(
+                422,
+                "no_revenue",
+                "Esas campañas no tienen conversiones con ingreso: indique value_per_conversion",
+                "Those campaigns have no converted outcome with revenue: give value_per_conversion",
+            )
+        return round(sum(revenues) / len(revenues), 4)
 
     # -- outcomes ------------------------------------------------------------------------
     def record_outcomes(
@@ -475,6 +530,7 @@ class CampaignService:
                 "ready_at",
                 "task_id",
                 "send_status",
+                "value_per_conversion",
             )
         }
         if c.get("message"):
