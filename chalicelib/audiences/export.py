@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.audiences.extract import CSV_COLUMNS
+from chalicelib.campaigns.control import ControlGroups
 from chalicelib.core import csvsafe
 
 if TYPE_CHECKING:
@@ -101,3 +102,13 @@ class S3CsvWriter:
             self._s3.abort_multipart_upload(
                 Bucket=self.bucket, Key=self.key, UploadId=self._upload_id
             )
+
+
+def snapshot_writer(
+    s3: S3Client, bucket: str, key: str, held: Mapping[str, Any] | None
+) -> tuple[S3CsvWriter, ControlGroups | None]:
+    """The snapshot's writer, and with a control group its assigner (a `group` column)."""
+    if not held:
+        return S3CsvWriter(s3, bucket, key), None
+    groups = ControlGroups(float(held["share"]), int(held["seed"]))
+    return S3CsvWriter(s3, bucket, key, (*CSV_COLUMNS, "group")), groups

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.campaigns import planning
+from chalicelib.campaigns.control import CONTROL
 from chalicelib.campaigns.service import CampaignService
 from chalicelib.compliance.rules import RepepStatus, StaleOverride, may_send, stale_refusal
 from chalicelib.core.ddb import to_item
@@ -67,8 +68,14 @@ class SendingService:
         return self.campaigns.get(campaign_id)
 
     def audience_numbers(self, campaign: Mapping[str, Any]) -> Iterator[str]:
-        for rec in self.campaigns.snapshot_rows(campaign):
+        """The numbers this campaign messages: its control group is never among them."""
+        for rec in self.treatment_rows(campaign):
             yield rec["e164"]
+
+    def treatment_rows(self, campaign: Mapping[str, Any]) -> Iterator[dict[str, str]]:
+        for rec in self.campaigns.snapshot_rows(campaign):
+            if rec.get("group") != CONTROL:
+                yield rec
 
     def start_sending(self, campaign_id: str) -> bool:
         """scheduled -> sending, once; the valid-until clock starts now."""
@@ -130,7 +137,7 @@ class SendingService:
         total = 0
         value = campaign.get("value_per_conversion")
         planned: list[dict[str, str]] = []
-        for rec in self.campaigns.snapshot_rows(campaign):
+        for rec in self.treatment_rows(campaign):
             total += 1
             if len(numbers) < PREVIEW_EXACT_LIMIT:
                 numbers.append(rec["e164"])

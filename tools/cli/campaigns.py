@@ -80,6 +80,12 @@ def follow_task(
 @click.option("--opt-out-line", default=None, help="Default: Responde BAJA para no recibir más.")
 @click.option("--gsm-replace/--no-gsm-replace", default=False, help="á->a ... to stay in GSM-7.")
 @click.option("--window", default="09:00-21:00", show_default=True, help="Local hours.")
+@click.option(
+    "--control-share",
+    type=float,
+    default=None,
+    help="Hold out this share (e.g. 0.1) as a control group, never messaged.",
+)
 @click.option("--value-per-conversion", type=float, default=None, help="For the preview's plan.")
 @API
 @KEY
@@ -95,6 +101,7 @@ def create(
     opt_out_line: str | None,
     gsm_replace: bool,
     window: str,
+    control_share: float | None,
     value_per_conversion: float | None,
     api_url: str,
     api_key: str | None,
@@ -112,6 +119,8 @@ def create(
         "cost_per_message": cost_per_message,
         "value_per_conversion": value_per_conversion,
     }
+    if control_share is not None:
+        body.update(control=True, control_share=control_share)
     if text:
         start, _, end = window.partition("-")
         message: dict[str, Any] = {
