@@ -406,6 +406,10 @@ def test_training_calibrates_on_out_of_fold_probabilities_and_serves_them() -> N
     assert set(report["cv_log_loss"]) == {"isotonic", "platt"}
     assert report["method"] == min(report["cv_log_loss"], key=report["cv_log_loss"].get)
     assert report["ece"] <= 0.05 and report["reliability"]
+    from tools.training.pipeline import model_card
+
+    card = model_card("vcal", result)
+    assert "expected calibration error" in card and "| probability bin |" in card
     # The map survives metadata.json and serving applies it (numpy only).
     cal = Calibration.from_json(json.loads(json.dumps(chosen.calibration.to_json())))
     assert cal == chosen.calibration and cal.calibrated
