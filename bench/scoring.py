@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,30 +71,12 @@ def pct(values: list[float], q: float) -> float:
 
 def bank_auc() -> float | None:
     """CV AUC on the real outcomes; contacts built as ingest stores them."""
-    import csv
-
-    from chalicelib.domain.contact import ContactRecord
-    from chalicelib.domain.phone import Accepted, normalize
-    from chalicelib.ingest.columns import attribute_key
     from tools.training import bank_marketing as bm
-    from tools.training.train import examples_from
 
     src = bm.locate(ROOT)
     if not src.exists():
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        cpath, opath = Path(tmp) / "c.csv", Path(tmp) / "o.csv"
-        bm.convert(src, cpath, opath)
-        contacts = []
-        with cpath.open(encoding="utf-8") as fh:
-            for r in csv.DictReader(fh):
-                phone = normalize(r.pop("telefono"))
-                assert isinstance(phone, Accepted)
-                attrs = {attribute_key(k): v for k, v in r.items()}
-                contacts.append(ContactRecord(phone, attrs).to_item("up_bench", "now"))
-        with opath.open(encoding="utf-8") as fh:
-            outcomes = [{**r, "converted": r["converted"] == "True"} for r in csv.DictReader(fh)]
-    examples = examples_from(contacts, outcomes)
+    examples = bm.in_memory_examples(src)
     schema = infer_schema([e.contact for e in examples], bm.DECLARED)
     result = train(examples, schema, TrainConfig(cv=True))
     return float(max(c.cv["auc"] for c in result.candidates))

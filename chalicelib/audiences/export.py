@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.audiences.extract import CSV_COLUMNS
+from chalicelib.campaigns.control import ControlGroups
 from chalicelib.core import csvsafe
 
 if TYPE_CHECKING:
@@ -18,9 +19,9 @@ if TYPE_CHECKING:
 PART_BYTES = 8 * 1024 * 1024  # S3 minimum part is 5 MB (all but the last)
 
 
-def csv_cells(row: Mapping[str, Any]) -> list[str]:
+def csv_cells(row: Mapping[str, Any], columns: Sequence[str] = CSV_COLUMNS) -> list[str]:
     out = []
-    for col in CSV_COLUMNS:
+    for col in columns:
         v = row.get(col)
         if col == "platforms":
             v = ";".join(f"{p}={s}" for p, s in sorted((v or {}).items()))
@@ -43,8 +44,11 @@ class S3CsvWriter:
     """Write CSV rows to s3://bucket/key as they come (UTF-8 with BOM: Excel opens
     accents right)."""
 
-    def __init__(self, s3: S3Client, bucket: str, key: str) -> None:
+    def __init__(
+        self, s3: S3Client, bucket: str, key: str, columns: Sequence[str] = CSV_COLUMNS
+    ) -> None:
         self._s3 = s3
+        self.columns = tuple(columns)
         self.bucket = bucket
         self.key = key
         self._buf = io.StringIO()
@@ -53,10 +57,10 @@ class S3CsvWriter:
         self._upload_id: str | None = None
         self.rows = 0
         self._buf.write("\ufeff")
-        self._csv.writerow(CSV_COLUMNS)
+        self._csv.writerow(self.columns)
 
     def write(self, row: Mapping[str, Any]) -> None:
-        self._csv.writerow(csv_cells(row))
+        self._csv.writerow(csv_cells(row, self.columns))
         self.rows += 1
         if self._buf.tell() >= PART_BYTES:
             self._flush_part()
@@ -98,3 +102,13 @@ class S3CsvWriter:
             self._s3.abort_multipart_upload(
                 Bucket=self.bucket, Key=self.key, UploadId=self._upload_id
             )
+
+
+def snapshot_writer(
+    s3: S3Client, bucket: str, key: str, held: Mapping[str, Any] | None
+) -> tuple[S3CsvWriter, ControlGroups | None]:
+    """The snapshot's writer, and with a control group its assigner (a `group` column)."""
+    if not held:
+        return S3CsvWriter(s3, bucket, key), None
+    groups = ControlGroups(float(held["share"]), int(held["seed"]))
+    return S3CsvWriter(s3, bucket, key, (*CSV_COLUMNS, "group")), groups

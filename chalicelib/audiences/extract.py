@@ -19,6 +19,10 @@ Where the contacts come from:
   after `max_scan_items` items read and say so (`truncated`).
 - Always: the do-not-contact list is re-read (BatchGetItem) for every contact about to
   be returned; a hit is dropped and replaced by the next candidate.
+- `fields` (the campaign planner): every Query / Scan reads only the attributes the
+  filters look at plus those fields (a ProjectionExpression), and the rows returned are
+  just e164, score and the fields: a 100,000-contact plan decodes a fraction of what
+  an audience export does.
 """
 
 from __future__ import annotations
@@ -42,10 +46,45 @@ SCAN_SEGMENTS = 4
 PAGE_LIMIT = 500
 MAX_SCAN_ITEMS = 2_000_000
 RECHECK_CHUNK = 400
-OUTPUT_FIELDS = ("e164", "national", "state_code", "lada", "municipality", "score")
+OUTPUT_FIELDS = (
+    "e164",
+    "national",
+    "state_code",
+    "lada",
+    "municipality",
+    "score",
+    "conversion_probability",
+    "probability_calibrated",
+)
+# What `matches` reads of an item whatever the filters (platforms / attributes: if used).
+MATCH_FIELDS = ("e164", "opt_out", "state_code", "lada", "municipality", "line_type", "score")
 CSV_COLUMNS = (*OUTPUT_FIELDS, "platforms", "attributes")
 
 Item = dict[str, Any]
+Shape = Callable[[Mapping[str, Any]], Item]
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Attributes to read (ProjectionExpression) and the row shape returned."""
+
+    expression: str
+    names: dict[str, str]
+    returned: tuple[str, ...]
+
+    @classmethod
+    def of(cls, req: ExtractRequest, fields: Sequence[str]) -> Projection:
+        wanted = list(dict.fromkeys((*MATCH_FIELDS, *fields)))
+        if req.platforms:
+            wanted.append("platforms")
+        if req.attributes:
+            wanted.append("attributes")
+        names = {f"#p{i}": f for i, f in enumerate(wanted)}
+        returned = tuple(dict.fromkeys(("e164", "score", *fields)))
+        return cls(", ".join(names), names, returned)
+
+    def row(self, contact: Mapping[str, Any]) -> Item:
+        return {k: contact.get(k) for k in self.returned}
 
 
 @dataclass
@@ -139,21 +178,25 @@ class Extractor:
         req: ExtractRequest,
         excluded: Iterable[str] = (),
         stats: ExtractStats | None = None,
+        fields: Sequence[str] | None = None,
     ) -> Iterator[Item]:
-        """Yield up to `req.amount` output rows, in the requested order."""
+        """Yield up to `req.amount` output rows, in the requested order. With `fields`:
+        rows of e164, score and those fields only, read with a projection."""
         stats = stats if stats is not None else ExtractStats()
         ctx = MatchContext(excluded=frozenset(excluded))
         index = self._index_for(req)
+        proj = Projection.of(req, fields) if fields is not None else None
+        shape: Shape = proj.row if proj is not None else output_row
         if req.order == "score_desc" and index is not None:
             stats.plan = f"query:{index[0]}:merge"
-            candidates: Iterator[Item] = self._merged_queries(req, index, stats)
+            candidates: Iterator[Item] = self._merged_queries(req, index, stats, proj)
             if req.min_score is None and req.max_score is None:
-                candidates = _chain(candidates, self._unscored_scan(req, index, stats))
+                candidates = _chain(candidates, self._unscored_scan(req, index, stats, proj))
             yield from self._rechecked(
-                (c for c in candidates if matches(c, req, ctx)), req.amount, stats
+                (shape(c) for c in candidates if matches(c, req, ctx)), req.amount, stats
             )
             return
-        yield from self._top_k(req, index, ctx, stats)
+        yield from self._top_k(req, index, ctx, stats, proj, shape)
 
     def table_items(self) -> int:
         """The contacts table's item count as DynamoDB reports it (AWS refreshes it about
@@ -177,7 +220,14 @@ class Extractor:
             return ("by_state", "state_code", req.states)
         return None
 
-    def _query_kwargs(self, req: ExtractRequest, index: str, attr: str, value: str) -> Item:
+    def _query_kwargs(
+        self,
+        req: ExtractRequest,
+        index: str,
+        attr: str,
+        value: str,
+        proj: Projection | None = None,
+    ) -> Item:
         cond = "#h = :h"
         values: Item = {":h": {"S": value}}
         if req.min_score is not None and req.max_score is not None:
@@ -193,7 +243,12 @@ class Extractor:
         names = {"#h": attr}
         if "#s" in cond:
             names["#s"] = "score"
+        extra: Item = {}
+        if proj is not None:
+            names.update(proj.names)
+            extra["ProjectionExpression"] = proj.expression
         return {
+            **extra,
             "TableName": self.table,
             "IndexName": index,
             "KeyConditionExpression": cond,
@@ -218,10 +273,16 @@ class Extractor:
                 yield decode(raw)
 
     def _merged_queries(
-        self, req: ExtractRequest, index: tuple[str, str, list[str]], stats: ExtractStats
+        self,
+        req: ExtractRequest,
+        index: tuple[str, str, list[str]],
+        stats: ExtractStats,
+        proj: Projection | None = None,
     ) -> Iterator[Item]:
         name, attr, values = index
-        streams = [self._partition(self._query_kwargs(req, name, attr, v), stats) for v in values]
+        streams = [
+            self._partition(self._query_kwargs(req, name, attr, v, proj), stats) for v in values
+        ]
         return heapq.merge(*streams, key=lambda c: -(score_of(c) or 0.0))
 
     # -- scans (bounded) -----------------------------------------------------------------
@@ -232,6 +293,7 @@ class Extractor:
         filter_expr: str | None = None,
         names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None,
+        proj: Projection | None = None,
     ) -> list[Any]:
         """Parallel Scan; `consume` gets each segment's decoded items and returns a
         partial result. Reading stops once `max_scan_items` items were read overall."""
@@ -246,11 +308,16 @@ class Extractor:
                     "TotalSegments": SCAN_SEGMENTS,
                     "Limit": PAGE_LIMIT,
                 }
+                all_names = dict(names or {})
                 if filter_expr:
                     kwargs["FilterExpression"] = filter_expr
-                    kwargs["ExpressionAttributeNames"] = dict(names or {})
                     if values:
                         kwargs["ExpressionAttributeValues"] = dict(values)
+                if proj is not None:
+                    kwargs["ProjectionExpression"] = proj.expression
+                    all_names.update(proj.names)
+                if all_names:
+                    kwargs["ExpressionAttributeNames"] = all_names
                 while True:
                     with lock:
                         if read_total[0] >= self.max_scan_items:
@@ -272,7 +339,11 @@ class Extractor:
             return list(pool.map(segment, range(SCAN_SEGMENTS)))
 
     def _unscored_scan(
-        self, req: ExtractRequest, index: tuple[str, str, list[str]], stats: ExtractStats
+        self,
+        req: ExtractRequest,
+        index: tuple[str, str, list[str]],
+        stats: ExtractStats,
+        proj: Projection | None = None,
     ) -> Iterator[Item]:
         """Unscored contacts of the partitions (not in the sparse GSIs). Lazy: only
         runs if the scored candidates ran out before `amount`."""
@@ -285,6 +356,7 @@ class Extractor:
             expr,
             {"#s": "score", "#h": attr},
             placeholders,
+            proj,
         )
         yield from heapq.merge(*parts, key=lambda c: c["e164"])
 
@@ -295,6 +367,8 @@ class Extractor:
         index: tuple[str, str, list[str]] | None,
         ctx: MatchContext,
         stats: ExtractStats,
+        proj: Projection | None = None,
+        shape: Shape = output_row,
     ) -> Iterator[Item]:
         seed = req.seed if req.seed is not None else 0
         if req.order == "random":
@@ -316,7 +390,7 @@ class Extractor:
             for i, c in enumerate(items):
                 if not matches(c, req, ctx):
                     continue
-                row = (_neg(key(c)), i, output_row(c))
+                row = (_neg(key(c)), i, shape(c))
                 if len(heap) < k:
                     heapq.heappush(heap, row)
                 elif row[0] > heap[0][0]:
@@ -326,17 +400,19 @@ class Extractor:
         parts: list[list[tuple[Any, int, Item]]] = []
         if index is None:
             stats.plan = f"scan:{req.order}"
-            parts = self._scan_segments(stats, best)
+            parts = self._scan_segments(stats, best, proj=proj)
         else:
             name, attr, values = index
             stats.plan = f"query:{name}:{req.order}"
             for v in values:
-                parts.append(best(self._partition(self._query_kwargs(req, name, attr, v), stats)))
+                parts.append(
+                    best(self._partition(self._query_kwargs(req, name, attr, v, proj), stats))
+                )
             if req.min_score is None and req.max_score is None:
-                parts.append(best(self._unscored_scan(req, index, stats)))
+                parts.append(best(self._unscored_scan(req, index, stats, proj)))
         merged = heapq.nlargest(k, (r for part in parts for r in part), key=lambda r: r[0])
         rows = (r[2] for r in merged)
-        yield from self._rechecked(rows, req.amount, stats, already_output=True)
+        yield from self._rechecked(rows, req.amount, stats)
 
     # -- the last word: the do-not-contact list ---------------------------------------
     def _rechecked(
@@ -344,8 +420,8 @@ class Extractor:
         candidates: Iterable[Item],
         amount: int,
         stats: ExtractStats,
-        already_output: bool = False,
     ) -> Iterator[Item]:
+        """`candidates` are output rows already (shaped): only the list is checked."""
         returned = 0
         chunk: list[Item] = []
         it = iter(candidates)
@@ -366,7 +442,7 @@ class Extractor:
                     continue
                 returned += 1
                 stats.returned = returned
-                yield c if already_output else output_row(c)
+                yield c
 
 
 class _Neg:

@@ -3,13 +3,14 @@ table, kind `extraction`, worked by the `extract` SQS function)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.audiences.export import S3CsvWriter
+from chalicelib.audiences.export import S3CsvWriter, snapshot_writer
 from chalicelib.audiences.extract import Extractor, ExtractStats
 from chalicelib.audiences.filters import SYNC_LIMIT, AudienceFilters, ExtractRequest
 from chalicelib.audiences.models import ExtractMessage
@@ -95,7 +96,10 @@ class ExtractionService:
         req: ExtractRequest,
         output_key: str | None = None,
         campaign_id: str | None = None,
+        control: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """`control`: a campaign's control group ({"share", "seed"}) assigned as the
+        snapshot is written."""
         task_id = new_task_id()
         now = now_iso()
         self.jobs.create(
@@ -106,6 +110,7 @@ class ExtractionService:
                 "request": req.model_dump_json(by_alias=True),
                 "output_key": output_key or export_key(task_id),
                 "campaign_id": campaign_id,
+                "control": json.dumps(dict(control)) if control else None,
                 "amount": req.amount,
                 "written": 0,
                 "progress": 0.0,
@@ -136,10 +141,12 @@ class ExtractionService:
             task_id, {"status": "running", "started_at": now_iso(), "updated_at": now_iso()}
         )
         stats = ExtractStats()
-        writer = S3CsvWriter(self.s3, self.bucket, key)
+        held = json.loads(job["control"]) if job.get("control") else None
+        writer, groups = snapshot_writer(self.s3, self.bucket, key, held)
         last = time.monotonic()
         try:
-            for row in self.extractor.run(req, self.exclusions(req), stats):
+            rows = self.extractor.run(req, self.exclusions(req), stats)
+            for row in groups.assign(rows) if groups is not None else rows:
                 writer.write(row)
                 if time.monotonic() - last >= PROGRESS_EVERY_S:
                     last = time.monotonic()
@@ -165,6 +172,7 @@ class ExtractionService:
             "written": writer.rows,
             "progress": 1.0,
             "stats": stats.public(),
+            "control_count": groups.counts["control"] if groups is not None else 0,
             "finished_at": now_iso(),
             "updated_at": now_iso(),
         }

@@ -51,7 +51,7 @@ def decile(score: float | None) -> str:
     return f"{band * 10}-{band * 10 + 9 if band < 9 else 100}"
 
 
-def _band_order(name: str) -> tuple[bool, int]:
+def band_order(name: str) -> tuple[bool, int]:
     return (name == "unscored", 0 if name == "unscored" else int(name.split("-")[0]))
 
 
@@ -80,7 +80,7 @@ def campaign_report(
             b["converted"] += int(o.converted)
             b["revenue"] += o.revenue
     deciles = []
-    for name in sorted(by_band, key=_band_order):
+    for name in sorted(by_band, key=band_order):
         b = by_band[name]
         deciles.append(
             {

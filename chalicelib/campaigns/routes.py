@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from chalicelib.audiences.filters import CAMPAIGN_ID_PATTERN
+from chalicelib.campaigns.planning import PlanIn, PlanOut
 from chalicelib.campaigns.service import (
     CreateCampaign,
     OutcomesIn,
@@ -42,6 +43,30 @@ def create_campaign(w: Wiring, body: CreateCampaign) -> WithStatus:
         out["task_url"] = f"/v2/tasks/{rec['task_id']}"
         return WithStatus(202, out)
     return WithStatus(201, out)
+
+
+@routes.post(
+    "/v2/campaigns/plan",
+    scope="read",
+    body=PlanIn,
+    response=PlanOut,
+    errors=(422,),
+    summary=(
+        "Planear: conversiones esperadas, costo y ganancia por tamaño de audiencia, "
+        "y el tamaño óptimo",
+        "Plan: expected conversions, cost and profit by audience size, and the optimum",
+    ),
+)
+def plan_campaign(w: Wiring, body: PlanIn) -> dict[str, Any]:
+    return w.campaigns.plan(body, plan_segments(w, body))
+
+
+def plan_segments(w: Wiring, body: PlanIn) -> int:
+    if body.segments is not None:
+        return body.segments
+    assert body.message is not None
+    m = body.message
+    return int(w.sending.compose(m.text, m.opt_out_line, m.gsm_replace)["segments"])
 
 
 def campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:

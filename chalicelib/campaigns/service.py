@@ -13,21 +13,23 @@ import io
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.audiences.export import S3CsvWriter
+from chalicelib.audiences.export import snapshot_writer
+from chalicelib.audiences.extract import ExtractStats
 from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
 from chalicelib.audiences.models import ExtractMessage
 from chalicelib.audiences.service import PROGRESS_EVERY_S, ExtractionService
-from chalicelib.campaigns import roi
+from chalicelib.campaigns import control, planning, roi
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
 from chalicelib.core.bounds import Bounded, Seed
 from chalicelib.core.ddb import from_item, to_item
+from chalicelib.core.errors import ApiError
 from chalicelib.core.http import decode_text
 from chalicelib.core.jobs import JobStore
 from chalicelib.domain.clock import now_iso
@@ -70,6 +72,13 @@ class CreateCampaign(BaseModel):
     # What to send (SMS campaigns sent by Alcance); without it the campaign is an
     # audience for another tool, with outcomes uploaded afterwards.
     message: MessageSpec | None = None
+    # What one conversion is worth: with it, the preview includes the plan (planner.py).
+    value_per_conversion: Annotated[float, Bounded(0, 1e9)] | None = None
+    # Hold out a random share of the audience, never messaged by this campaign, to
+    # measure what it caused (control.py): stratified by score band, seeded.
+    control: bool = False
+    control_share: Annotated[float, Bounded(0.01, 0.5, places=2)] = 0.10
+    control_seed: Seed | None = None
 
 
 class OutcomeIn(BaseModel):
@@ -193,6 +202,7 @@ class CampaignService:
             "amount": req.amount,
             "order": req.order,
             "cost_per_message": req.cost_per_message,
+            "value_per_conversion": req.value_per_conversion,
             "audience_key": key,
             "status": "building",
             "targeted": 0,
@@ -200,40 +210,69 @@ class CampaignService:
         }
         if req.message is not None:
             record.update(message=req.message.model_dump_json(), send_status="draft", run=0)
+        held: dict[str, Any] | None = None
+        if req.control:
+            seed = req.control_seed if req.control_seed is not None else secrets.randbelow(2**31)
+            held = {"share": req.control_share, "seed": seed}
+            record.update(control_share=req.control_share, control_seed=seed, control_count=0)
         self.dynamodb.put_item(
             TableName=self.table,
             Item=to_item(record),
             ConditionExpression="attribute_not_exists(campaign_id)",
         )
         if self.extraction.needs_task(extract, CAMPAIGN_SYNC_LIMIT):
-            task = self.extraction.start_task(extract, output_key=key, campaign_id=campaign_id)
+            task = self.extraction.start_task(
+                extract, output_key=key, campaign_id=campaign_id, control=held
+            )
             record["task_id"] = task["task_id"]
             self._update(campaign_id, {"task_id": task["task_id"]})
             return record
-        writer = S3CsvWriter(self.s3, self.bucket, key)
         excluded = self.extraction.exclusions(extract)
-        for row in self.extraction.extractor.run(extract, excluded):
+        rows = self.extraction.extractor.run(extract, excluded)
+        writer, groups = snapshot_writer(self.s3, self.bucket, key, held)
+        for row in groups.assign(rows) if groups is not None else rows:
             writer.write(row)
         writer.close()
-        self.audience_ready(campaign_id, writer.rows)
-        record.update(status="ready", targeted=writer.rows)
+        held_out = groups.counts[control.CONTROL] if groups is not None else 0
+        self.audience_ready(campaign_id, writer.rows - held_out, held_out)
+        record.update(status="ready", targeted=writer.rows - held_out)
+        if groups is not None:
+            record["control_count"] = held_out
         return record
 
-    def audience_ready(self, campaign_id: str, targeted: int) -> None:
-        self._update(campaign_id, {"status": "ready", "targeted": targeted, "ready_at": now_iso()})
+    def audience_ready(self, campaign_id: str, targeted: int, held_out: int = 0) -> None:
+        """`targeted`: the numbers the campaign messages (its control group not among
+        them, so the funnel's states still add up to it)."""
+        fields: dict[str, Any] = {"status": "ready", "targeted": targeted, "ready_at": now_iso()}
+        if held_out:
+            fields["control_count"] = held_out
+        self._update(campaign_id, fields)
 
     def on_task_done(self, job: Mapping[str, Any]) -> None:
         if job.get("campaign_id"):
-            self.audience_ready(job["campaign_id"], int(job.get("written") or 0))
+            held_out = int(job.get("control_count") or 0)
+            written = int(job.get("written") or 0)
+            self.audience_ready(job["campaign_id"], written - held_out, held_out)
 
     # -- the audience snapshot -----------------------------------------------------------
-    def targeted_scores(self, campaign: Mapping[str, Any]) -> dict[str, float | None]:
+    def snapshot_rows(self, campaign: Mapping[str, Any]) -> Iterator[dict[str, str]]:
+        """The snapshot's rows as written (strings); `group` is "" without a control."""
         body = self.s3.get_object(Bucket=self.bucket, Key=campaign["audience_key"])["Body"]
         lines = (ln.decode("utf-8-sig") for ln in body.iter_lines())
-        out: dict[str, float | None] = {}
         for rec in csv.DictReader(lines):
-            s = rec.get("score") or ""
-            out[rec["e164"]] = float(s) if s else None
+            if rec.get("e164"):
+                yield rec
+
+    def targeted_scores(
+        self, campaign: Mapping[str, Any], group: str = control.TREATMENT
+    ) -> dict[str, float | None]:
+        """Score at targeting time of the numbers of one group (treatment: the ones the
+        campaign messages, everyone when it has no control group)."""
+        out: dict[str, float | None] = {}
+        for rec in self.snapshot_rows(campaign):
+            if (rec.get("group") or control.TREATMENT) == group:
+                s = rec.get("score") or ""
+                out[rec["e164"]] = float(s) if s else None
         return out
 
     def exclusions(self, f: AudienceFilters) -> set[str]:
@@ -269,6 +308,50 @@ class CampaignService:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return ids
+
+    # -- planning: how many of the audience to send to ------------------------------------
+    def plan(self, req: planning.PlanIn, segments: int) -> dict[str, Any]:
+        """The profit curve of the audience `req.audience` (planner.py), its contacts
+        read by the extraction path with only the fields a plan needs."""
+        if req.value_per_conversion is not None:
+            value, source = req.value_per_conversion, "given"
+        else:
+            value, source = self.learned_value(req.value_from_campaigns), "learned"
+        extract = ExtractRequest(
+            **req.audience.model_dump(by_alias=True),
+            amount=req.max_contacts + 1,
+            order="score_desc",
+            format="json",
+        )
+        stats = ExtractStats()
+        rows = list(
+            self.extraction.extractor.run(
+                extract, self.extraction.exclusions(extract), stats, fields=planning.PLAN_FIELDS
+            )
+        )
+        truncated = len(rows) > req.max_contacts
+        probs = planning.probabilities(rows[: req.max_contacts])
+        out = planning.plan_json(probs, segments, req.price_per_segment, value, source, req.min_roi)
+        out["truncated"] = truncated
+        out["extract"] = {k: stats.public()[k] for k in ("plan", "items_read", "truncated")}
+        return out
+
+    def learned_value(self, campaign_ids: Iterable[str]) -> float:
+        """Mean revenue of the converted contacts (with a revenue) of these campaigns."""
+        revenues = [
+            o.revenue
+            for cid in campaign_ids
+            for o in self.outcomes_of(cid).values()
+            if o.converted and o.revenue > 0
+        ]
+        if not revenues:
+            raise ApiError(
+                422,
+                "no_revenue",
+                "Esas campañas no tienen conversiones con ingreso: indique value_per_conversion",
+                "Those campaigns have no converted outcome with revenue: give value_per_conversion",
+            )
+        return round(sum(revenues) / len(revenues), 4)
 
     # -- outcomes ------------------------------------------------------------------------
     def record_outcomes(
@@ -475,6 +558,7 @@ class CampaignService:
                 "ready_at",
                 "task_id",
                 "send_status",
+                "value_per_conversion",
             )
         }
         if c.get("message"):
@@ -491,7 +575,25 @@ class CampaignService:
                 out["task_status"] = task.get("status")
             return out
         scores = self.targeted_scores(c)
-        out.update(
-            roi.campaign_report(scores, self.outcomes_of(campaign_id), c["cost_per_message"])
-        )
+        outcomes = self.outcomes_of(campaign_id)
+        held = self.targeted_scores(c, control.CONTROL) if c.get("control_share") else {}
+        measured = {e: o for e, o in outcomes.items() if e not in held}
+        out.update(roi.campaign_report(scores, measured, c["cost_per_message"]))
+        if c.get("control_share"):
+            # What the campaign caused: its treatment against the held-out contacts,
+            # whose conversions are recorded the same way (outcomes API / CSV).
+            groups = {
+                **dict.fromkeys(scores, control.TREATMENT),
+                **dict.fromkeys(held, control.CONTROL),
+            }
+            out["control"] = {
+                "share": c["control_share"],
+                "seed": c.get("control_seed"),
+                "held_out": len(held),
+                "lift": control.lift(
+                    groups,
+                    {**scores, **held},
+                    (e for e, o in outcomes.items() if o.converted),
+                ),
+            }
         return out

@@ -9,7 +9,6 @@ override (who, why, when)."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.campaigns import planning
+from chalicelib.campaigns.control import CONTROL
 from chalicelib.campaigns.service import CampaignService
 from chalicelib.compliance.rules import RepepStatus, StaleOverride, may_send, stale_refusal
 from chalicelib.core.ddb import to_item
@@ -70,13 +71,14 @@ class SendingService:
         return self.campaigns.get(campaign_id)
 
     def audience_numbers(self, campaign: Mapping[str, Any]) -> Iterator[str]:
-        body = self.campaigns.s3.get_object(
-            Bucket=self.campaigns.bucket, Key=campaign["audience_key"]
-        )["Body"]
-        lines = (ln.decode("utf-8-sig") for ln in body.iter_lines())
-        for rec in csv.DictReader(lines):
-            if rec.get("e164"):
-                yield rec["e164"]
+        """The numbers this campaign messages: its control group is never among them."""
+        for rec in self.treatment_rows(campaign):
+            yield rec["e164"]
+
+    def treatment_rows(self, campaign: Mapping[str, Any]) -> Iterator[dict[str, str]]:
+        for rec in self.campaigns.snapshot_rows(campaign):
+            if rec.get("group") != CONTROL:
+                yield rec
 
     def start_sending(self, campaign_id: str) -> bool:
         """scheduled -> sending, once; the valid-until clock starts now."""
@@ -136,10 +138,14 @@ class SendingService:
         spec = _spec(campaign)
         numbers: list[str] = []
         total = 0
-        for n in self.audience_numbers(campaign):
+        value = campaign.get("value_per_conversion")
+        planned: list[dict[str, str]] = []
+        for rec in self.treatment_rows(campaign):
             total += 1
             if len(numbers) < PREVIEW_EXACT_LIMIT:
-                numbers.append(n)
+                numbers.append(rec["e164"])
+            if value is not None:
+                planned.append(rec)
         profiles = self.contacts.send_profiles(numbers)
         opted = self.optouts.opted_out(numbers) if numbers else set()
         repep = self.compliance.repep_listed(numbers) if numbers else set()
@@ -190,6 +196,19 @@ class SendingService:
             "estimated_cost": round(to_send * segments * price, 2),
             "samples": renders,
             "repep": _repep_json(self.compliance.repep_status(now)),
+            # The profit curve of the snapshot's probabilities (at targeting time), with
+            # this message's segments: only when the campaign says what a conversion is
+            # worth.
+            "plan": None
+            if value is None
+            else planning.plan_json(
+                planning.probabilities(planned),
+                round(segments, 2),
+                price,
+                float(value),
+                "given",
+                None,
+            ),
         }
 
     # -- send / schedule / pause / resume / cancel ------------------------------------------

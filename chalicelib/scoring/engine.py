@@ -2,8 +2,11 @@
 
 A `ScoreResult` carries the score (0..100, 0.1 steps), the model version that made it,
 the baseline, factors (feature -> points, rounded to 0.01, sum = score - baseline within
-0.5) and `input_hash`: features + model version, so a stored score is recomputed only
-when one of them changed."""
+0.5), `input_hash`: features + model version, so a stored score is recomputed only
+when one of them changed, and `conversion_probability` with `calibrated`: the model's
+probability through its calibration (calibration.py), the number to add up over an
+audience. The prior has no probability to offer: its `conversion_probability` is
+score / 100, marked `calibrated: False`, a ranking and not a rate."""
 
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ class ScoreResult:
     baseline: float
     factors: dict[str, float]
     input_hash: str
+    conversion_probability: float = 0.0
+    calibrated: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +44,8 @@ class ScoreResult:
             "model_version": self.model_version,
             "baseline": self.baseline,
             "factors": self.factors,
+            "conversion_probability": self.conversion_probability,
+            "calibrated": self.calibrated,
         }
 
 
@@ -75,11 +82,15 @@ def score_contacts(
                     round(base, 2),
                     _factors(SEED_FEATURES, np.array([factors[f] for f in SEED_FEATURES])),
                     input_hash(prior.PRIOR_VERSION, row),
+                    round(round(s, 1) / 100.0, 4),
+                    False,
                 )
             )
         return out
     X = model.features.matrix(contacts, outcomes, now)
     scores, base, points = score_with_factors(model.model, X)
+    probs = np.round(model.calibration.apply(scores / 100.0), 6).tolist()
+    calibrated = model.calibration.calibrated
     names = model.features.names
     version = model.version
     baseline = round(base, 2)
@@ -88,8 +99,14 @@ def score_contacts(
     width = X.shape[1] * X.itemsize
     seed = hashlib.sha256(version.encode())
     out = []
-    for i, (c, s, p) in enumerate(
-        zip(contacts, np.round(scores, 1).tolist(), np.round(points, 2).tolist(), strict=True)
+    for i, (c, s, p, q) in enumerate(
+        zip(
+            contacts,
+            np.round(scores, 1).tolist(),
+            np.round(points, 2).tolist(),
+            probs,
+            strict=True,
+        )
     ):
         h = seed.copy()
         h.update(hashed[i * width : (i + 1) * width])
@@ -101,6 +118,8 @@ def score_contacts(
                 baseline,
                 dict(zip(names, p, strict=True)),
                 h.hexdigest()[:32],
+                q,
+                calibrated,
             )
         )
     return out

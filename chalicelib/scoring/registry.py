@@ -1,7 +1,8 @@
 """Model versions in S3 and the promoted pointer.
 
     models/<version>/model.npz      tree arrays (model_format.py: no pickle)
-    models/<version>/metadata.json  kind, feature schema, encoders, metrics, data sha256
+    models/<version>/metadata.json  kind, feature schema, encoders, calibration, metrics,
+                                    data sha256
     models/<version>/MODEL_CARD.md  for people
     models/promoted.json            {"version": ...}: what scoring uses
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.scoring.calibration import UNCALIBRATED, Calibration
 from chalicelib.scoring.features import Encoders, FeatureBuilder, FeatureSchema
 from chalicelib.scoring.model_format import TreeEnsemble
 
@@ -33,6 +35,8 @@ class LoadedModel:
     model: TreeEnsemble
     features: FeatureBuilder
     metadata: dict[str, Any]
+    # score -> conversion probability (metadata.json `calibration`; none before it existed)
+    calibration: Calibration = UNCALIBRATED
 
 
 def metadata_for(
@@ -108,7 +112,8 @@ class ModelRegistry:
         if len(schema.names) != model.n_features:
             raise ValueError(f"model {version}: schema and model disagree on features")
         features = FeatureBuilder(schema, Encoders.from_json(meta["encoders"]))
-        return LoadedModel(version, model, features, meta)
+        calibration = Calibration.from_json(meta.get("calibration"))
+        return LoadedModel(version, model, features, meta, calibration)
 
     def current(self) -> LoadedModel | None:
         """The promoted model (cached), or None before any promotion (cold start)."""

@@ -38,6 +38,10 @@ class ScoreOut(BaseModel):
     model_version: str = Field(description='"prior" before any trained model')
     baseline: float
     factors: dict[str, float] = Field(description="feature -> points; sum = score - baseline")
+    conversion_probability: float = Field(
+        description="0..1: calibrated probability of converting (prior: score / 100)"
+    )
+    calibrated: bool = Field(description="False for the prior: the probability is a guess")
 
 
 class ScoresResponse(BaseModel):

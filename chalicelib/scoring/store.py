@@ -25,6 +25,8 @@ SCORE_FIELDS = (
     "score_baseline",
     "scored_at",
     "score_input_hash",
+    "conversion_probability",
+    "probability_calibrated",
 )
 READ_FIELDS = (
     "e164",
@@ -114,6 +116,8 @@ class ScoreStore:
                 ":s3": {"N": str(Decimal(str(result.baseline)))},
                 ":s4": {"S": now},
                 ":s5": {"S": result.input_hash},
+                ":s6": {"N": str(Decimal(str(result.conversion_probability)))},
+                ":s7": {"BOOL": result.calibrated},
             },
             ReturnValues="UPDATED_OLD",
         )

@@ -258,3 +258,62 @@ def test_campaign_send_under_faults(stack: LocalStack, api: httpx.Client) -> Non
             {"error_rate": 0.0, "burst_every_s": 0.0, "sms_reply_rate": 0.0, "sms_click_rate": 0.0}
         )
         clock.reset()
+
+
+def test_the_control_group_never_reaches_the_simulator(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    sim = stack.sim.sim
+    clock.simulate(datetime(2026, 12, 2, 18, 0, tzinfo=UTC))  # noon in Mexico City
+    try:
+        w = wiring()
+        items = [
+            {
+                "e164": f"+5255{40_000_000 + i * 7_919:08d}",
+                "national": f"55{40_000_000 + i * 7_919:08d}",
+                "lada": "55",
+                "score": i % 100,
+                "state_code": "CDMX",
+                "timezone": "America/Mexico_City",
+                "created_at": "2025-01-01T00:00:00.000+00:00",
+                "platforms": {},
+            }
+            for i in range(300)
+        ]
+        batch_write(
+            w.clients.dynamodb,
+            w.contacts.table_name,
+            [{"PutRequest": {"Item": to_item(i)}} for i in items],
+        )
+        import_repep(api, [])
+        r = api.post(
+            "/v2/campaigns",
+            json={
+                "name": "Con control",
+                "amount": 300,
+                "audience": {"states": ["CDMX"], "min_score": 0},
+                "cost_per_message": PRICE_PER_PART,
+                "message": {"text": "Hola: 20% hoy"},
+                "control": True,
+                "control_seed": 9,
+            },
+        )
+        assert r.status_code in (201, 202), r.text
+        cid = r.json()["campaign_id"]
+        wait_until(
+            lambda: api.get(f"/v2/campaigns/{cid}").json()["status"] == "ready", 60, "snapshot"
+        )
+        c = w.campaigns.get(cid) or {}
+        held = set(w.campaigns.targeted_scores(c, "control"))
+        treated = set(w.campaigns.targeted_scores(c))
+        assert len(held) == 30 and len(treated) == 270
+        assert api.post(f"/v2/campaigns/{cid}/send", json={}).status_code == 202
+        assert stack.pump.drain(timeout_s=300)
+        log = sim.sms.log(full=True)
+        sent_to = {m["destination"] for m in log["messages"] if m["campaign_id"] == cid}
+        assert sent_to == treated and not sent_to & held
+        f = api.get(f"/v2/campaigns/{cid}/funnel").json()
+        assert f["targeted"] == 270
+        assert f["sent"] + f["failed"] + f["skipped"] + f["unknown"] == f["targeted"]
+    finally:
+        clock.reset()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 import httpx
+import numpy as np
 import pytest
 
 from chalicelib.core import resources
@@ -72,6 +73,8 @@ def test_score_handler_prior_then_promoted_model(stack: LocalStack) -> None:
     w = wiring()
     first = [w.contacts.get(n) for n in numbers]
     assert all(c and c["score_model_version"] == "prior" for c in first)
+    # The prior has no probability to offer: score / 100, marked uncalibrated.
+    assert all(c and c["probability_calibrated"] is False for c in first)
     for c in first:
         assert c is not None
         assert abs(sum(c["score_factors"].values()) - (c["score"] - c["score_baseline"])) < 0.5
@@ -86,13 +89,27 @@ def test_score_handler_prior_then_promoted_model(stack: LocalStack) -> None:
     examples = generated(600, seed=5)
     schema = infer_schema([e.contact for e in examples])
     result = train(examples, schema, TrainConfig(cv=False, rf_trees=20, hgb_iter=30))
-    meta = metadata_for("vtest-1", result.chosen.model.kind, schema, result.chosen.encoders, {})
+    calibration = result.chosen.calibration
+    assert calibration.calibrated
+    meta = metadata_for(
+        "vtest-1",
+        result.chosen.model.kind,
+        schema,
+        result.chosen.encoders,
+        {"calibration": calibration.to_json()},
+    )
     w.scoring.registry.publish("vtest-1", result.chosen.model, meta, "# test")
     w.scoring.registry.promote("vtest-1", result.chosen.holdout_auc)
     send_to_score(numbers)
     assert stack.pump.drain(timeout_s=120)
     second = [w.contacts.get(n) for n in numbers]
     assert all(c and c["score_model_version"] == "vtest-1" for c in second)
+    # Served with the model's calibration from metadata.json.
+    for c in second:
+        assert c is not None and c["probability_calibrated"] is True
+        # The stored score is rounded to 0.1: the probability is the map's within that.
+        lo, hi = calibration.apply(np.array([c["score"] - 0.05, c["score"] + 0.05]) / 100)
+        assert lo - 1e-6 <= float(c["conversion_probability"]) <= hi + 1e-6
     for c in second:
         assert c is not None
         assert abs(sum(c["score_factors"].values()) - (c["score"] - c["score_baseline"])) < 0.5
@@ -123,6 +140,7 @@ def test_score_routes(stack: LocalStack, api: httpx.Client) -> None:
     assert r.status_code == 200, r.text
     one = r.json()
     assert one["model_version"] == "prior" and one["scored_at"]
+    assert one["calibrated"] is False and 0 <= one["conversion_probability"] <= 1
     assert abs(sum(one["factors"].values()) - (one["score"] - one["baseline"])) < 0.5
     assert api.post("/v2/scores", json={"phones": ["1"] * 1001}).status_code == 422
     assert api.get("/v2/contacts/5599999999/score").status_code == 404

@@ -376,3 +376,105 @@ def test_consent_required_campaign(
     f = funnel(api, cid)
     assert f["sent"] == 2 and f["skipped_by_reason"] == {"no_consent": 4}, f
     assert set(sender.counts()) == {numbers[0], numbers[1]}
+
+
+def test_a_control_group_is_never_messaged_and_measures_the_lift(
+    stack: LocalStack, api: httpx.Client, sender: RecordingSender
+) -> None:
+    import random
+
+    clock.simulate(datetime(2026, 12, 2, 18, 0, tzinfo=UTC))
+    items = [
+        contact(i, "CDMX", conversion_probability=0.01 * (i % 50), probability_calibrated=True)
+        for i in range(600)
+    ]
+    seed(items)
+    import_repep(api, [])
+    msg = {"text": "Hola {nombre|cliente}, 2x1 hoy"}
+    r = api.post(
+        "/v2/campaigns",
+        json={
+            "name": "con control",
+            "amount": 600,
+            "cost_per_message": 0.25,
+            "message": msg,
+            "control": True,
+            "control_seed": 5,
+            "value_per_conversion": 10.0,
+        },
+    )
+    assert r.status_code == 201, r.text
+    cid = str(r.json()["campaign_id"])
+    w = wiring()
+    campaign = w.campaigns.get(cid) or {}
+    treated = w.campaigns.targeted_scores(campaign)
+    held = w.campaigns.targeted_scores(campaign, "control")
+    assert len(held) == 60 and len(treated) == 540  # 10% by default, per score band
+    assert campaign["targeted"] == 540 and campaign["control_count"] == 60
+    # The preview counts the treatment only, and plans it with the snapshot's probabilities.
+    preview = api.post(f"/v2/campaigns/{cid}/preview").json()
+    assert preview["targeted"] == 540
+    plan = preview["plan"]
+    assert plan["contacts"] == 540 and plan["calibrated"] is True
+    # 0.25 a message, 10 a conversion: worth sending when p > 0.025.
+    assert plan["optimum"]["size"] == sum(
+        1 for i in items if i["e164"] in treated and i["conversion_probability"] * 10 > 0.25
+    )
+    assert api.post(f"/v2/campaigns/{cid}/send", json={}).status_code == 202
+    assert stack.pump.drain(timeout_s=60)
+    sent = set(sender.counts())
+    assert sent == set(treated) and not sent & set(held)
+    f = funnel(api, cid)
+    assert f["targeted"] == 540
+    assert f["sent"] + f["failed"] + f["skipped"] + f["unknown"] == f["targeted"]
+
+    # Outcomes with a known effect: control converts at 10%, treatment at 30%.
+    rng = random.Random(3)
+    outcomes = [
+        {"phone": e, "converted": rng.random() < (0.1 if e in held else 0.3)}
+        for e in [*treated, *held]
+    ]
+    r = api.post(f"/v2/campaigns/{cid}/outcomes", json={"outcomes": outcomes})
+    assert r.status_code == 200, r.text
+    report = api.get(f"/v2/campaigns/{cid}").json()
+    lift = report["control"]["lift"]
+    assert report["targeted"] == 540 and report["untargeted_outcomes"] == 0
+    assert lift["treatment"] == 540 and lift["control"] == 60
+    assert lift["difference_low"] <= 0.2 <= lift["difference_high"]
+    assert lift["verdict"] == "positive"
+    assert {b["band"] for b in lift["by_score_decile"]} == {
+        "50-59",
+        "60-69",
+        "70-79",
+        "80-89",
+        "90-100",
+    }
+
+
+def test_a_large_campaign_holds_out_its_control_in_the_extraction_task(
+    stack: LocalStack, api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.campaigns import service
+
+    monkeypatch.setattr(service, "CAMPAIGN_SYNC_LIMIT", 10)  # 300 contacts: a task
+    seed([contact(i, "CDMX") for i in range(300)])
+    r = api.post(
+        "/v2/campaigns",
+        json={
+            "name": "grande",
+            "amount": 300,
+            "cost_per_message": 0.25,
+            "control": True,
+            "control_share": 0.2,
+            "control_seed": 1,
+        },
+    )
+    assert r.status_code == 202, r.text
+    cid = str(r.json()["campaign_id"])
+    assert stack.pump.drain(timeout_s=120)
+    w = wiring()
+    c = w.campaigns.get(cid) or {}
+    held = w.campaigns.targeted_scores(c, "control")
+    assert c["status"] == "ready" and c["control_count"] == len(held)
+    assert 50 <= len(held) <= 70 and c["targeted"] == 300 - len(held)
+    assert not set(held) & set(w.sending.audience_numbers(c))

@@ -4,10 +4,12 @@ promotion rule, on generated outcomes whose signal is known."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -389,3 +391,60 @@ def test_batch_features_and_hashes_match_one_contact_at_a_time() -> None:
     X_now = fb.matrix(contacts, history, NOW)
     assert [r.input_hash for r in results] == [input_hash("vh", row) for row in X_now]
     assert len({r.input_hash for r in results}) > 50
+
+
+# -- calibrated probabilities ---------------------------------------------------------------
+def test_training_calibrates_on_out_of_fold_probabilities_and_serves_them() -> None:
+    from chalicelib.scoring.calibration import Calibration, expected_calibration_error
+
+    examples = generated(1200, seed=4)
+    schema = infer_schema([e.contact for e in examples])
+    result = train(examples, schema, FAST)
+    chosen = result.chosen
+    report = result.metrics()["calibration"]
+    assert report["method"] in ("isotonic", "platt") and report["fitted_on"] == "out_of_fold"
+    assert set(report["cv_log_loss"]) == {"isotonic", "platt"}
+    assert report["method"] == min(report["cv_log_loss"], key=report["cv_log_loss"].get)
+    assert report["ece"] <= 0.05 and report["reliability"]
+    from tools.training.pipeline import model_card
+
+    card = model_card("vcal", result)
+    assert "expected calibration error" in card and "| probability bin |" in card
+    # The map survives metadata.json and serving applies it (numpy only).
+    cal = Calibration.from_json(json.loads(json.dumps(chosen.calibration.to_json())))
+    assert cal == chosen.calibration and cal.calibrated
+    loaded = LoadedModel("vcal", chosen.model, FeatureBuilder(schema, chosen.encoders), {}, cal)
+    results = score_contacts(loaded, [e.contact for e in examples], None, NOW)
+    p = np.array([r.conversion_probability for r in results])
+    y = np.array([e.label for e in examples])
+    assert all(r.calibrated for r in results) and ((p >= 0) & (p <= 1)).all()
+    assert abs(p.sum() - y.sum()) / y.sum() < 0.1
+    assert expected_calibration_error(y, p) < 0.05
+    # Monotone: calibrating never reorders contacts.
+    s = np.array([r.score for r in results])
+    order = np.lexsort((p, s))  # by score (rounded to 0.1), then probability
+    assert (np.diff(p[order]) >= -1e-9).all()
+
+
+def test_the_prior_says_its_probability_is_uncalibrated() -> None:
+    (r,) = score_contacts(None, [contact(5)], None, NOW)
+    assert r.calibrated is False and r.conversion_probability == pytest.approx(r.score / 100)
+    assert r.to_json()["calibrated"] is False
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"method": "isotonic", "x": [0.2, 0.1], "y": [0.1, 0.2]},
+        {"method": "isotonic", "x": [0.1, 0.2], "y": [0.3, 0.2]},
+        {"method": "isotonic", "x": [0.1], "y": [1.5]},
+        {"method": "platt", "a": -1.0, "b": 0.0},
+        {"method": "platt", "a": float("nan"), "b": 0.0},
+        {"method": "pickle"},
+    ],
+)
+def test_a_tampered_calibration_is_rejected(bad: dict[str, Any]) -> None:
+    from chalicelib.scoring.calibration import Calibration
+
+    with pytest.raises(ValueError):
+        Calibration.from_json(bad)

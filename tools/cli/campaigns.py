@@ -92,6 +92,13 @@ def follow_task(
 @click.option("--opt-out-line", default=None, help="Default: Responde BAJA para no recibir más.")
 @click.option("--gsm-replace/--no-gsm-replace", default=False, help="á->a ... to stay in GSM-7.")
 @click.option("--window", default="09:00-21:00", show_default=True, help="Local hours.")
+@click.option(
+    "--control-share",
+    type=float,
+    default=None,
+    help="Hold out this share (e.g. 0.1) as a control group, never messaged.",
+)
+@click.option("--value-per-conversion", type=float, default=None, help="For the preview's plan.")
 @API
 @KEY
 @TIMEOUT
@@ -106,6 +113,8 @@ def create(
     opt_out_line: str | None,
     gsm_replace: bool,
     window: str,
+    control_share: float | None,
+    value_per_conversion: float | None,
     api_url: str,
     api_key: str | None,
     timeout: int,
@@ -120,7 +129,10 @@ def create(
         "order": order,
         "seed": seed,
         "cost_per_message": cost_per_message,
+        "value_per_conversion": value_per_conversion,
     }
+    if control_share is not None:
+        body.update(control=True, control_share=control_share)
     if text:
         start, _, end = window.partition("-")
         message: dict[str, Any] = {
@@ -141,6 +153,72 @@ def create(
         report = _ok(http.get(f"/v2/campaigns/{cid}"), 200)
     click.echo(f"campaign {cid}: {report.get('status')}, targeted {report.get('targeted')}")
     click.echo(json.dumps({"campaign_id": cid, "targeted": report.get("targeted")}))
+
+
+@campaign.command("plan")
+@audience_options
+@click.option("--message", "text", default=None, help="SMS text: its segments set the cost.")
+@click.option("--segments", type=int, default=None, help="Or the segments per message.")
+@click.option("--price-per-segment", type=float, required=True)
+@click.option("--value-per-conversion", type=float, default=None)
+@click.option("--value-from", "value_from", multiple=True, help="Learn the value: campaign ids.")
+@click.option("--min-roi", type=float, default=None)
+@click.option("--rows", type=int, default=15, show_default=True, help="Table rows shown.")
+@API
+@KEY
+def plan(
+    text: str | None,
+    segments: int | None,
+    price_per_segment: float,
+    value_per_conversion: float | None,
+    value_from: tuple[str, ...],
+    min_roi: float | None,
+    rows: int,
+    api_url: str,
+    api_key: str | None,
+    **filters: Any,
+) -> None:
+    """Expected conversions, cost, profit and ROI by audience size; the optimum."""
+    body: dict[str, Any] = {
+        "audience": audience_body(**filters),
+        "price_per_segment": price_per_segment,
+        "value_per_conversion": value_per_conversion,
+        "value_from_campaigns": list(value_from),
+        "min_roi": min_roi,
+    }
+    body.update({"message": {"text": text}} if text else {"segments": segments or 1})
+    with StackHTTP(api_url, api_key) as http:
+        out = _ok(http.post("/v2/campaigns/plan", json=body), 200)
+    for line in plan_table(out, rows):
+        click.echo(line)
+    click.echo(json.dumps({k: out[k] for k in ("contacts", "optimum", "min_roi", "calibrated")}))
+
+
+def plan_table(out: dict[str, Any], rows: int) -> list[str]:
+    curve = out["curve"]
+    step = max(1, len(curve) // max(1, rows))
+    shown = {p["size"]: p for p in curve[::step]}
+    shown[out["optimum"]["size"]] = out["optimum"]
+    shown[curve[-1]["size"]] = curve[-1]
+    lines = [
+        f"{'size':>9} {'conversions (95%)':>24} {'cost':>12} {'revenue':>12} "
+        f"{'profit':>12} {'ROI':>8}"
+    ]
+    for size in sorted(shown):
+        p = shown[size]
+        mark = "  <- optimum" if size == out["optimum"]["size"] else ""
+        roi = "-" if p["roi"] is None else f"{p['roi']:.2f}"
+        band = f"{p['expected_conversions']:.1f} ({p['low']:.0f}-{p['high']:.0f})"
+        lines.append(
+            f"{size:>9} {band:>24} {p['cost']:>12,.2f} {p['revenue']:>12,.2f} "
+            f"{p['profit']:>12,.2f} {roi:>8}{mark}"
+        )
+    if not out["calibrated"]:
+        lines.append(
+            f"warning: {out['uncalibrated_contacts']} contacts have no calibrated probability "
+            "(the prior's score / 100): the totals are a guess"
+        )
+    return lines
 
 
 @campaign.command("status")

@@ -65,6 +65,20 @@ def contact(rng: random.Random, i: int) -> dict[str, Any]:
     return item
 
 
+def probability_of(score: float) -> float:
+    """A calibrated-looking conversion probability for a synthetic score."""
+    return round(0.002 + 0.25 * (score / 100.0) ** 2, 6)
+
+
+def scored_contact(rng: random.Random, i: int) -> dict[str, Any]:
+    """`contact`, always scored, with the score's conversion probability (calibrated)."""
+    item = contact(rng, i)
+    item.setdefault("score", rng.randint(0, 100))
+    item["conversion_probability"] = probability_of(item["score"])
+    item["probability_calibrated"] = True
+    return item
+
+
 def generate(
     n: int, seed: int = 7, make: Callable[[random.Random, int], dict[str, Any]] | None = None
 ) -> Iterator[dict[str, Any]]:
@@ -82,6 +96,7 @@ def load(
     n: int,
     seed: int = 7,
     optout_share: float = 0.05,
+    make: Callable[[random.Random, int], dict[str, Any]] | None = None,
 ) -> set[str]:
     """Write n contacts; opt out `optout_share` of them. Some opted-out numbers get the
     contact flag and a list entry, some only the list entry (the flag not written yet:
@@ -91,7 +106,7 @@ def load(
     opted: set[str] = set()
     puts = []
     list_entries = []
-    for item in generate(n, seed):
+    for item in generate(n, seed, make):
         if rng.random() < optout_share:
             opted.add(item["e164"])
             kind = rng.choice(("both", "list_only", "flag_only"))

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from chalicelib.core import csvsafe
 from chalicelib.domain.numbering_plan import all_entries
@@ -115,3 +116,27 @@ def convert(src: Path, contacts_csv: Path, outcomes_csv: Path, limit: int | None
             outw.writerow(["+52" + national, CAMPAIGN, at, row[LABEL] == "yes"])
             n += 1
     return n
+
+
+def in_memory_examples(src: Path, limit: int | None = None) -> list[Any]:
+    """The rows as training examples without a stack: contacts built as ingest stores
+    them (ContactRecord.to_item), outcomes as OutcomeStore returns them."""
+    import tempfile
+
+    from chalicelib.domain.contact import ContactRecord
+    from chalicelib.ingest.columns import attribute_key
+    from tools.training.train import examples_from
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cpath, opath = Path(tmp) / "c.csv", Path(tmp) / "o.csv"
+        convert(src, cpath, opath, limit)
+        contacts = []
+        with cpath.open(encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                phone = normalize(r.pop("telefono"))
+                assert isinstance(phone, Accepted)
+                attrs = {attribute_key(k): v for k, v in r.items()}
+                contacts.append(ContactRecord(phone, attrs).to_item("up_bench", "now"))
+        with opath.open(encoding="utf-8") as fh:
+            outcomes = [{**r, "converted": r["converted"] == "True"} for r in csv.DictReader(fh)]
+    return examples_from(contacts, outcomes)

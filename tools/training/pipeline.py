@@ -76,6 +76,7 @@ def model_card(version: str, result: TrainResult) -> str:
         cv = c.cv
         if cv:
             lines.append(f"| {c.name} | {cv['auc']} | {cv['brier']} | {cv['lift_by_decile'][0]} |")
+    lines += calibration_card(result.chosen.calibration_report)
     lines += [
         "",
         "Features, the prior, the factors method and the limits of this model are",
@@ -83,6 +84,32 @@ def model_card(version: str, result: TrainResult) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def calibration_card(cal: Mapping[str, Any]) -> list[str]:
+    """The card's calibration section: the map chosen, the reliability curve and the
+    expected calibration error of cross-fitted probabilities (no row's probability was
+    fitted with its own label)."""
+    if not cal or cal.get("method") in (None, "none"):
+        return ["", "## Calibration", "", "none: `conversion_probability` = score / 100."]
+    losses = ", ".join(f"{k} {v}" for k, v in cal["cv_log_loss"].items())
+    lines = [
+        "",
+        "## Calibration (score -> conversion_probability)",
+        "",
+        f"- method: {cal['method']}, chosen by {cal['rows']}-row cross-validated log-loss "
+        f"({losses}); fitted on the {cal['fitted_on'].replace('_', '-')} probabilities",
+        f"- expected calibration error (10 bins): {cal['ece']} "
+        f"(uncalibrated: {cal['ece_uncalibrated']})",
+        "",
+        "| probability bin | contacts | mean probability | observed rate |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {b['bin']} | {b['n']} | {b['predicted']} | {b['observed']} |"
+        for b in cal["reliability"]
+    ]
+    return lines
 
 
 def run_training(
@@ -113,6 +140,7 @@ def run_training(
             "training_data_sha256": result.data_sha256,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "champion_version": champion.version if champion else None,
+            "calibration": result.chosen.calibration.to_json(),
         },
     )
     registry.publish(version, result.chosen.model, meta, model_card(version, result))

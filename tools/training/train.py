@@ -29,6 +29,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from chalicelib.scoring.calibration import UNCALIBRATED, Calibration
 from chalicelib.scoring.features import (
     ColumnReport,
     Encoders,
@@ -40,6 +41,7 @@ from chalicelib.scoring.features import (
 )
 from chalicelib.scoring.model_format import TreeEnsemble
 from chalicelib.scoring.serve import probability
+from tools.training import calibrate
 from tools.training.export import from_hist_gradient_boosting, from_random_forest
 
 
@@ -73,6 +75,9 @@ class Candidate:
     holdout_auc: float
     cv: dict[str, Any] = field(default_factory=dict)
     estimator: Any = None  # the fitted scikit-learn model (benchmarks compare against it)
+    oof: np.ndarray | None = None  # out-of-fold probabilities of every example (CV)
+    calibration: Calibration = UNCALIBRATED
+    calibration_report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,6 +104,7 @@ class TrainResult:
                 None if self.champion_holdout_auc is None else round(self.champion_holdout_auc, 4)
             ),
             "promoted": self.promote,
+            "calibration": self.chosen.calibration_report,
             "models": {
                 c.name: {"holdout_auc": round(c.holdout_auc, 4), "cv": c.cv}
                 for c in self.candidates
@@ -281,8 +287,9 @@ def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
 
 def cross_validate(
     examples: Sequence[Example], schema: FeatureSchema, config: TrainConfig
-) -> dict[str, dict[str, Any]]:
-    """Stratified k-fold: out-of-fold probabilities of each model, then metrics."""
+) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
+    """Stratified k-fold: out-of-fold probabilities of each model, then metrics.
+    Returns (metrics per model, out-of-fold probabilities per model)."""
     y = np.array([e.label for e in examples])
     oof = {name: np.zeros(len(y)) for name in _models(config)}
     skf = StratifiedKFold(config.folds, shuffle=True, random_state=config.seed)
@@ -300,7 +307,30 @@ def cross_validate(
         m["auc_mean_of_folds"] = round(float(np.mean(fold_aucs[name])), 4)
         m["auc_folds"] = [round(a, 4) for a in fold_aucs[name]]
         out[name] = m
-    return out
+    return out, oof
+
+
+def calibrate_candidate(
+    chosen: Candidate, y: np.ndarray, hold_idx: np.ndarray, X_hold: np.ndarray
+) -> None:
+    """The probability map of the chosen model: on its out-of-fold probabilities (CV),
+    or without CV on its hold-out probabilities (out of sample for the fitted model
+    too, but then the hold-out figures are no longer independent of the map)."""
+    if chosen.oof is not None:
+        raw, labels, source = chosen.oof, y, "out_of_fold"
+    else:
+        raw, labels, source = probability(chosen.model, X_hold), y[hold_idx], "holdout"
+    if labels.min() == labels.max() or np.bincount(labels).min() < 2:
+        chosen.calibration_report = {"method": "none", "reason": "one class only"}
+        return
+    fit = calibrate.choose(raw, labels)
+    chosen.calibration = fit.calibration
+    chosen.calibration_report = {
+        **calibrate.summary(fit),
+        "fitted_on": source,
+        "rows": len(labels),
+        "reliability": reliability(labels, fit.oof_calibrated),
+    }
 
 
 def train(
@@ -316,7 +346,7 @@ def train(
     y = np.array([e.label for e in examples])
     if y.sum() < 10 or (len(y) - y.sum()) < 10:
         raise ValueError("need at least 10 converted and 10 not converted contacts")
-    cv = cross_validate(examples, schema, config) if config.cv else {}
+    cv, oof = cross_validate(examples, schema, config) if config.cv else ({}, {})
     fit_idx, hold_idx = train_test_split(
         np.arange(len(y)), test_size=config.holdout, stratify=y, random_state=config.seed
     )
@@ -326,8 +356,11 @@ def train(
         model.fit(X_fit, y[fit_idx])
         ensemble = _export(name, model)
         auc = float(roc_auc_score(y[hold_idx], probability(ensemble, X_hold)))
-        candidates.append(Candidate(name, ensemble, encoders, auc, cv.get(name, {}), model))
+        candidates.append(
+            Candidate(name, ensemble, encoders, auc, cv.get(name, {}), model, oof.get(name))
+        )
     chosen = max(candidates, key=lambda c: c.holdout_auc)
+    calibrate_candidate(chosen, y, hold_idx, X_hold)
     champion_auc = None
     if champion is not None:
         hold = [examples[i] for i in hold_idx]

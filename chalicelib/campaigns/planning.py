@@ -1,0 +1,137 @@
+"""`POST /v2/campaigns/plan`: what it takes and returns, and the probabilities of an
+audience's rows (the arithmetic is planner.py's).
+
+A contact's probability is its stored `conversion_probability`; one scored before
+probabilities were stored counts as score / 100, uncalibrated; an unscored contact is
+left out of the plan (it cannot be ranked) and counted in `unscored`. The plan is
+`calibrated` only when every contact's probability is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib.audiences.filters import AudienceFilters, CampaignId
+from chalicelib.campaigns import planner
+from chalicelib.core.bounds import Bounded
+from chalicelib.messaging.models import ComposeIn
+
+# The largest audience a plan reads in the request (API Gateway's 29 s): measured in
+# bench/planner.py.
+PLAN_MAX_CONTACTS = 200_000
+PLAN_FIELDS = ("conversion_probability", "probability_calibrated")
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    audience: AudienceFilters = Field(default_factory=AudienceFilters)
+    # The message (segments as the composer counts them) or its segment count.
+    message: ComposeIn | None = None
+    segments: Annotated[int, Bounded(1, 10)] | None = None
+    price_per_segment: Annotated[float, Bounded(0, 1000)]
+    # Given, or learned: the mean revenue of the converted contacts of past campaigns.
+    value_per_conversion: Annotated[float, Bounded(0, 1e9)] | None = None
+    value_from_campaigns: list[CampaignId] = Field(default_factory=list, max_length=20)
+    min_roi: Annotated[float, Bounded(-1, 1e6)] | None = None
+    max_contacts: Annotated[int, Bounded(1, PLAN_MAX_CONTACTS)] = PLAN_MAX_CONTACTS
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> PlanIn:
+        if (self.message is None) == (self.segments is None):
+            raise ValueError("give exactly one of 'message' or 'segments'")
+        if self.value_per_conversion is None and not self.value_from_campaigns:
+            raise ValueError("give 'value_per_conversion' or 'value_from_campaigns'")
+        return self
+
+
+class PlanPoint(BaseModel):
+    size: int = Field(description="the best `size` contacts by conversion probability")
+    expected_conversions: float
+    low: float = Field(description="95% band, normal approximation of the Poisson-binomial")
+    high: float
+    revenue: float
+    cost: float
+    profit: float
+    roi: float | None = Field(description="(revenue - cost) / cost; null when cost is 0")
+
+
+class MinRoi(BaseModel):
+    min_roi: float
+    size: int | None = Field(description="the largest audience meeting it; null: none does")
+    point: PlanPoint | None
+
+
+class EveryoneVsOptimum(BaseModel):
+    extra_cost: float
+    extra_conversions: float
+    profit_lost: float
+
+
+class PlanOut(BaseModel):
+    contacts: int = Field(description="ranked contacts (scored, matching, not opted out)")
+    unscored: int
+    truncated: bool = Field(description="the audience had more than max_contacts")
+    calibrated: bool = Field(description="False: some probabilities are the prior's guess")
+    uncalibrated_contacts: int
+    segments: float
+    cost_per_recipient: float
+    value_per_conversion: float
+    value_source: str = Field(description='"given" or "learned"')
+    optimum: PlanPoint
+    min_roi: MinRoi | None
+    everyone: PlanPoint
+    everyone_vs_optimum: EveryoneVsOptimum
+    curve: list[PlanPoint] = Field(description="at most 200 sizes, 0 and the optimum included")
+    extract: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass
+class Probabilities:
+    values: np.ndarray
+    uncalibrated: int
+    unscored: int
+
+
+def probabilities(rows: Iterable[Mapping[str, Any]]) -> Probabilities:
+    values: list[float] = []
+    uncalibrated = unscored = 0
+    for r in rows:  # items (typed) or snapshot CSV rows (strings)
+        p = r.get("conversion_probability")
+        if p is None or p == "":
+            s = r.get("score")
+            if s is None or s == "":
+                unscored += 1
+                continue
+            p = float(s) / 100.0
+            uncalibrated += 1
+        elif r.get("probability_calibrated") not in (True, "True"):
+            uncalibrated += 1
+        values.append(float(p))
+    return Probabilities(np.asarray(values, dtype=np.float64), uncalibrated, unscored)
+
+
+def plan_json(
+    probs: Probabilities,
+    segments: float,
+    price_per_segment: float,
+    value: float,
+    value_source: str,
+    min_roi: float | None,
+) -> dict[str, Any]:
+    cost = round(segments * price_per_segment, 6)
+    out = planner.plan(probs.values, cost, value, min_roi)
+    out.update(
+        unscored=probs.unscored,
+        calibrated=probs.uncalibrated == 0,
+        uncalibrated_contacts=probs.uncalibrated,
+        segments=segments,
+        cost_per_recipient=cost,
+        value_per_conversion=value,
+        value_source=value_source,
+    )
+    return out
