@@ -22,9 +22,9 @@ def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
     """Normalize FILE without storing it."""
     from collections import Counter
 
-    from chalicelib.domain.phone import looks_like_phone
-    from chalicelib.ingest.columns import ColumnNotFound, detect_phone_column
-    from chalicelib.ingest.readers import UnsupportedFile, open_table
+    from chalicelib.ingest.columns import ColumnNotFound
+    from chalicelib.ingest.preview import normalized_row, open_preview
+    from chalicelib.ingest.readers import UnsupportedFile
 
     def fail(code: str, message_en: str, message_es: str) -> NoReturn:
         click.echo(f"error: {code}: {message_en} / {message_es}", err=True)
@@ -32,15 +32,7 @@ def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
 
     with file.open("rb") as fh:
         try:
-            table = open_table(fh, file.name)
-            rows = table.rows()
-            sample = []
-            for row in rows:
-                sample.append(row)
-                if len(sample) >= 200:
-                    break
-            readable = [row for row in sample if not row.error]
-            choice = detect_phone_column(table.header, readable, looks_like_phone, phone_column)
+            p = open_preview(fh, file.name, phone_column)
         except (ColumnNotFound, UnsupportedFile) as exc:
             fail(exc.code, exc.message_en, exc.message_es)
         except Exception as exc:  # a reader bug must still not end in a traceback
@@ -50,15 +42,19 @@ def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
                 f"no se pudo leer el archivo ({type(exc).__name__})",
             )
         stats: Counter[str] = Counter()
-
-        def all_rows() -> Any:
-            yield from sample
-            yield from rows
-
         out = sys.stdout
         try:
-            for row in all_rows():
-                _preview_row(row, choice.index, stats, out, as_json)
+            for row in p.rows():
+                rec = normalized_row(row, p.choice.index)
+                stats["accepted" if rec["e164"] else f"rejected:{rec['reason']}"] += 1
+                if as_json:
+                    out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                else:
+                    shown = rec["e164"] or f"✗ {rec['reason']}"
+                    out.write(
+                        f"{rec['row']:>7}  {rec['raw']!s:<28.28}  {shown:<16}  "
+                        f"{rec['state'] or ''}\n"
+                    )
         except UnsupportedFile as exc:
             # Mid-file (an XLSX limit): the rows above were shown; say why it stopped.
             fail(exc.code, exc.message_en, exc.message_es)
@@ -70,52 +66,10 @@ def preview(file: Path, phone_column: str | None, as_json: bool) -> None:
             )
         if not as_json:
             click.echo(
-                f"\ncolumn: {choice.name!r} ({choice.method}); "
+                f"\ncolumn: {p.choice.name!r} ({p.choice.method}); "
                 + ", ".join(f"{k}={v}" for k, v in sorted(stats.items())),
                 err=True,
             )
-
-
-def _preview_row(row: Any, index: int, stats: Any, out: Any, as_json: bool) -> None:
-    from chalicelib.domain.phone import Accepted, Rejected, RejectReason, normalize
-
-    raw = row.raw if row.error else row.values[index] if index < len(row.values) else ""
-    res = Rejected(RejectReason(row.error)) if row.error else normalize(raw)
-    if isinstance(res, Accepted):
-        stats["accepted"] += 1
-        rec = {
-            "row": row.number,
-            "raw": raw,
-            "status": "accepted",
-            "e164": res.e164,
-            "country": res.country,
-            "lada": res.lada,
-            "state": res.state,
-            "municipality": res.municipality,
-            "line_type": res.line_type,
-            "timezone": res.timezone,
-            "reason": None,
-        }
-    else:
-        stats[f"rejected:{res.reason.value}"] += 1
-        rec = {
-            "row": row.number,
-            "raw": raw,
-            "status": "rejected",
-            "e164": None,
-            "country": None,
-            "lada": None,
-            "state": None,
-            "municipality": None,
-            "line_type": None,
-            "timezone": None,
-            "reason": res.reason.value,
-        }
-    if as_json:
-        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    else:
-        shown = rec["e164"] or f"✗ {rec['reason']}"
-        out.write(f"{rec['row']:>7}  {raw!s:<28.28}  {shown:<16}  {rec['state'] or ''}\n")
 
 
 # -- import ---------------------------------------------------------------------------
