@@ -7,7 +7,10 @@ import pytest
 from chalicelib.ingest.columns import ColumnNotFound
 from chalicelib.ingest.preview import preview_head
 
-FILE = "nombre,tel,ciudad\nAna,33 1234 5678,Guadalajara\nLuis,hola,Monterrey\nEva,(55) 5555-1234,CDMX\n"
+FILE = (
+    "nombre,tel,ciudad\n"
+    "Ana,33 1234 5678,Guadalajara\nLuis,hola,Monterrey\nEva,(55) 5555-1234,CDMX\n"
+)
 
 
 def test_the_head_of_a_file_shows_the_column_and_normalized_numbers() -> None:
