@@ -155,6 +155,43 @@ class Extractor:
             return
         yield from self._top_k(req, index, ctx, stats)
 
+    def count(self, req: ExtractRequest, cap: int, excluded: Iterable[str] = ()) -> int:
+        """How many contacts `run` would return for an unbounded amount, counted up to
+        `cap` (then the answer is `cap`: "at least"). Unordered, so reading stops at
+        `cap` matches: the state/LADA Queries (and the unscored top-up), or else the
+        bounded parallel Scan. The do-not-contact list is checked as in `run`."""
+        ctx = MatchContext(excluded=frozenset(excluded))
+        stats = ExtractStats()
+        index = self._index_for(req)
+        if index is not None:
+            name, attr, values = index
+            candidates: Iterator[Item] = _chain(
+                *(self._partition(self._query_kwargs(req, name, attr, v), stats) for v in values)
+            )
+            if req.min_score is None and req.max_score is None:
+                candidates = _chain(candidates, self._unscored_scan(req, index, stats))
+            matched: Iterable[Item] = (c for c in candidates if matches(c, req, ctx))
+        else:
+            found = [0]
+            lock = threading.Lock()
+            # Spares, as `_top_k` keeps: the opt-out re-check may drop some.
+            enough = cap + max(100, cap // 20)
+
+            def first_matches(items: Iterator[Item]) -> list[Item]:
+                out: list[Item] = []
+                for c in items:
+                    with lock:
+                        if found[0] >= enough:
+                            break
+                    if matches(c, req, ctx):
+                        out.append(c)
+                        with lock:
+                            found[0] += 1
+                return out
+
+            matched = [c for part in self._scan_segments(stats, first_matches) for c in part]
+        return sum(1 for _ in self._rechecked(matched, cap, stats))
+
     def table_items(self) -> int:
         """The contacts table's item count as DynamoDB reports it (AWS refreshes it about
         every six hours: good enough to tell a small table from a large one)."""
