@@ -26,6 +26,7 @@ ASSETS: dict[str, tuple[str, str]] = {
     "app.js": ("dashboard/app.js", JS),
     "campaigns.js": ("dashboard/campaigns.js", JS),
     "upload.js": ("dashboard/upload.js", JS),
+    "audience.js": ("dashboard/audience.js", JS),
     "app.css": ("dashboard/app.css", "text/css; charset=utf-8"),
     # Installed from npm by scripts/bootstrap.sh (dashboard/package-lock.json).
     "chart.umd.js": ("vendor/chart.umd.js", JS),

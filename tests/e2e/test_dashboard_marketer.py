@@ -1,7 +1,9 @@
 """What a marketer does on the dashboard, in headless Chromium against the local stack:
-upload the sample file from the page (preview, presigned PUT, live progress, summary,
-the rejected-rows report). The upload runs last: the validation its contacts start
-outlasts the next test's clean-slate drain. Screenshots go to artifacts/screenshots/."""
+build an audience (live count == the extraction's count, export to CSV, hand it to the
+campaign composer), upload the sample file from the page (preview, presigned PUT, live
+progress, summary, the rejected-rows report). The upload runs last: the validation
+its contacts start outlasts the next test's clean-slate drain. Screenshots go to
+artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tools.local import browser
+from tools.local import browser, dashboard_seed
+from tools.local.browser import wait_for_js
 from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -22,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = Path(browser.CHROMIUM)
 SAMPLE = ROOT / "samples" / "contactos_demo.csv"
+SEEDED = 120
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +70,53 @@ def test_a_file_of_an_unknown_type_is_refused_in_both_languages(
         page.set_input_files("#u-file", str(bad))
         page.wait_for_selector("#u-error:not([hidden])")
         assert "File type not supported" in page.inner_text("#u-error")
+    finally:
+        page.close()
+
+
+def test_build_an_audience_count_export_and_use_it(stack: LocalStack, chromium: Any) -> None:
+    from chalicelib.wiring import wiring
+
+    w = wiring()
+    dashboard_seed.seed(w.clients.dynamodb, w.contacts.table_name, w.stats, SEEDED)
+    page = _open(chromium, stack, stack.admin_key)
+    try:
+        # The first count: everybody.
+        wait_for_js(page, "window.dashboardAudience.counted !== null")
+        assert int(page.get_attribute("#a-count", "data-value") or 0) == SEEDED
+        page.fill("#a-states", "JAL, NL")
+        page.fill("#a-min", "40")
+        wait_for_js(
+            page,
+            "window.dashboardAudience.counted === JSON.stringify(audienceFilters()) && "
+            "!document.getElementById('a-count').dataset.pending",
+        )
+        live = int(page.get_attribute("#a-count", "data-value") or 0)
+        filters = page.evaluate("audienceFilters()")
+        assert filters == {"states": ["JAL", "NL"], "min_score": 40}
+        with httpx.Client(
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.admin_key}"}
+        ) as api:
+            r = api.post("/v2/contacts/extract", json={**filters, "amount": 10_000})
+        assert r.status_code == 200, r.text
+        assert 0 < live == r.json()["count"] < SEEDED
+
+        page.click("#a-export")
+        page.wait_for_selector("#a-download:not([hidden])", timeout=60_000)
+        href = page.get_attribute("#a-download", "href")
+        assert href and href.startswith("http")
+        resp = page.request.get(href)
+        assert resp.ok
+        rows = list(csv.DictReader(io.StringIO(resp.text())))
+        assert len(rows) == live
+        assert {row["state_code"] for row in rows} <= {"JAL", "NL"}
+        page.screenshot(path=str(SHOTS / "audience-builder.png"), full_page=True)
+
+        # The composer sends to this audience: one filter form on the page.
+        page.click("#a-use")
+        assert page.inner_text("#c-audience-summary") == page.inner_text("#a-count")
+        assert page.evaluate("campaignRequest().audience") == filters
+        assert page.script_errors == []
     finally:
         page.close()
 

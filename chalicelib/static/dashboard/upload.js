@@ -80,18 +80,18 @@ async function chooseFile(file) {
   $("u-filename").textContent = file.name;
   $("u-size").textContent = fmtBytes(file.size);
   $("u-preview").hidden = false;
-  await loadPreview();
+  await loadFilePreview();
 }
 
 // The server reads the head of the file as ingest would; an XLSX is a zip and is read
 // whole, so only small ones are previewed.
-async function loadPreview() {
+async function loadFilePreview() {
   const file = up.file;
   const xlsx = isXlsx(file.name);
   $("u-no-preview").hidden = !(xlsx && file.size > XLSX_PREVIEW_MAX);
   if (xlsx && file.size > XLSX_PREVIEW_MAX) {
     up.preview = null;
-    renderPreview();
+    renderFilePreview();
     return;
   }
   const params = new URLSearchParams({ filename: file.name });
@@ -105,10 +105,10 @@ async function loadPreview() {
     if (err instanceof Unauthorized) return showError(err, $("u-error"), "u_preview_failed");
     uploadError(`${t("u_preview_failed")}: ${err.message || err}`);
   }
-  renderPreview();
+  renderFilePreview();
 }
 
-function renderPreview() {
+function renderFilePreview() {
   const p = up.preview;
   const sel = $("u-column");
   sel.replaceChildren();
@@ -253,12 +253,12 @@ function wireUpload() {
   });
   $("u-column").addEventListener("change", (ev) => {
     up.column = ev.target.value;
-    loadPreview().catch(showError);
+    loadFilePreview().catch(showError);
   });
   $("u-start").addEventListener("click", () => startUpload());
   $("u-cancel").addEventListener("click", resetUpload);
   document.addEventListener("langchange", () => {
-    if (up.preview) renderPreview();
+    if (up.preview) renderFilePreview();
     renderUploadSummary();
     const stage = $("u-stage").dataset.i18n;
     if (stage) $("u-stage").textContent = t(stage);
