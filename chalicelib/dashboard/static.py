@@ -27,9 +27,11 @@ ASSETS: dict[str, tuple[str, str]] = {
     "campaigns.js": ("dashboard/campaigns.js", JS),
     "upload.js": ("dashboard/upload.js", JS),
     "audience.js": ("dashboard/audience.js", JS),
+    "map.js": ("dashboard/map.js", JS),
     "app.css": ("dashboard/app.css", "text/css; charset=utf-8"),
     # Installed from npm by scripts/bootstrap.sh (dashboard/package-lock.json).
     "chart.umd.js": ("vendor/chart.umd.js", JS),
+    "mexico.svg": ("vendor/mexico.svg", "image/svg+xml; charset=utf-8"),
 }
 PAGE = ("dashboard/index.html", "text/html; charset=utf-8")
 # The page is small and changes with deploys: always revalidate. Assets may be cached

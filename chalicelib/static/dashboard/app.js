@@ -238,6 +238,7 @@ function renderSummary() {
   }
   renderScoreChart();
   renderValidation();
+  document.dispatchEvent(new CustomEvent("summary"));
 }
 
 function upsertChart(name, canvasId, config) {
@@ -473,6 +474,8 @@ async function loadAll() {
 }
 
 function wire() {
+  // At phone width a table scrolls in its box: keyboard users must reach it to scroll.
+  for (const table of document.querySelectorAll("main table")) table.tabIndex = 0;
   for (const b of document.querySelectorAll(".lang button")) b.addEventListener("click", () => setLang(b.dataset.lang));
   $("btn-key").addEventListener("click", askKey);
   $("key-form").addEventListener("submit", () => {
