@@ -33,3 +33,20 @@ def test_a_chosen_column_wins_and_an_unknown_one_is_refused() -> None:
 def test_a_row_cut_by_the_slice_is_not_among_the_rows_shown() -> None:
     data = (FILE * 20).encode()[:-7]
     assert len(preview_head(data, "contactos.csv", rows=10)["rows"]) == 10
+
+
+def test_a_small_xlsx_is_previewed_whole() -> None:
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Nombre", "Celular"])
+    ws.append(["Ana", "5512345678"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    p = preview_head(buf.getvalue(), "lista.xlsx")
+    assert p["phone_column"]["name"] == "Celular"
+    assert [r["e164"] for r in p["rows"]] == ["+525512345678"]
