@@ -184,6 +184,8 @@ class ExtractionService:
         return {
             "count": n,
             "capped": n >= cap,
+            # Counted by the index's key alone: before the do-not-contact re-check.
+            "before_do_not_contact": self.extractor.key_countable(req),
             "cap": cap,
             "seconds": round(time.perf_counter() - t0, 3),
         }
