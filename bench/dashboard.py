@@ -112,8 +112,10 @@ def main() -> None:
 
         summary_ms = api_latency_ms(f"{stack.api_url}/v2/dashboard/summary", headers)
         leads_ms = api_latency_ms(f"{stack.api_url}/v2/dashboard/leads?limit=25", headers, n=5)
+        print(f"summary {summary_ms} ms, leads {leads_ms} ms (p50)", file=sys.stderr)
         typical = {"states": ["JAL"], "min_score": 50}
         count_ms = count_latency_ms(f"{stack.api_url}/v2/contacts/count", headers, typical, 10)
+        print(f"live count {count_ms} ms (p50) for {typical}", file=sys.stderr)
         runs = browser_loads(f"{stack.api_url}/dashboard", key, args.loads)
 
     result = {

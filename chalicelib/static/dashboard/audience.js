@@ -13,6 +13,7 @@ Object.assign(I18N.es, {
   a_export_failed: "No se pudo exportar", a_count_failed: "No se pudo contar",
   a_nothing: "La audiencia está vacía", a_at_least: "al menos", a_counting: "contando…",
   a_bad_attribute: "Escriba el atributo como nombre=valor",
+  a_before_dnc: "(antes de quitar la lista de no contactar)",
 });
 
 Object.assign(I18N.en, {
@@ -23,13 +24,14 @@ Object.assign(I18N.en, {
   a_export_failed: "Could not export", a_count_failed: "Could not count",
   a_nothing: "The audience is empty", a_at_least: "at least", a_counting: "counting…",
   a_bad_attribute: "Write the attribute as name=value",
+  a_before_dnc: "(before the do-not-contact list is removed)",
 });
 
 const COUNT_DEBOUNCE_MS = 300;
 const TASK_POLL_MS = 1000;
 const MAX_EXPORT = 1000000;
 
-const audience = { count: null, capped: false, seq: 0, counted: null, timer: null, exportTask: null };
+const audience = { count: null, capped: false, beforeDnc: false, seq: 0, counted: null, timer: null, exportTask: null };
 window.dashboardAudience = audience; // for the browser tests
 
 const splitList = (v, sep = /[,;\s]+/) => v.split(sep).map((x) => x.trim()).filter(Boolean);
@@ -73,7 +75,8 @@ function audienceError(text) {
 function countText() {
   if (audience.count === null) return "–";
   const n = fmtInt(audience.count);
-  return audience.capped ? `${t("a_at_least")} ${n}` : n;
+  const shown = audience.capped ? `${t("a_at_least")} ${n}` : n;
+  return audience.beforeDnc ? `${shown} ${t("a_before_dnc")}` : shown;
 }
 
 function renderCount() {
@@ -97,7 +100,10 @@ async function refreshCount() {
   try {
     const r = await api("/v2/contacts/count", { body: filters });
     if (seq !== audience.seq) return; // a newer change is being counted
-    Object.assign(audience, { count: r.count, capped: r.capped, counted: JSON.stringify(filters) });
+    Object.assign(audience, {
+      count: r.count, capped: r.capped, beforeDnc: Boolean(r.before_do_not_contact),
+      counted: JSON.stringify(filters),
+    });
     audienceError("");
   } catch (err) {
     if (seq !== audience.seq) return;
