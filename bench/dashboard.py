@@ -9,8 +9,11 @@ moto's overhead and are noisy on a shared 2-core machine.
 - first_load_ms: in headless Chromium (Debian's package via Playwright), a fresh
   browser context per load: navigation start -> the page's `dashboard-ready` mark, set
   once every card, chart and the leads table are drawn and all their API calls are
-  done (summary, leads, uploads, campaigns). Median of `--loads` loads; every load is
+  done (summary, leads, uploads, campaigns), and the map of Mexico is coloured (its
+  `map-ready` mark; the later of the two). Median of `--loads` loads; every load is
   listed in `first_load_runs_ms`;
+- count_api_ms: median latency of the audience builder's live count
+  (POST /v2/contacts/count) for a typical filter, one state and a minimum score;
 - summary_api_ms: median latency of GET /v2/dashboard/summary over 20 calls from
   Python (after one warm-up), and leads_api_ms the same for the first leads page.
 The last line printed is one JSON object.
@@ -44,6 +47,19 @@ def api_latency_ms(url: str, headers: dict[str, str], n: int = 20) -> float:
     return round(statistics.median(runs), 1)
 
 
+def count_latency_ms(url: str, headers: dict[str, str], body: dict[str, object], n: int) -> float:
+    import httpx
+
+    with httpx.Client(headers=headers, timeout=60) as client:
+        client.post(url, json=body).raise_for_status()
+        runs = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            client.post(url, json=body).raise_for_status()
+            runs.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(runs), 1)
+
+
 def browser_loads(page_url: str, key: str, loads: int) -> list[float]:
     from playwright.sync_api import sync_playwright
 
@@ -57,8 +73,12 @@ def browser_loads(page_url: str, key: str, loads: int) -> list[float]:
                 page = ctx.new_page()
                 page.goto(page_url)
                 page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+                page.wait_for_function(
+                    "performance.getEntriesByName('map-ready').length > 0", timeout=120_000
+                )
                 ready = page.evaluate(
-                    "performance.getEntriesByName('dashboard-ready')[0].startTime"
+                    "Math.max(...['dashboard-ready', 'map-ready'].map("
+                    "(n) => performance.getEntriesByName(n)[0].startTime))"
                 )
                 out.append(round(float(ready), 1))
                 ctx.close()
@@ -92,6 +112,10 @@ def main() -> None:
 
         summary_ms = api_latency_ms(f"{stack.api_url}/v2/dashboard/summary", headers)
         leads_ms = api_latency_ms(f"{stack.api_url}/v2/dashboard/leads?limit=25", headers, n=5)
+        print(f"summary {summary_ms} ms, leads {leads_ms} ms (p50)", file=sys.stderr)
+        typical = {"states": ["JAL"], "min_score": 50}
+        count_ms = count_latency_ms(f"{stack.api_url}/v2/contacts/count", headers, typical, 10)
+        print(f"live count {count_ms} ms (p50) for {typical}", file=sys.stderr)
         runs = browser_loads(f"{stack.api_url}/dashboard", key, args.loads)
 
     result = {
@@ -100,8 +124,11 @@ def main() -> None:
         "first_load_runs_ms": runs,
         "summary_api_ms": summary_ms,
         "leads_api_ms": leads_ms,
+        "count_api_ms": count_ms,
+        "count_filter": typical,
         "seed_s": round(seed_s, 1),
         "goal_first_load_ms": 1000,
+        "goal_count_api_ms": 300,
     }
     print(json.dumps(result))
 

@@ -10,7 +10,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # (file inside node_modules, name under chalicelib/static/vendor/)
-ASSETS = (("chart.js/dist/chart.umd.js", "chart.umd.js"),)
+# scripts/bootstrap.sh runs this module too: one list.
+ASSETS = (
+    ("chart.js/dist/chart.umd.js", "chart.umd.js"),
+    # The 32 states' outlines (CC BY 4.0: the page credits it).
+    ("@svg-maps/mexico/mexico.svg", "mexico.svg"),
+)
 
 
 def vendor_dir(root: Path = ROOT) -> Path:

@@ -561,6 +561,17 @@ def render_bucket(prefix: str, bucket: resources.Bucket) -> dict[str, Any]:
         "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
         "LifecycleConfiguration": {"Rules": rules},
     }
+    if bucket.browser_upload:
+        props["CorsConfiguration"] = {
+            "CorsRules": [
+                {
+                    "AllowedMethods": ["PUT", "GET"],
+                    "AllowedOrigins": ["*"],
+                    "AllowedHeaders": ["*"],
+                    "MaxAge": 3600,
+                }
+            ]
+        }
     if queue_configs:
         props["NotificationConfiguration"] = {"QueueConfigurations": queue_configs}
     res: dict[str, Any] = {

@@ -29,12 +29,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-# The dashboard's chart library comes from npm (pinned by dashboard/package-lock.json) and
-# is served by the app from chalicelib/static/vendor/ (git-ignored): no CDN at run time.
-if [ ! -f chalicelib/static/vendor/chart.umd.js ] \
-  || [ dashboard/package-lock.json -nt chalicelib/static/vendor/chart.umd.js ]; then
-  echo "==> installing dashboard assets (npm ci)"
-  (cd dashboard && npm ci --silent --no-audit --no-fund)
-  mkdir -p chalicelib/static/vendor
-  cp dashboard/node_modules/chart.js/dist/chart.umd.js chalicelib/static/vendor/
-fi
+# The dashboard's browser libraries come from npm (pinned by dashboard/package-lock.json)
+# and are served by the app from chalicelib/static/vendor/ (git-ignored): no CDN at run
+# time. The list and the copy: infra/dashboard_assets.py (stdlib only).
+python3 -m infra.dashboard_assets >/dev/null

@@ -198,6 +198,83 @@ class Extractor:
             return
         yield from self._top_k(req, index, ctx, stats, proj, shape)
 
+    def count(self, req: ExtractRequest, cap: int, excluded: Iterable[str] = ()) -> int:
+        """How many contacts `run` would return for an unbounded amount, counted up to
+        `cap` (then the answer is `cap`: "at least"). Unordered, so reading stops at
+        `cap` matches: the state/LADA Queries (and the unscored top-up), or else the
+        bounded parallel Scan. The do-not-contact list is checked as in `run`."""
+        ctx = MatchContext(excluded=frozenset(excluded))
+        stats = ExtractStats()
+        index = self._index_for(req)
+        if index is not None and self.key_countable(req) and not ctx.excluded:
+            return min(cap, self._key_count(req, index))
+        if index is not None:
+            name, attr, values = index
+            candidates: Iterator[Item] = _chain(
+                *(self._partition(self._query_kwargs(req, name, attr, v), stats) for v in values)
+            )
+            if req.min_score is None and req.max_score is None:
+                candidates = _chain(candidates, self._unscored_scan(req, index, stats))
+            matched: Iterable[Item] = (c for c in candidates if matches(c, req, ctx))
+        else:
+            found = [0]
+            lock = threading.Lock()
+            # Spares, as `_top_k` keeps: the opt-out re-check may drop some.
+            enough = cap + max(100, cap // 20)
+
+            def first_matches(items: Iterator[Item]) -> list[Item]:
+                out: list[Item] = []
+                for c in items:
+                    with lock:
+                        if found[0] >= enough:
+                            break
+                    if matches(c, req, ctx):
+                        out.append(c)
+                        with lock:
+                            found[0] += 1
+                return out
+
+            matched = [c for part in self._scan_segments(stats, first_matches) for c in part]
+        return sum(1 for _ in self._rechecked(matched, cap, stats))
+
+    @staticmethod
+    def key_countable(req: ExtractRequest) -> bool:
+        """Whether the GSI's key condition alone says who matches: one kind of place
+        (states or LADAs), a score bound (unscored contacts are not in the GSIs) and no
+        filter that needs the item. Then DynamoDB counts (Select=COUNT) and returns no
+        item: measured on moto, 3,025 matches counted in 2.1-2.7 s instead of 17.7 s
+        read (2 cores under load ~10). Opted-out flags are filtered; the do-not-contact
+        list is not read: the count is the audience before that re-check."""
+        return (
+            bool(req.states) != bool(req.ladas)
+            and (req.min_score is not None or req.max_score is not None)
+            and not (req.municipalities or req.line_types or req.platforms or req.attributes)
+            and not req.needs_exclusions
+        )
+
+    def _key_count(self, req: ExtractRequest, index: tuple[str, str, list[str]]) -> int:
+        name, attr, values = index
+        total = 0
+        for v in values:
+            kwargs = self._query_kwargs(req, name, attr, v)
+            kwargs["Select"] = "COUNT"
+            kwargs["FilterExpression"] = "attribute_not_exists(#o) OR #o <> :yes"
+            kwargs["ExpressionAttributeNames"] = {
+                **kwargs["ExpressionAttributeNames"],
+                "#o": "opt_out",
+            }
+            kwargs["ExpressionAttributeValues"] = {
+                **kwargs["ExpressionAttributeValues"],
+                ":yes": {"BOOL": True},
+            }
+            while True:
+                resp = self._ddb.query(**kwargs)
+                total += int(resp.get("Count", 0))
+                if "LastEvaluatedKey" not in resp:
+                    break
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return total
+
     def table_items(self) -> int:
         """The contacts table's item count as DynamoDB reports it (AWS refreshes it about
         every six hours: good enough to tell a small table from a large one)."""

@@ -9,7 +9,7 @@ from typing import Any
 from chalice.app import Request, SQSEvent
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.audiences.filters import ExtractRequest
+from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
 from chalicelib.audiences.models import TASK_ID_PATTERN
 from chalicelib.audiences.optout import OptOutEvent
 from chalicelib.core import resources
@@ -58,6 +58,19 @@ def extract_contacts(w: Wiring, body: ExtractRequest) -> WithStatus:
     if body.is_async:
         return WithStatus(202, w.extraction.start_task(body))
     return WithStatus(200, w.extraction.extract_now(body))
+
+
+@routes.post(
+    "/v2/contacts/count",
+    scope="read",
+    body=AudienceFilters,
+    summary=(
+        "Contar una audiencia (los mismos filtros que la extracción; hasta un tope)",
+        "Count an audience (the extraction's filters; up to a cap)",
+    ),
+)
+def count_contacts(w: Wiring, body: AudienceFilters) -> dict[str, Any]:
+    return w.extraction.count(body)
 
 
 @routes.get(

@@ -79,6 +79,9 @@ class Bucket:
     suffix: str
     notifications: tuple[Notification, ...] = ()
     expire_prefixes: tuple[tuple[str, int], ...] = field(default=())
+    # The dashboard PUTs files to presigned URLs and downloads reports from the browser:
+    # S3 must answer its CORS preflight. Any origin: a presigned URL is the credential.
+    browser_upload: bool = False
 
 
 # A row of the dashboard's leads table (besides its key and platform statuses): what
@@ -268,6 +271,7 @@ DATA = Bucket(
     "data",
     notifications=(Notification("uploads/", INGEST.suffix),),
     expire_prefixes=(("exports/", 7), ("tmp/", 1)),
+    browser_upload=True,
 )
 
 TABLES: tuple[Table, ...] = (

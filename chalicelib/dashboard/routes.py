@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from chalice import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -569,8 +570,18 @@ def _num(v: Any) -> float | None:
         "The dashboard page (asks for a key; holds no data)",
     ),
 )
-def dashboard_page() -> Response:
-    return static.page()
+def dashboard_page(w: Wiring) -> Response:
+    return static.page(_upload_origin(w))
+
+
+def _upload_origin(w: Wiring) -> str:
+    """The origin of the bucket's presigned URLs (S3's, or the local stack's moto);
+    presigning is computed locally, no call."""
+    url = w.clients.s3.generate_presigned_url(
+        "put_object", Params={"Bucket": w.settings.data_bucket, "Key": "uploads/x"}
+    )
+    parts = urlsplit(str(url))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @routes.get(

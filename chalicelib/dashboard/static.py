@@ -25,30 +25,43 @@ JS = "application/javascript; charset=utf-8"
 ASSETS: dict[str, tuple[str, str]] = {
     "app.js": ("dashboard/app.js", JS),
     "campaigns.js": ("dashboard/campaigns.js", JS),
+    "upload.js": ("dashboard/upload.js", JS),
+    "audience.js": ("dashboard/audience.js", JS),
+    "map.js": ("dashboard/map.js", JS),
     "app.css": ("dashboard/app.css", "text/css; charset=utf-8"),
     # Installed from npm by scripts/bootstrap.sh (dashboard/package-lock.json).
     "chart.umd.js": ("vendor/chart.umd.js", JS),
+    "mexico.svg": ("vendor/mexico.svg", "image/svg+xml; charset=utf-8"),
 }
 PAGE = ("dashboard/index.html", "text/html; charset=utf-8")
 # The page is small and changes with deploys: always revalidate. Assets may be cached
 # for a while (a deploy changes them rarely; a reload within minutes is acceptable).
 PAGE_CACHE = "no-cache"
 ASSET_CACHE = "public, max-age=300"
-# Scripts, styles and API calls from this origin only: no inline script runs (the
-# definitions block is JSON, which is data, not script) and no other site frames the page.
-PAGE_CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+
+def page_csp(upload_origin: str = "") -> str:
+    """Scripts, styles and API calls from this origin only: no inline script runs (the
+    definitions block is JSON, which is data, not script) and no other site frames the
+    page. `upload_origin`: the data bucket's, where the page PUTs a file to its
+    presigned URL (the file goes straight to S3, not through the API)."""
+    connect = f"connect-src 'self' {upload_origin}".strip()
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            connect,
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+PAGE_CSP = page_csp()
 
 
 @lru_cache(maxsize=16)
@@ -87,8 +100,9 @@ def _serve(
     )
 
 
-def page() -> Response:
-    return _serve(PAGE[0], PAGE[1], PAGE_CACHE, {"Content-Security-Policy": PAGE_CSP})
+def page(upload_origin: str = "") -> Response:
+    csp = page_csp(upload_origin)
+    return _serve(PAGE[0], PAGE[1], PAGE_CACHE, {"Content-Security-Policy": csp})
 
 
 def asset(name: str) -> Response:

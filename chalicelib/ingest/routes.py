@@ -11,10 +11,14 @@ from chalice.app import SQSEvent
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.core import resources
-from chalicelib.core.errors import check_id, not_found
+from chalicelib.core.errors import ApiError, check_id, not_found
+from chalicelib.core.http import body_bytes
 from chalicelib.core.routes import Routes
 from chalicelib.core.schemas import UploadCreated, UploadStatus
 from chalicelib.domain.clock import now_iso
+from chalicelib.ingest.columns import ColumnNotFound
+from chalicelib.ingest.preview import preview_head
+from chalicelib.ingest.readers import UnsupportedFile
 from chalicelib.ingest.service import UPLOAD_ID
 from chalicelib.wiring import Wiring
 
@@ -24,6 +28,15 @@ ALLOWED_EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx")
 URL_TTL_S = 3600
 UPLOAD_HEADERS = {"If-None-Match": "*"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# The dashboard sends the first 256 KB of a text file (or a whole XLSX up to this size:
+# a zip cannot be read from its head).
+MAX_PREVIEW_BYTES = 5 * 1024 * 1024
+
+
+def known_extension(filename: str) -> str:
+    if not filename.lower().endswith(ALLOWED_EXTENSIONS):
+        raise ValueError(f"extension must be one of {', '.join(ALLOWED_EXTENSIONS)}")
+    return filename
 
 
 class CreateUpload(BaseModel):
@@ -35,9 +48,7 @@ class CreateUpload(BaseModel):
     @field_validator("filename")
     @classmethod
     def _known_extension(cls, v: str) -> str:
-        if not v.lower().endswith(ALLOWED_EXTENSIONS):
-            raise ValueError(f"extension must be one of {', '.join(ALLOWED_EXTENSIONS)}")
-        return v
+        return known_extension(v)
 
 
 def safe_filename(name: str) -> str:
@@ -135,6 +146,38 @@ def get_upload(w: Wiring, upload_id: str) -> dict[str, Any]:
         "finished_at": job.get("finished_at"),
         "updated_at": job.get("updated_at"),
     }
+
+
+class PreviewQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=200)
+    phone_column: str | None = Field(default=None, max_length=100)
+
+    @field_validator("filename")
+    @classmethod
+    def _known_extension(cls, v: str) -> str:
+        return known_extension(v)
+
+
+@routes.post(
+    "/v2/uploads/preview",
+    scope="write",
+    query=PreviewQuery,
+    raw_body=True,
+    summary=(
+        "Vista previa de las primeras filas de un archivo: columnas, columna de teléfono"
+        " detectada y números normalizados (no guarda nada)",
+        "Preview a file's first rows: columns, the detected phone column and normalized"
+        " numbers (stores nothing)",
+    ),
+)
+def preview_upload(raw: bytes | str | None, query: PreviewQuery) -> dict[str, Any]:
+    data = body_bytes(raw, MAX_PREVIEW_BYTES)
+    try:
+        return preview_head(data, query.filename, query.phone_column)
+    except (ColumnNotFound, UnsupportedFile) as exc:
+        raise ApiError(422, exc.code, exc.message_es, exc.message_en) from exc
 
 
 @routes.on_queue(resources.INGEST)

@@ -14,7 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.audiences.extract import ExtractStats, decode, random_key
-from chalicelib.audiences.filters import ExtractRequest, MatchContext, matches, score_of
+from chalicelib.audiences.filters import (
+    AudienceFilters,
+    ExtractRequest,
+    MatchContext,
+    matches,
+    score_of,
+)
 from chalicelib.wiring import wiring
 from tools.local.stack import LocalStack
 from tools.local.synthetic_contacts import LADAS, load
@@ -466,3 +472,35 @@ def test_large_campaign_and_outcome_file_are_tasks_with_progress(
             headers={"Content-Type": "text/csv"},
         )
         assert bad.status_code == 400 and bad.json()["error"] == "bad_csv"
+
+
+def test_the_live_count_is_the_extractions_count_up_to_its_cap(stack: LocalStack) -> None:
+    seed_data()
+    ex = wiring().extraction.extractor
+    ref = Reference()
+    cases = [
+        {"states": ["JAL", "NL"], "min_score": 70},
+        {"ladas": ["33", "81"], "platforms": {"whatsapp": ["valid", "business"]}},
+        {"states": ["CDMX"]},  # unscored contacts too (the scan top-up)
+        {"municipalities": ["Zapopan"]},  # no index: the bounded scan
+        {},
+    ]
+    for f in cases:
+        req = ExtractRequest.model_validate({**f, "amount": 100_000})
+        expected = len(ref.expected(req))
+        assert len(list(ex.run(req))) == expected, f
+        if ex.key_countable(req):
+            # Counted by the index (Select=COUNT): flagged opt-outs are left out, the
+            # do-not-contact list is not read.
+            unflagged = [
+                c
+                for c in ref.contacts
+                if c.get("opt_out") is not True and matches(c, req, MatchContext())
+            ]
+            expected = len(unflagged)
+        assert ex.count(req, cap=100_000) == expected, f
+        assert ex.count(req, cap=10) == min(10, expected), f
+    api = wiring().extraction.count(AudienceFilters(states=["JAL"]))
+    assert not api["capped"] and api["count"] == len(
+        ref.expected(ExtractRequest(states=["JAL"], amount=100_000))
+    )

@@ -22,3 +22,20 @@ def test_every_script_is_a_served_asset_or_json_data() -> None:
         if src:
             assert static.asset(src.group(1)).status_code == 200
     assert not re.search(r"\son[a-z]+=", body), "inline event handlers break under the CSP"
+
+
+def test_the_dashboard_scripts_declare_no_top_level_name_twice() -> None:
+    """Classic scripts share one global scope: a second `function renderPreview` in
+    another file silently replaces the first (upload.js once broke the composer so)."""
+    import re
+    from collections import defaultdict
+
+    from chalicelib.dashboard.static import ASSETS, STATIC
+
+    decl = re.compile(r"^(?:async\s+)?(?:function|const|let|class)\s+([A-Za-z_$][\w$]*)", re.M)
+    where: dict[str, list[str]] = defaultdict(list)
+    for name, (rel, _) in ASSETS.items():
+        if rel.startswith("dashboard/") and name.endswith(".js"):
+            for found in decl.findall((STATIC / rel).read_text(encoding="utf-8")):
+                where[found].append(name)
+    assert {k: v for k, v in where.items() if len(v) > 1} == {}

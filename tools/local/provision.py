@@ -97,6 +97,20 @@ def _create_bucket(clients: Clients, prefix: str, bucket: resources.Bucket) -> N
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if name not in existing:
         s3.create_bucket(Bucket=name)
+    if bucket.browser_upload:  # as infra/render.py configures it
+        s3.put_bucket_cors(
+            Bucket=name,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedMethods": ["PUT", "GET"],
+                        "AllowedOrigins": ["*"],
+                        "AllowedHeaders": ["*"],
+                        "MaxAgeSeconds": 3600,
+                    }
+                ]
+            },
+        )
     if bucket.notifications:
         configs: list[QueueConfigurationTypeDef] = []
         for note in bucket.notifications:

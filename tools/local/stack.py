@@ -165,6 +165,7 @@ class LocalStack:
             clients.sqs,
             sources_from_app(self.app_module, clients),
             retry_after_s=self.retry_after_s,
+            priority=("ingest",),
         )
         self.pump.start()
         if self.sweep_every_s:

@@ -128,14 +128,18 @@ class ApiFailure extends Error {
   }
 }
 
-// `body`: sent as JSON (method POST unless given).
-async function api(path, { method, body } = {}) {
+// `body`: sent as JSON; `raw`: a Blob sent as it is (method POST unless given).
+async function api(path, { method, body, raw } = {}) {
   const headers = { Accept: "application/json" };
   const key = sessionStorage.getItem(KEY_STORE);
   // The API's authorizer reads `Authorization: Bearer alc_...` (chalicelib/security).
   if (key) headers.Authorization = `Bearer ${key}`;
-  const init = { method: method || (body === undefined ? "GET" : "POST"), headers };
-  if (body !== undefined) {
+  const sends = body !== undefined || raw !== undefined;
+  const init = { method: method || (sends ? "POST" : "GET"), headers };
+  if (raw !== undefined) {
+    headers["Content-Type"] = "application/octet-stream";
+    init.body = raw;
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -234,6 +238,7 @@ function renderSummary() {
   }
   renderScoreChart();
   renderValidation();
+  document.dispatchEvent(new CustomEvent("summary"));
 }
 
 function upsertChart(name, canvasId, config) {
@@ -469,6 +474,8 @@ async function loadAll() {
 }
 
 function wire() {
+  // At phone width a table scrolls in its box: keyboard users must reach it to scroll.
+  for (const table of document.querySelectorAll("main table")) table.tabIndex = 0;
   for (const b of document.querySelectorAll(".lang button")) b.addEventListener("click", () => setLang(b.dataset.lang));
   $("btn-key").addEventListener("click", askKey);
   $("key-form").addEventListener("submit", () => {

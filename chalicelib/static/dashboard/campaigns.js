@@ -7,6 +7,7 @@
 Object.assign(I18N.es, {
   composer: "Nueva campaña SMS", c_audience: "Audiencia", c_name: "Nombre",
   c_states: "Estados", c_ladas: "LADAs", c_copy_filters: "Usar los filtros de la tabla de leads",
+  c_audience_from: "Destinatarios: la audiencia del constructor de audiencias",
   c_amount: "Cantidad de mensajes", order_random: "Al azar", c_price: "Precio por segmento (MXN)",
   c_message: "Mensaje", chars_one: "carácter", chars_other: "caracteres",
   segments_one: "segmento", segments_other: "segmentos", c_no_text: "Escriba el mensaje",
@@ -53,6 +54,7 @@ Object.assign(I18N.es, {
 Object.assign(I18N.en, {
   composer: "New SMS campaign", c_audience: "Audience", c_name: "Name",
   c_states: "States", c_ladas: "LADAs", c_copy_filters: "Use the leads table's filters",
+  c_audience_from: "Recipients: the audience builder's audience",
   c_amount: "Number of messages", order_random: "Random", c_price: "Price per segment (MXN)",
   c_message: "Message", chars_one: "character", chars_other: "characters",
   segments_one: "segment", segments_other: "segments", c_no_text: "Write the message",
@@ -259,27 +261,6 @@ function renderCounter() {
 
 // --- composer: the campaign request ----------------------------------------------------------
 
-const splitList = (v, sep = /[,;\s]+/) => v.split(sep).map((x) => x.trim()).filter(Boolean);
-
-function audienceFilters() {
-  const f = {};
-  const states = splitList($("c-states").value.toUpperCase());
-  const ladas = splitList($("c-ladas").value);
-  const municipalities = splitList($("c-municipalities").value, /[,;]+/);
-  if (states.length) f.states = states;
-  if (ladas.length) f.ladas = ladas;
-  if (municipalities.length) f.municipalities = municipalities;
-  if ($("c-line-type").value) f.line_types = [$("c-line-type").value];
-  const platform = $("c-platform").value;
-  if (platform) {
-    const [p, s] = platform.split(":");
-    f.platforms = { [p]: [s] };
-  }
-  if ($("c-min").value !== "") f.min_score = Number($("c-min").value);
-  if ($("c-max").value !== "") f.max_score = Number($("c-max").value);
-  return f;
-}
-
 function campaignRequest() {
   const fields = messageFields();
   return {
@@ -298,18 +279,6 @@ function campaignRequest() {
       require_consent: $("c-require-consent").checked,
     },
   };
-}
-
-function copyLeadFilters() {
-  const form = new FormData($("filters"));
-  const get = (k) => String(form.get(k) || "").trim();
-  $("c-states").value = get("state");
-  $("c-ladas").value = get("lada");
-  $("c-municipalities").value = get("municipality");
-  $("c-platform").value = get("platform");
-  $("c-min").value = get("min_score");
-  $("c-max").value = get("max_score");
-  markPreviewStale();
 }
 
 function markPreviewStale() {
@@ -660,7 +629,6 @@ function localNowForInput() {
 }
 
 function wireCampaigns() {
-  fillPlatformFilter($("c-platform"));
   for (const id of ["c-text", "c-opt-out"]) $(id).addEventListener("input", scheduleCompose);
   $("c-gsm-replace").addEventListener("change", scheduleCompose);
   $("c-form").addEventListener("input", markPreviewStale);
@@ -669,7 +637,8 @@ function wireCampaigns() {
     ev.preventDefault();
     runPreview();
   });
-  $("c-copy-filters").addEventListener("click", copyLeadFilters);
+  // One filter form: the audience builder's (audience.js); its changes outdate a preview.
+  document.addEventListener("audiencechange", markPreviewStale);
   $("c-send-now").addEventListener("click", () => send({}));
   $("c-schedule").addEventListener("click", sendAt);
   $("c-override-send").addEventListener("click", sendOverride);
@@ -683,7 +652,6 @@ function wireCampaigns() {
     if (campaignPage.id) openCampaign(campaignPage.id);
   });
   document.addEventListener("langchange", () => {
-    fillPlatformFilter($("c-platform"));
     renderCampaigns();
     renderCounter();
     renderPreview();
