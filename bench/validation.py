@@ -73,13 +73,11 @@ def configure(quota_rps: float, batch: int) -> None:
 
 
 def run_phase(stack: Any, n: int, offset: int, key: str) -> tuple[float, dict[str, Any]]:
-    from chalicelib.validation.drain import drain_validation
-    from chalicelib.wiring import wiring
 
     stack.sim.sim.reset_stats()
     t0 = time.monotonic()
     upload(nationals(n, offset), key)
-    if not drain_validation(stack.pump, wiring().clients, timeout_s=3600):
+    if not stack.pump.drain(timeout_s=3600):
         raise SystemExit("validation did not finish")
     wall = time.monotonic() - t0
     return wall, {p: vars(s).copy() for p, s in stack.sim.sim.stats.items()}
@@ -108,7 +106,6 @@ def plan_phase(stack: Any, sample: Path) -> dict[str, Any]:
     """provider calls per contact for the sample, with and without the plan's rule."""
     import httpx
 
-    from chalicelib.validation.drain import drain_validation
     from chalicelib.validation.status import PLATFORMS
     from chalicelib.wiring import wiring
     from tools.local.provision import provision
@@ -130,7 +127,7 @@ def plan_phase(stack: Any, sample: Path) -> dict[str, Any]:
         w.clients.s3.put_object(
             Bucket=w.settings.data_bucket, Key=f"uploads/bench-plan-{label}.csv", Body=data
         )
-        if not drain_validation(stack.pump, w.clients, timeout_s=3600):
+        if not stack.pump.drain(timeout_s=3600):
             raise SystemExit("validation did not finish")
         contacts = w.contacts.count()
         asked = {p: stack.sim.sim.stats[p].numbers_ok for p in PLATFORMS}

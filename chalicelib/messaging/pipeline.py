@@ -33,6 +33,7 @@ from chalicelib.core.telemetry import Telemetry
 from chalicelib.domain import clock
 from chalicelib.domain.send_window import SendWindow
 from chalicelib.messaging import compose
+from chalicelib.messaging.eligibility import Compliance, OptOuts, barred
 from chalicelib.messaging.links import Link, LinkStore, new_code, short_url
 from chalicelib.messaging.models import FanoutMessage, MessageSpec, RecipientsMessage
 from chalicelib.messaging.senders.base import SendRequest, SendResult, SmsSender
@@ -46,18 +47,6 @@ MAX_DELAY_S = 900
 SETTLE_AFTER_S = 60.0
 # Stop taking new recipients when the invocation has less than this left.
 RESERVE_MS = 20_000
-
-
-class Compliance(Protocol):
-    def repep_listed(self, numbers: Sequence[str]) -> set[str]: ...
-
-    def consented(self, numbers: Sequence[str]) -> set[str]: ...
-
-
-class OptOuts(Protocol):
-    def opted_out(self, numbers: Sequence[str], workers: int = 4) -> set[str]: ...
-
-    def get(self, e164: str) -> dict[str, Any] | None: ...
 
 
 class Campaigns(Protocol):
@@ -243,24 +232,14 @@ class SendPipeline:
         until: datetime,
     ) -> tuple[dict[str, str], list[str], dict[datetime, list[str]]]:
         now = clock.now_utc()
-        opted = self.optouts.opted_out(todo) if todo else set()
-        repep = self.compliance.repep_listed(todo) if todo else set()
-        need = sorted(repep | (set(todo) if spec.require_consent else set()))
-        consented = self.compliance.consented(need) if need else set()
-        reasons: dict[str, str] = {}
+        reasons = barred(todo, spec, profiles, self.optouts, self.compliance)
         ready: list[str] = []
         waiting: dict[datetime, list[str]] = defaultdict(list)
         for n in todo:
+            if n in reasons:
+                continue
             p = profiles.get(n) or {}
-            if n in opted or p.get("opt_out"):
-                reasons[n] = "opt_out"
-            elif n in repep and n not in consented:
-                reasons[n] = "repep"
-            elif spec.require_consent and n not in consented:
-                reasons[n] = "no_consent"
-            elif p.get("sms_status") == "invalid":
-                reasons[n] = "invalid"
-            elif now >= until:
+            if now >= until:
                 reasons[n] = "window_expired"
             else:
                 opens = window.next_open(now, p.get("timezone"))

@@ -26,6 +26,7 @@ from chalicelib.core.logging import logger
 from chalicelib.domain import clock
 from chalicelib.domain.send_window import SendWindow
 from chalicelib.messaging import compose
+from chalicelib.messaging.eligibility import Compliance, OptOuts, barred
 from chalicelib.messaging.links import sample_short_url
 from chalicelib.messaging.models import (
     FINAL_STATES,
@@ -34,7 +35,7 @@ from chalicelib.messaging.models import (
     MessageSpec,
     SendIn,
 )
-from chalicelib.messaging.pipeline import Compliance, OptOuts, Requeue, send_until
+from chalicelib.messaging.pipeline import Requeue, send_until
 from chalicelib.messaging.store import MessageStore
 
 # A funnel this recent is served from the campaign item.
@@ -147,26 +148,15 @@ class SendingService:
             if value is not None:
                 planned.append(rec)
         profiles = self.contacts.send_profiles(numbers)
-        opted = self.optouts.opted_out(numbers) if numbers else set()
-        repep = self.compliance.repep_listed(numbers) if numbers else set()
-        need = sorted(repep | (set(numbers) if spec.require_consent else set()))
-        consented = self.compliance.consented(need) if need else set()
+        reasons = barred(numbers, spec, profiles, self.optouts, self.compliance)
         window = SendWindow(spec.start_time, spec.end_time)
         now = clock.now_utc()
-        skipped: Counter[str] = Counter()
+        skipped: Counter[str] = Counter(reasons.values())
         sendable: list[str] = []
         open_now = 0
         for n in numbers:
             p = profiles.get(n) or {}
-            if n in opted or p.get("opt_out"):
-                skipped["opt_out"] += 1
-            elif n in repep and n not in consented:
-                skipped["repep"] += 1
-            elif spec.require_consent and n not in consented:
-                skipped["no_consent"] += 1
-            elif p.get("sms_status") == "invalid":
-                skipped["invalid"] += 1
-            else:
+            if n not in reasons:
                 sendable.append(n)
                 open_now += window.next_open(now, p.get("timezone")) <= now
         scale = total / len(numbers) if numbers else 0.0

@@ -218,8 +218,6 @@ def test_sync_results_reach_a_contact_stored_without_a_platforms_map(
 def test_fixed_lines_are_settled_from_the_plan_on_both_paths(
     stack: LocalStack, api: httpx.Client
 ) -> None:
-    from chalicelib.validation.drain import drain_validation
-
     sim = stack.sim.sim
     fixed, mobile, fixed_sync = "+525512030907", "+525512000997", "+525512031904"
     w = wiring()
@@ -230,7 +228,6 @@ def test_fixed_lines_are_settled_from_the_plan_on_both_paths(
         Body=f"telefono\n{fixed[3:]}\n{mobile[3:]}\n{fixed_sync[3:]}\n",
     )
     assert stack.pump.drain(timeout_s=60)
-    assert drain_validation(stack.pump, w.clients, timeout_s=60)
     stored = w.validation.statuses.platforms_of([fixed, mobile])
     for p in ("sms", "google", "apple"):
         got = stored[fixed][p]

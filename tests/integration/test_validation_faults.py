@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from chalicelib.core import resources
-from chalicelib.validation.drain import drain_validation
 from chalicelib.validation.status import PLATFORMS, Status
 from chalicelib.wiring import wiring
 from tools.local.stack import LocalStack
@@ -93,7 +92,7 @@ def test_faults_2000_contacts_six_platforms_match_ground_truth(stack: LocalStack
     )
     nationals = numbers(2000)
     ingest_csv(stack, "uploads/faults.csv", nationals)
-    assert drain_validation(stack.pump, wiring().clients, timeout_s=240)
+    assert stack.pump.drain(timeout_s=240)
 
     e164s = [f"+52{n}" for n in nationals]
     stored = platform_statuses(e164s)
@@ -168,7 +167,7 @@ def test_provider_down_opens_breaker_and_contacts_validate_after_it_returns(
     assert sim.stats["apple"].requests - calls_while_open <= 3
 
     sim.config.update({"down": []})
-    assert drain_validation(stack.pump, wiring().clients, timeout_s=120)
+    assert stack.pump.drain(timeout_s=120)
     e164s = [f"+52{n}" for n in nationals]
     stored = platform_statuses(e164s)
     apple = Counter(stored[e]["apple"]["status"] for e in e164s)

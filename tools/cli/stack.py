@@ -164,12 +164,11 @@ def _demo_campaign(stack: Any, amount: int = 50, wait_s: float = 60.0) -> None:
 
 def _print_validation_summary(stack: Any) -> None:
     """Wait for the validators (provider simulator) and count statuses per platform."""
-    from chalicelib.validation.drain import drain_validation
     from chalicelib.validation.report import platform_counts
     from chalicelib.wiring import wiring
 
     started = time.monotonic()
-    done = drain_validation(stack.pump, wiring().clients, timeout_s=1800)
+    done = stack.pump.drain(timeout_s=1800)
     counts = platform_counts(wiring())
     took = time.monotonic() - started
     click.echo(f"validation (provider simulator){'' if done else ' [not finished]'}: {took:.0f} s")
