@@ -69,35 +69,10 @@ def main() -> None:
     ap.add_argument("--max-requests", type=int, default=20_000)
     args = ap.parse_args()
 
-    import os
-    import subprocess
-
+    from bench.local_stack import stack_process
     from chalicelib.wiring import wiring
-    from tools.local.stack import free_port, local_environment
 
-    api_port, moto_port = free_port(), free_port()
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tools.cli", "local"),
-            *("--port", str(api_port), "--moto-port", str(moto_port)),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    api_url = f"http://127.0.0.1:{api_port}"
-    try:
-        up_by = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > up_by or server.poll() is not None:
-                raise SystemExit("the local stack did not start")
-            time.sleep(0.2)
-        os.environ.update(local_environment(moto_port))
+    with stack_process() as api_url:
         w = wiring()
         phones = [f"+52551234{i:04d}" for i in range(200)]
         w.clients.dynamodb.batch_write_item(
@@ -157,9 +132,6 @@ def main() -> None:
             t.join(timeout=args.seconds + 60)
         elapsed = time.monotonic() - t0
         ceiling = emulator_ceiling(w, phones[:25], args.concurrency, min(args.seconds, 10.0))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     latencies.sort()
     out: dict[str, Any] = {
         "concurrency": args.concurrency,

@@ -176,41 +176,11 @@ def main() -> None:
     seconds = min(args.seconds, 120.0)
     clients = max(1, min(args.clients, 200))
 
-    import os
-    import subprocess
+    from bench.local_stack import stack_process
 
-    from tools.local.stack import free_port, local_environment
-
-    # The stack in its own process (`cli local` runs tools/local/stack.py's LocalStack):
-    # 50 client threads sharing the API's GIL would measure the load generator.
-    api_port, moto_port = free_port(), free_port()
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tools.cli", "local"),
-            *("--port", str(api_port), "--moto-port", str(moto_port)),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    api_url = f"http://127.0.0.1:{api_port}"
-    try:
-        up_by = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > up_by or server.poll() is not None:
-                raise SystemExit("the local stack did not start")
-            time.sleep(0.2)
-        os.environ.update(local_environment(moto_port))
+    with stack_process() as api_url:
         keys = prepare(clients)
         results = run(api_url, keys, seconds, args.max_requests)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     for r in results:
         print(json.dumps(r.summary()))
     if any(r.server_errors or r.failures for r in results):
