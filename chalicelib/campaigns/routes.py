@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 from chalicelib.audiences.filters import CAMPAIGN_ID_PATTERN
+from chalicelib.audiences.models import TaskQueued
+from chalicelib.campaigns.models import CampaignCreated, CampaignReport, OutcomesRecorded
 from chalicelib.campaigns.planning import PlanIn, PlanOut
 from chalicelib.campaigns.service import (
     CreateCampaign,
@@ -30,6 +32,7 @@ routes = Routes(__name__, tag="campaigns")
     status=201,
     extra_ok=(202,),
     body=CreateCampaign,
+    response=CampaignCreated,
     summary=(
         "Crear una campaña con su audiencia (grande: la audiencia es una tarea, 202)",
         "Create a campaign with its audience (large: the snapshot is a task, 202)",
@@ -80,6 +83,7 @@ def campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:
 @routes.get(
     "/v2/campaigns/{campaign_id}",
     scope="read",
+    response=CampaignReport,
     path_params={"campaign_id": "Campaign id"},
     summary=("Una campaña y sus resultados", "A campaign and its results"),
 )
@@ -97,6 +101,7 @@ def get_campaign(w: Wiring, campaign_id: str) -> dict[str, Any]:
     "/v2/campaigns/{campaign_id}/outcomes",
     scope="write",
     body=OutcomesIn,
+    response=OutcomesRecorded,
     path_params={"campaign_id": "Campaign id"},
     summary=(
         "Registrar resultados de campaña (entregado, respondió, convirtió, ingreso)",
@@ -112,7 +117,9 @@ def add_outcomes(w: Wiring, campaign_id: str, body: OutcomesIn) -> dict[str, Any
     "/v2/campaigns/{campaign_id}/outcomes/upload",
     scope="write",
     raw_body=True,
+    response=OutcomesRecorded,
     extra_ok=(202,),
+    accepted=TaskQueued,
     path_params={"campaign_id": "Campaign id"},
     summary=(
         "Subir un archivo de resultados de campaña (grande: una tarea, 202)",
@@ -135,10 +142,4 @@ def upload_outcomes(w: Wiring, campaign_id: str, raw: bytes | str | None) -> Wit
 
 
 def _bad_csv(detail: str) -> ApiError:
-    return ApiError(
-        400,
-        "bad_csv",
-        "El CSV necesita una columna 'phone' (o teléfono/celular)",
-        "The CSV needs a 'phone' column (or telefono/celular)",
-        {"detail": detail},
-    )
+    return ApiError(400, "bad_csv", {"detail": detail})

@@ -345,12 +345,7 @@ class CampaignService:
             if o.converted and o.revenue > 0
         ]
         if not revenues:
-            raise ApiError(
-                422,
-                "no_revenue",
-                "Esas campañas no tienen conversiones con ingreso: indique value_per_conversion",
-                "Those campaigns have no converted outcome with revenue: give value_per_conversion",
-            )
+            raise ApiError(422, "no_revenue")
         return round(sum(revenues) / len(revenues), 4)
 
     # -- outcomes ------------------------------------------------------------------------

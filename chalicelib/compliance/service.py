@@ -69,21 +69,11 @@ def parse_list(records: Iterable[FileRecord]) -> ParsedList:
 
 
 def empty_list() -> ApiError:
-    return ApiError(
-        400,
-        "empty_list",
-        "El archivo no tiene ningún número válido; la lista REPEP vigente no cambió",
-        "The file has no valid number; the REPEP list in force is unchanged",
-    )
+    return ApiError(400, "empty_list")
 
 
 def import_in_progress() -> ApiError:
-    return ApiError(
-        409,
-        "repep_import_in_progress",
-        "Ya hay una importación de la lista REPEP en curso; espere a que termine",
-        "A REPEP import is already running; wait for it to finish",
-    )
+    return ApiError(409, "repep_import_in_progress")
 
 
 def check_downloaded_at(downloaded_at: date, today: date) -> None:
@@ -91,8 +81,6 @@ def check_downloaded_at(downloaded_at: date, today: date) -> None:
         raise ApiError(
             422,
             "future_date",
-            "La fecha de descarga de la lista REPEP no puede ser futura",
-            "The REPEP download date cannot be in the future",
             {"downloaded_at": downloaded_at.isoformat(), "today": today.isoformat()},
         )
 
@@ -208,12 +196,7 @@ class RepepImports:
         try:
             self.s3.head_object(Bucket=self.bucket, Key=job["key"])
         except self.s3.exceptions.ClientError as exc:
-            raise ApiError(
-                409,
-                "file_not_uploaded",
-                "El archivo aún no se ha subido a la URL de carga",
-                "The file has not been uploaded to the upload URL yet",
-            ) from exc
+            raise ApiError(409, "file_not_uploaded") from exc
         self.jobs.update(job["job_id"], {"status": "queued", "updated_at": now_iso()})
         send(job["job_id"])
         return {**self.task_view(job), "status": "queued"}

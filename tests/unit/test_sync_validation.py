@@ -161,7 +161,7 @@ def test_saturated_process_raises_saturated() -> None:
 def test_api_error_headers_reach_the_answer_and_503_is_documented() -> None:
     @api()
     def view() -> None:
-        raise ApiError(503, "busy", "ocupado", "busy", headers={"Retry-After": "1"})
+        raise ApiError(503, "busy", headers={"Retry-After": "1"}, retry_after_s=1)
 
     resp = view()
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "1"
