@@ -1,14 +1,27 @@
-"""Answers of the campaign endpoints (the OpenAPI document publishes them;
+"""Outcome rows and the answers of the campaign endpoints (the OpenAPI document publishes them;
 chalicelib/core/routes.py checks every dict answer against its model). The request
 models sit beside their logic (`service.py`, `planning.py`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.core.bounds import Bounded
 from chalicelib.core.schemas import Strict
+
+
+class OutcomeIn(BaseModel):
+    """One contact's outcome in a campaign (JSON, or a row of an outcome file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(min_length=1, max_length=40)
+    delivered: bool | None = None
+    replied: bool | None = None
+    converted: bool = False
+    revenue: Annotated[float, Bounded(0, 1e12)] = 0.0
 
 
 class CampaignCreated(Strict):

@@ -8,14 +8,11 @@ from typing import Any
 from chalicelib.audiences.filters import CAMPAIGN_ID_PATTERN
 from chalicelib.audiences.models import TaskQueued
 from chalicelib.campaigns.models import CampaignCreated, CampaignReport, OutcomesRecorded
+from chalicelib.campaigns.outcome_file import UnreadableOutcomeFile, open_outcome_file
 from chalicelib.campaigns.planning import PlanIn, PlanOut
-from chalicelib.campaigns.service import (
-    CreateCampaign,
-    OutcomesIn,
-    has_phone_column,
-)
+from chalicelib.campaigns.service import CreateCampaign, OutcomesIn
 from chalicelib.core.errors import ApiError, check_id, not_found
-from chalicelib.core.http import WithStatus, body_text
+from chalicelib.core.http import WithStatus, body_bytes
 from chalicelib.core.routes import Routes
 from chalicelib.wiring import Wiring
 
@@ -128,16 +125,14 @@ def add_outcomes(w: Wiring, campaign_id: str, body: OutcomesIn) -> dict[str, Any
 )
 def upload_outcomes(w: Wiring, campaign_id: str, raw: bytes | str | None) -> WithStatus:
     campaign_or_404(w, campaign_id)
-    text = body_text(raw, MAX_FILE_BYTES)
-    data = raw.encode() if isinstance(raw, str) else (raw or b"")
-    if w.campaigns.outcomes_file_is_task(len(data)):
-        # Refused now rather than as a failed task: the header is all it takes to know.
-        if not has_phone_column(text):
-            raise _bad_csv("the CSV needs a 'phone' column")
-        return WithStatus(202, w.campaigns.start_outcomes_task(campaign_id, data))
+    data = body_bytes(raw, MAX_FILE_BYTES)
     try:
-        return WithStatus(200, w.campaigns.record_outcomes_csv(campaign_id, text))
-    except ValueError as exc:
+        if w.campaigns.outcomes_file_is_task(len(data)):
+            # Refused now rather than as a failed task: the header and a sample tell.
+            open_outcome_file(data)
+            return WithStatus(202, w.campaigns.start_outcomes_task(campaign_id, data))
+        return WithStatus(200, w.campaigns.record_outcomes_file(campaign_id, data))
+    except UnreadableOutcomeFile as exc:
         raise _bad_csv(str(exc)) from exc
 
 
