@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.compliance.store import ComplianceStore, RepepList
+from chalicelib.compliance.store import RepepList
 from chalicelib.core.errors import ApiError
 from chalicelib.core.jobs import JobStore
 from chalicelib.domain.clock import iso, now_iso, now_utc
@@ -92,8 +92,22 @@ class ImportRequest:
     actor: str
 
 
+class RepepListStore(Protocol):
+    """What an import needs of the compliance store: `ComplianceStore` in DynamoDB; an
+    in-memory fake in tests/unit/test_repep_import_service.py (moto stays for the store's
+    own tests and the stack)."""
+
+    def begin_import(self, list_id: str, now: datetime) -> frozenset[str]: ...
+
+    def write_listed(self, list_id: str, numbers: Sequence[str], before: frozenset[str]) -> int: ...
+
+    def release_import(self, list_id: str) -> None: ...
+
+    def finish_import(self, done: RepepList) -> None: ...
+
+
 class RepepImports:
-    def __init__(self, store: ComplianceStore, jobs: JobStore, s3: S3Client, bucket: str) -> None:
+    def __init__(self, store: RepepListStore, jobs: JobStore, s3: S3Client, bucket: str) -> None:
         self.store = store
         self.jobs = jobs
         self.s3 = s3
