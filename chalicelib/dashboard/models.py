@@ -73,7 +73,7 @@ class UploadRow(Strict):
     upload_id: str
     filename: str | None
     status: str | None
-    progress: float
+    progress: float | None
     counts: dict[str, Any]
     reports: dict[str, str]
     created_at: str | None

@@ -33,7 +33,7 @@ class PreviewRow(Strict):
     values: list[str]
 
 
-class PreviewOut(Strict):
+class UploadPreview(Strict):
     columns: list[str]
     has_header: bool
     phone_column: PhoneColumn

@@ -17,7 +17,7 @@ from chalicelib.core.routes import Routes
 from chalicelib.core.schemas import UploadCreated, UploadStatus
 from chalicelib.domain.clock import now_iso
 from chalicelib.ingest.columns import ColumnNotFound
-from chalicelib.ingest.models import PreviewOut
+from chalicelib.ingest.models import UploadPreview
 from chalicelib.ingest.preview import preview_head
 from chalicelib.ingest.readers import UnsupportedFile
 from chalicelib.ingest.service import UPLOAD_ID
@@ -166,7 +166,7 @@ class PreviewQuery(BaseModel):
     scope="write",
     query=PreviewQuery,
     raw_body=True,
-    response=PreviewOut,
+    response=UploadPreview,
     summary=(
         "Vista previa de las primeras filas de un archivo: columnas, columna de teléfono"
         " detectada y números normalizados (no guarda nada)",

@@ -173,7 +173,7 @@ class RepepInForce(Strict):
     count: int
 
 
-class PreviewOut(Strict):
+class SendPreview(Strict):
     campaign_id: str
     targeted: int
     estimated: bool = Field(description="Counted on a sample of the audience, scaled")

@@ -23,10 +23,10 @@ from chalicelib.messaging.models import (
     ConversionOut,
     DeliveryRecorded,
     FunnelOut,
-    PreviewOut,
     SendControlOut,
     SendIn,
     SendOut,
+    SendPreview,
 )
 from chalicelib.security.auth_mode import auth_mode
 from chalicelib.security.authorizer import caller_from_context
@@ -55,7 +55,7 @@ def compose(w: Wiring, body: ComposeIn) -> dict[str, Any]:
 @routes.post(
     "/v2/campaigns/{campaign_id}/preview",
     scope="read",
-    response=PreviewOut,
+    response=SendPreview,
     path_params=_ID,
     errors=(409,),
     summary=(
