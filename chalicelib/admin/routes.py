@@ -106,13 +106,7 @@ def revoke_key(w: Wiring, key_id: str, request: Request) -> dict[str, Any]:
     try:
         key = w.api_keys.revoke(key_id)
     except KeyRevoked as exc:
-        raise ApiError(
-            409,
-            "already_revoked",
-            "La key ya estaba revocada",
-            "The key was already revoked",
-            {"id": key_id},
-        ) from exc
+        raise ApiError(409, "already_revoked", {"id": key_id}) from exc
     if key is None:
         raise not_found("Key", "Key", key_id)
     authcache.flush(request.context, lambda: w.clients.apigateway)

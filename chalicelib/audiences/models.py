@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.core.schemas import Strict
 
 # ex_: an extraction (or a campaign's snapshot); oc_: a campaign's outcome file;
 # rp_: a REPEP list import (chalicelib/compliance).
@@ -13,3 +17,107 @@ class ExtractMessage(BaseModel):
     """Body of an `extract` message: one task to run (an extraction or an outcome file)."""
 
     task_id: str = Field(pattern=TASK_ID_PATTERN)
+
+
+# -- answers (the OpenAPI document publishes these; chalicelib/core/routes.py checks
+# every dict answer against its model) ------------------------------------------------
+
+
+class ExtractStatsOut(Strict):
+    plan: str = Field(description="How the audience was read: index query or scan")
+    queries: int
+    scans: int
+    items_read: int
+    matched: int
+    dropped_opted_out: int = Field(description="Opted out, or on the REPEP without consent")
+    returned: int
+    truncated: bool
+
+
+class ExtractedContact(BaseModel):
+    # The row holds the fields the extraction returns (its `fields`, if any).
+    model_config = ConfigDict(extra="allow")
+
+    e164: str
+    national: str | None = None
+    state_code: str | None = None
+    lada: str | None = None
+    municipality: str | None = None
+    score: float | None = None
+    conversion_probability: float | None = None
+    probability_calibrated: bool | None = None
+    platforms: dict[str, Any] | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class ExtractOut(Strict):
+    """A small extraction, answered now: rows inline (json) or a CSV link (csv)."""
+
+    status: Literal["completed"]
+    count: int
+    requested: int
+    order: str
+    plan: ExtractStatsOut
+    seconds: float
+    contacts: list[ExtractedContact] | None = Field(default=None, description="format=json")
+    key: str | None = Field(default=None, description="format=csv: the CSV's S3 key")
+    download_url: str | None = Field(default=None, description="format=csv: presigned GET")
+
+
+class TaskQueued(Strict):
+    """202: the work runs as a task; poll `status_url`."""
+
+    task_id: str
+    campaign_id: str | None = None
+    status: Literal["queued"]
+    status_url: str
+
+
+class CountOut(Strict):
+    count: int
+    capped: bool = Field(description="There are at least `cap` matches")
+    before_do_not_contact: bool = Field(
+        description="Counted by the index's key alone, before the do-not-contact re-check"
+    )
+    cap: int
+    seconds: float
+
+
+class TaskOut(Strict):
+    """An extraction task (ex_...) or a campaign's outcome file (oc_..., kind=outcomes)."""
+
+    task_id: str
+    kind: Literal["outcomes"] | None = Field(default=None, description="Absent: extraction")
+    status: str | None
+    progress: float | None = None
+    written: int | None = None
+    amount: int | None = None
+    campaign_id: str | None = None
+    stats: ExtractStatsOut | None = None
+    recorded: int | None = None
+    rejected_count: int | None = None
+    rejected: list[dict[str, Any]] | None = None
+    error: Any = None
+    detail: str | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+    download_url: str | None = None
+
+
+class RejectedNumber(Strict):
+    index: int = Field(description="Position in the request (or line index in the file)")
+    reason: str
+
+
+class OptOutsOut(Strict):
+    opted_out: int = Field(description="Distinct valid numbers in the request")
+    new: int = Field(description="Of them, not opted out before")
+    rejected: list[RejectedNumber]
+
+
+class InboundOut(Strict):
+    action: Literal["opt_out", "reply", "none"]
+    opted_out: bool
+    keyword: str | None = None
+    new: bool | None = Field(default=None, description="opt_out: not opted out before")
+    campaign_id: str | None = Field(default=None, description="reply: the campaign replied to")

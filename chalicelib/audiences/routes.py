@@ -10,14 +10,22 @@ from chalice.app import Request, SQSEvent
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
-from chalicelib.audiences.models import TASK_ID_PATTERN
+from chalicelib.audiences.models import (
+    TASK_ID_PATTERN,
+    CountOut,
+    ExtractOut,
+    InboundOut,
+    OptOutsOut,
+    TaskOut,
+    TaskQueued,
+)
 from chalicelib.audiences.optout import OptOutEvent
 from chalicelib.core import resources
 from chalicelib.core.errors import ApiError, check_id, not_found
 from chalicelib.core.http import WithStatus, body_bytes
 from chalicelib.core.routes import Routes
 from chalicelib.domain.clock import now_iso
-from chalicelib.domain.phone import Accepted, normalize
+from chalicelib.domain.phone import REASON_TEXT, Accepted, normalize
 from chalicelib.ingest.contact_file import phones_in_file
 from chalicelib.wiring import Wiring
 
@@ -48,7 +56,9 @@ class InboundMessage(BaseModel):
     "/v2/contacts/extract",
     scope="read",
     body=ExtractRequest,
+    response=ExtractOut,
     extra_ok=(202,),
+    accepted=TaskQueued,
     summary=(
         "Extraer una audiencia (chica: en la respuesta; grande: una tarea, 202)",
         "Extract an audience (small: answered now; large: a task, 202)",
@@ -64,6 +74,7 @@ def extract_contacts(w: Wiring, body: ExtractRequest) -> WithStatus:
     "/v2/contacts/count",
     scope="read",
     body=AudienceFilters,
+    response=CountOut,
     summary=(
         "Contar una audiencia (los mismos filtros que la extracción; hasta un tope)",
         "Count an audience (the extraction's filters; up to a cap)",
@@ -76,6 +87,7 @@ def count_contacts(w: Wiring, body: AudienceFilters) -> dict[str, Any]:
 @routes.get(
     "/v2/tasks/{task_id}",
     scope="read",
+    response=TaskOut,
     path_params={"task_id": "Task id"},
     summary=(
         "Estado y resultado de una tarea (extracción, audiencia o archivo de resultados)",
@@ -106,6 +118,7 @@ def _normalize_all(phones: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     "/v2/optouts",
     scope="write",
     body=OptOutRequest,
+    response=OptOutsOut,
     summary=(
         "Agregar números a la lista de no contactar",
         "Add numbers to the do-not-contact list",
@@ -121,6 +134,7 @@ def add_optouts(w: Wiring, body: OptOutRequest) -> dict[str, Any]:
     "/v2/optouts/upload",
     scope="write",
     raw_body=True,
+    response=OptOutsOut,
     summary=(
         "Subir un archivo de números a la lista de no contactar",
         "Upload a file of numbers for the do-not-contact list",
@@ -131,7 +145,7 @@ def upload_optouts(w: Wiring, raw: bytes | str | None, request: Request) -> dict
     source = params.get("source") if params else None
     phones = phones_in_file(body_bytes(raw, MAX_FILE_BYTES))
     if not phones:
-        raise ApiError(400, "empty_file", "El archivo no tiene números", "The file has no numbers")
+        raise ApiError(400, "empty_file")
     good, bad = _normalize_all(phones)
     event = OptOutEvent(at=now_iso(), how="file", source=source or "upload")
     new = w.optouts.add_many(good, event)
@@ -143,6 +157,7 @@ def upload_optouts(w: Wiring, raw: bytes | str | None, request: Request) -> dict
     "/v2/webhooks/inbound",
     scope="write",
     body=InboundMessage,
+    response=InboundOut,
     summary=(
         "Mensaje entrante del proveedor SMS (bajas STOP / BAJA; respuestas a campañas)",
         "Inbound message from the SMS provider (STOP / BAJA opt-outs; campaign replies)",
@@ -153,12 +168,9 @@ def inbound(w: Wiring, body: InboundMessage) -> dict[str, Any]:
 
     phone = normalize(body.sender)
     if not isinstance(phone, Accepted):
+        es, en = REASON_TEXT[phone.reason]
         raise ApiError(
-            400,
-            "invalid_phone",
-            "El remitente no es un número válido",
-            "The sender is not a valid number",
-            {"reason": phone.reason.value},
+            400, "invalid_phone", {"reason": phone.reason.value}, reason_es=es, reason_en=en
         )
     res = w.feedback.reply(
         Reply(e164=phone.e164, text=body.text, at=now_iso(), message_id=""), source=body.provider

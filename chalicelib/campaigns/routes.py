@@ -6,14 +6,13 @@ import re
 from typing import Any
 
 from chalicelib.audiences.filters import CAMPAIGN_ID_PATTERN
+from chalicelib.audiences.models import TaskQueued
+from chalicelib.campaigns.models import CampaignCreated, CampaignReport, OutcomesRecorded
+from chalicelib.campaigns.outcome_file import UnreadableOutcomeFile, open_outcome_file
 from chalicelib.campaigns.planning import PlanIn, PlanOut
-from chalicelib.campaigns.service import (
-    CreateCampaign,
-    OutcomesIn,
-    has_phone_column,
-)
+from chalicelib.campaigns.service import CreateCampaign, OutcomesIn
 from chalicelib.core.errors import ApiError, check_id, not_found
-from chalicelib.core.http import WithStatus, body_text
+from chalicelib.core.http import WithStatus, body_bytes
 from chalicelib.core.routes import Routes
 from chalicelib.wiring import Wiring
 
@@ -30,6 +29,7 @@ routes = Routes(__name__, tag="campaigns")
     status=201,
     extra_ok=(202,),
     body=CreateCampaign,
+    response=CampaignCreated,
     summary=(
         "Crear una campaña con su audiencia (grande: la audiencia es una tarea, 202)",
         "Create a campaign with its audience (large: the snapshot is a task, 202)",
@@ -80,6 +80,7 @@ def campaign_or_404(w: Wiring, campaign_id: str) -> dict[str, Any]:
 @routes.get(
     "/v2/campaigns/{campaign_id}",
     scope="read",
+    response=CampaignReport,
     path_params={"campaign_id": "Campaign id"},
     summary=("Una campaña y sus resultados", "A campaign and its results"),
 )
@@ -97,6 +98,7 @@ def get_campaign(w: Wiring, campaign_id: str) -> dict[str, Any]:
     "/v2/campaigns/{campaign_id}/outcomes",
     scope="write",
     body=OutcomesIn,
+    response=OutcomesRecorded,
     path_params={"campaign_id": "Campaign id"},
     summary=(
         "Registrar resultados de campaña (entregado, respondió, convirtió, ingreso)",
@@ -112,7 +114,9 @@ def add_outcomes(w: Wiring, campaign_id: str, body: OutcomesIn) -> dict[str, Any
     "/v2/campaigns/{campaign_id}/outcomes/upload",
     scope="write",
     raw_body=True,
+    response=OutcomesRecorded,
     extra_ok=(202,),
+    accepted=TaskQueued,
     path_params={"campaign_id": "Campaign id"},
     summary=(
         "Subir un archivo de resultados de campaña (grande: una tarea, 202)",
@@ -121,24 +125,16 @@ def add_outcomes(w: Wiring, campaign_id: str, body: OutcomesIn) -> dict[str, Any
 )
 def upload_outcomes(w: Wiring, campaign_id: str, raw: bytes | str | None) -> WithStatus:
     campaign_or_404(w, campaign_id)
-    text = body_text(raw, MAX_FILE_BYTES)
-    data = raw.encode() if isinstance(raw, str) else (raw or b"")
-    if w.campaigns.outcomes_file_is_task(len(data)):
-        # Refused now rather than as a failed task: the header is all it takes to know.
-        if not has_phone_column(text):
-            raise _bad_csv("the CSV needs a 'phone' column")
-        return WithStatus(202, w.campaigns.start_outcomes_task(campaign_id, data))
+    data = body_bytes(raw, MAX_FILE_BYTES)
     try:
-        return WithStatus(200, w.campaigns.record_outcomes_csv(campaign_id, text))
-    except ValueError as exc:
+        if w.campaigns.outcomes_file_is_task(len(data)):
+            # Refused now rather than as a failed task: the header and a sample tell.
+            open_outcome_file(data)
+            return WithStatus(202, w.campaigns.start_outcomes_task(campaign_id, data))
+        return WithStatus(200, w.campaigns.record_outcomes_file(campaign_id, data))
+    except UnreadableOutcomeFile as exc:
         raise _bad_csv(str(exc)) from exc
 
 
 def _bad_csv(detail: str) -> ApiError:
-    return ApiError(
-        400,
-        "bad_csv",
-        "El CSV necesita una columna 'phone' (o teléfono/celular)",
-        "The CSV needs a 'phone' column (or telefono/celular)",
-        {"detail": detail},
-    )
+    return ApiError(400, "bad_csv", {"detail": detail})

@@ -9,7 +9,6 @@ and the S3 key of `campaigns/<id>/audience.csv` (e164, score at targeting time, 
 from __future__ import annotations
 
 import csv
-import io
 import secrets
 import time
 from collections import defaultdict
@@ -26,11 +25,12 @@ from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
 from chalicelib.audiences.models import ExtractMessage
 from chalicelib.audiences.service import PROGRESS_EVERY_S, ExtractionService
 from chalicelib.campaigns import control, planning, roi
+from chalicelib.campaigns.models import OutcomeIn
+from chalicelib.campaigns.outcome_file import parse_outcome_file
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
 from chalicelib.core.bounds import Bounded, Seed
 from chalicelib.core.ddb import from_item, to_item
 from chalicelib.core.errors import ApiError
-from chalicelib.core.http import decode_text
 from chalicelib.core.jobs import JobStore
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
@@ -81,16 +81,6 @@ class CreateCampaign(BaseModel):
     control_seed: Seed | None = None
 
 
-class OutcomeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    phone: str = Field(min_length=1, max_length=40)
-    delivered: bool | None = None
-    replied: bool | None = None
-    converted: bool = False
-    revenue: Annotated[float, Bounded(0, 1e12)] = 0.0
-
-
 class OutcomesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -99,56 +89,6 @@ class OutcomesIn(BaseModel):
 
 def audience_key(campaign_id: str) -> str:
     return f"campaigns/{campaign_id}/audience.csv"
-
-
-PHONE_HEADERS = ("phone", "telefono", "teléfono", "celular", "e164")
-_TRUE = {"1", "true", "yes", "si", "sí", "y", "s", "x", "verdadero"}
-_FALSE = {"0", "false", "no", "n", "falso", ""}
-
-
-def parse_bool(v: str) -> bool | None:
-    t = v.strip().casefold()
-    if t in _TRUE:
-        return True
-    if t in _FALSE:
-        return False
-    raise ValueError(f"not a yes/no value: {v!r}")
-
-
-def _header(text: str) -> dict[str, str]:
-    first = next(csv.reader(io.StringIO(text.lstrip("\ufeff")[:4096])), [])
-    return {c.strip().casefold(): c for c in first}
-
-
-def has_phone_column(text: str) -> bool:
-    return any(c in _header(text) for c in PHONE_HEADERS)
-
-
-def parse_outcomes_csv(text: str) -> tuple[list[OutcomeIn], list[dict[str, Any]]]:
-    """CSV with a header: phone (or telefono/teléfono/celular), delivered, replied,
-    converted, revenue. Returns (rows, rejected with line number and reason)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    cols = {(c or "").strip().casefold(): c for c in reader.fieldnames or []}
-    phone_col = next((cols[c] for c in PHONE_HEADERS if c in cols), None)
-    if phone_col is None:
-        raise ValueError("the CSV needs a 'phone' column")
-    rows: list[OutcomeIn] = []
-    rejected: list[dict[str, Any]] = []
-    for line, rec in enumerate(reader, start=2):
-        try:
-            get = {k: (rec.get(orig) or "") for k, orig in cols.items()}
-            rows.append(
-                OutcomeIn(
-                    phone=rec.get(phone_col) or "",
-                    delivered=parse_bool(get["delivered"]) if get.get("delivered") else None,
-                    replied=parse_bool(get["replied"]) if get.get("replied") else None,
-                    converted=bool(parse_bool(get.get("converted", ""))),
-                    revenue=float(get.get("revenue") or 0),
-                )
-            )
-        except ValueError as exc:
-            rejected.append({"line": line, "reason": str(exc).splitlines()[0][:200]})
-    return rows, rejected
 
 
 @dataclass
@@ -345,12 +285,7 @@ class CampaignService:
             if o.converted and o.revenue > 0
         ]
         if not revenues:
-            raise ApiError(
-                422,
-                "no_revenue",
-                "Esas campañas no tienen conversiones con ingreso: indique value_per_conversion",
-                "Those campaigns have no converted outcome with revenue: give value_per_conversion",
-            )
+            raise ApiError(422, "no_revenue")
         return round(sum(revenues) / len(revenues), 4)
 
     # -- outcomes ------------------------------------------------------------------------
@@ -388,23 +323,19 @@ class CampaignService:
                 progress(min(len(dedup), start + OUTCOMES_CHUNK), len(dedup))
         return {"recorded": len(dedup), "rejected": rejected}
 
-    def record_outcomes_csv(
+    def record_outcomes_file(
         self,
         campaign_id: str,
-        text: str,
+        data: bytes,
         progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
-        """An outcomes file: rows recorded, rejected lines (CSV line numbers, header =
-        line 1) with their reason. ValueError when the file has no phone column."""
-        rows, rejected_lines = parse_outcomes_csv(text)
+        """An outcomes file (outcome_file.py: read like an upload): rows recorded,
+        rejected lines (header = line 1) with their reason. `UnreadableOutcomeFile` (a
+        ValueError) when it cannot be read or has no phone column."""
+        rows, lines, rejected_lines = parse_outcome_file(data)
         res = self.record_outcomes(campaign_id, rows, progress)
-        # Row index -> CSV line (rejected lines were skipped before the rows were made).
-        bad_lines = {r["line"] for r in rejected_lines}
-        kept_lines = [
-            n for n in range(2, 2 + len(rows) + len(rejected_lines)) if n not in bad_lines
-        ]
         for r in res["rejected"]:
-            r["line"] = kept_lines[r.pop("index")]
+            r["line"] = lines[r.pop("index")]
         res["rejected"] = sorted(rejected_lines + res["rejected"], key=lambda r: r["line"])
         return res
 
@@ -470,7 +401,7 @@ class CampaignService:
 
         try:
             body = self.s3.get_object(Bucket=self.bucket, Key=job["input_key"])["Body"].read()
-            res = self.record_outcomes_csv(job["campaign_id"], decode_text(body), progress)
+            res = self.record_outcomes_file(job["campaign_id"], body, progress)
         except ValueError as exc:
             self.jobs.update(
                 task_id,

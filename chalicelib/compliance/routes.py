@@ -12,6 +12,13 @@ from chalice.app import Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.audiences.models import ExtractMessage
+from chalicelib.compliance.models import (
+    ConsentsRecorded,
+    ConsentTrail,
+    RepepImported,
+    RepepImportView,
+    RepepUploadCreated,
+)
 from chalicelib.compliance.rules import DEFAULT_VALID_DAYS, MAX_VALID_DAYS, mexico_today
 from chalicelib.compliance.service import ImportRequest, check_downloaded_at
 from chalicelib.compliance.store import ConsentRecord
@@ -91,6 +98,7 @@ def _import_request(q: RepepImportQuery, request: Request) -> ImportRequest:
     scope="admin",
     raw_body=True,
     query=RepepImportQuery,
+    response=RepepImported,
     errors=(409,),
     summary=(
         "Importar la lista REPEP de PROFECO (un número por línea o CSV); reemplaza la vigente",
@@ -130,6 +138,7 @@ def repep_status(w: Wiring) -> dict[str, Any]:
     scope="admin",
     status=201,
     body=RepepImportCreate,
+    response=RepepUploadCreated,
     summary=(
         "Importar una lista REPEP grande: devuelve una URL prefirmada (PUT) para el archivo",
         "Import a large REPEP list: returns a presigned PUT URL for the file",
@@ -151,6 +160,7 @@ def _import_job(w: Wiring, import_id: str) -> dict[str, Any]:
     "/v2/compliance/repep/imports/{import_id}/start",
     scope="admin",
     status=202,
+    response=RepepImportView,
     errors=(409,),
     path_params={"import_id": "Import id (rp_...)"},
     summary=(
@@ -171,6 +181,7 @@ def start_repep_import(w: Wiring, import_id: str) -> dict[str, Any]:
 @routes.get(
     "/v2/compliance/repep/imports/{import_id}",
     scope="read",
+    response=RepepImportView,
     path_params={"import_id": "Import id (rp_...)"},
     summary=(
         "Estado y reporte de una importación REPEP",
@@ -185,6 +196,7 @@ def get_repep_import(w: Wiring, import_id: str) -> dict[str, Any]:
     "/v2/compliance/consents",
     scope="write",
     body=ConsentBatch,
+    response=ConsentsRecorded,
     summary=(
         "Registrar consentimientos o revocaciones (LFPDPPP), en lote",
         "Record consents or revocations (LFPDPPP), in a batch",
@@ -214,6 +226,7 @@ def record_consents(w: Wiring, body: ConsentBatch, request: Request) -> dict[str
 @routes.get(
     "/v2/compliance/consents/{phone}",
     scope="read",
+    response=ConsentTrail,
     path_params={"phone": "Phone number in any written form (URL-encoded)"},
     summary=(
         "Historial de consentimientos de un número (más reciente primero) y su estado",

@@ -83,22 +83,9 @@ def may_message(repep_listed: bool, consented: bool) -> bool:
 def stale_refusal(status: RepepStatus) -> ApiError:
     """409 for a send refused by `may_send` (the override is an admin's decision)."""
     if status.downloaded_at is None:
-        return ApiError(
-            409,
-            "repep_missing",
-            "No se ha importado la lista REPEP de PROFECO; un administrador puede autorizar "
-            "el envío indicando el motivo",
-            "PROFECO's REPEP list was never imported; an admin may authorize the send "
-            "stating a reason",
-        )
-    return ApiError(
-        409,
-        "repep_stale",
-        f"La lista REPEP (descargada el {status.downloaded_at.isoformat()}) venció el "
-        f"{status.valid_until}; descargue una nueva de PROFECO e impórtela, o un "
-        "administrador puede autorizar el envío indicando el motivo",
-        f"The REPEP list (downloaded {status.downloaded_at.isoformat()}) expired on "
-        f"{status.valid_until}; download a new one from PROFECO and import it, or an admin "
-        "may authorize the send stating a reason",
-        {"downloaded_at": status.downloaded_at.isoformat(), "valid_until": str(status.valid_until)},
-    )
+        return ApiError(409, "repep_missing")
+    dates = {
+        "downloaded_at": status.downloaded_at.isoformat(),
+        "valid_until": str(status.valid_until),
+    }
+    return ApiError(409, "repep_stale", dates, params=dates)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.compliance.store import ComplianceStore, RepepList
+from chalicelib.compliance.store import RepepList
 from chalicelib.core.errors import ApiError
 from chalicelib.core.jobs import JobStore
 from chalicelib.domain.clock import iso, now_iso, now_utc
@@ -69,21 +69,11 @@ def parse_list(records: Iterable[FileRecord]) -> ParsedList:
 
 
 def empty_list() -> ApiError:
-    return ApiError(
-        400,
-        "empty_list",
-        "El archivo no tiene ningún número válido; la lista REPEP vigente no cambió",
-        "The file has no valid number; the REPEP list in force is unchanged",
-    )
+    return ApiError(400, "empty_list")
 
 
 def import_in_progress() -> ApiError:
-    return ApiError(
-        409,
-        "repep_import_in_progress",
-        "Ya hay una importación de la lista REPEP en curso; espere a que termine",
-        "A REPEP import is already running; wait for it to finish",
-    )
+    return ApiError(409, "repep_import_in_progress")
 
 
 def check_downloaded_at(downloaded_at: date, today: date) -> None:
@@ -91,8 +81,6 @@ def check_downloaded_at(downloaded_at: date, today: date) -> None:
         raise ApiError(
             422,
             "future_date",
-            "La fecha de descarga de la lista REPEP no puede ser futura",
-            "The REPEP download date cannot be in the future",
             {"downloaded_at": downloaded_at.isoformat(), "today": today.isoformat()},
         )
 
@@ -104,8 +92,22 @@ class ImportRequest:
     actor: str
 
 
+class RepepListStore(Protocol):
+    """What an import needs of the compliance store: `ComplianceStore` in DynamoDB; an
+    in-memory fake in tests/unit/test_repep_import_service.py (moto stays for the store's
+    own tests and the stack)."""
+
+    def begin_import(self, list_id: str, now: datetime) -> frozenset[str]: ...
+
+    def write_listed(self, list_id: str, numbers: Sequence[str], before: frozenset[str]) -> int: ...
+
+    def release_import(self, list_id: str) -> None: ...
+
+    def finish_import(self, done: RepepList) -> None: ...
+
+
 class RepepImports:
-    def __init__(self, store: ComplianceStore, jobs: JobStore, s3: S3Client, bucket: str) -> None:
+    def __init__(self, store: RepepListStore, jobs: JobStore, s3: S3Client, bucket: str) -> None:
         self.store = store
         self.jobs = jobs
         self.s3 = s3
@@ -208,12 +210,7 @@ class RepepImports:
         try:
             self.s3.head_object(Bucket=self.bucket, Key=job["key"])
         except self.s3.exceptions.ClientError as exc:
-            raise ApiError(
-                409,
-                "file_not_uploaded",
-                "El archivo aún no se ha subido a la URL de carga",
-                "The file has not been uploaded to the upload URL yet",
-            ) from exc
+            raise ApiError(409, "file_not_uploaded") from exc
         self.jobs.update(job["job_id"], {"status": "queued", "updated_at": now_iso()})
         send(job["job_id"])
         return {**self.task_view(job), "status": "queued"}

@@ -43,11 +43,7 @@ def parse_phone(raw: str) -> Accepted:
     if not isinstance(result, Accepted):
         es, en = REASON_TEXT[result.reason]
         raise ApiError(
-            400,
-            "invalid_phone",
-            f"Número inválido: {es}",
-            f"Invalid phone number: {en}",
-            {"reason": result.reason.value},
+            400, "invalid_phone", {"reason": result.reason.value}, reason_es=es, reason_en=en
         )
     return result
 

@@ -41,12 +41,7 @@ def respond(status: int, body: Any, headers: Mapping[str, str] | None = None) ->
 def parse_body(raw: str | bytes | None, model: type[M]) -> M:
     raw = raw.encode() if isinstance(raw, str) else (raw or b"")
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(
-            413,
-            "body_too_large",
-            f"El cuerpo excede {MAX_BODY_BYTES} bytes",
-            f"The body exceeds {MAX_BODY_BYTES} bytes",
-        )
+        raise ApiError(413, "body_too_large", max_bytes=MAX_BODY_BYTES)
     try:
         data = json.loads(raw or b"{}")
     except ValueError as exc:
@@ -83,15 +78,7 @@ def api(status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Respo
                 return respond(exc.status, exc.body(), exc.headers)
             except Exception:
                 logger.exception("unhandled API error")
-                return respond(
-                    500,
-                    {
-                        "error": "internal_error",
-                        "message_es": "Error interno; intente de nuevo",
-                        "message_en": "Internal error; please retry",
-                        "details": None,
-                    },
-                )
+                return respond(500, ApiError(500, "internal_error").body())
 
         return observed(wrapper)
 
@@ -102,12 +89,7 @@ def body_bytes(raw: bytes | str | None, max_bytes: int) -> bytes:
     """A file sent as the request body, refused with 413 over `max_bytes`."""
     data = raw.encode() if isinstance(raw, str) else (raw or b"")
     if len(data) > max_bytes:
-        raise ApiError(
-            413,
-            "body_too_large",
-            f"El archivo excede {max_bytes} bytes; divídalo",
-            f"The file exceeds {max_bytes} bytes; split it",
-        )
+        raise ApiError(413, "body_too_large", max_bytes=max_bytes)
     return data
 
 

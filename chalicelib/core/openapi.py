@@ -79,13 +79,16 @@ def _operation(op: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
             "required": True,
             "content": {op.raw_body: {"schema": {"type": "string"}}},
         }
-    ok: dict[str, Any] = {"description": "OK"}
-    if op.content_type == "application/json":
-        schema = refs[(op.response, "serialization")] if op.response else {"type": "object"}
-        ok["content"] = {"application/json": {"schema": schema}}
-    else:
-        ok["content"] = {op.content_type: {"schema": {"type": "string"}}}
-    responses: dict[str, Any] = {str(s): ok for s in (op.status, *op.extra_ok)}
+    responses: dict[str, Any] = {}
+    for status in (op.status, *op.extra_ok):
+        ok: dict[str, Any] = {"description": "OK"}
+        model = op.model_for(status)
+        if op.content_type == "application/json":
+            schema = refs[(model, "serialization")] if model else {"type": "object"}
+            ok["content"] = {"application/json": {"schema": schema}}
+        else:
+            ok["content"] = {op.content_type: {"schema": {"type": "string"}}}
+        responses[str(status)] = ok
     error = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
     for status in op.error_statuses():
         resp: dict[str, Any] = {"description": _REASON.get(status, "Error"), "content": error}
@@ -109,8 +112,9 @@ def document() -> dict[str, Any]:
     for op in OPERATIONS:
         if op.body is not None:
             models.append((op.body, "validation"))
-        if op.response is not None:
-            models.append((op.response, "serialization"))
+        for model in (op.response, op.accepted):
+            if model is not None:
+                models.append((model, "serialization"))
     refs, defs = models_json_schema(list(dict.fromkeys(models)), ref_template=REF)
     paths: dict[str, Any] = {}
     for op in OPERATIONS:

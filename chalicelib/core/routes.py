@@ -7,7 +7,9 @@ The view receives what it declared, parsed and validated: path parameters by nam
 `body` (the request model), `query` (the query model), `raw` (the raw body of a file
 upload), `request` (the Chalice request) and `w` (the container's services,
 `chalicelib/wiring.py`), each only if its signature names it.
-It returns a pydantic model, a dict, `WithStatus` or a Chalice `Response`."""
+It returns a pydantic model, a dict, `WithStatus` or a Chalice `Response`. A JSON
+route declares its `response` model (and `accepted`, the model of its `extra_ok`
+answers, when that shape differs): a dict answer is validated against it."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from chalice import Blueprint
 from pydantic import BaseModel
 
 from chalicelib.core.config import get_settings
-from chalicelib.core.http import api, parse_body, parse_query
+from chalicelib.core.http import WithStatus, api, parse_body, parse_query
 from chalicelib.core.resources import Queue
 from chalicelib.security.auth import AUTH
 from chalicelib.security.guard import public, requires
@@ -54,6 +56,11 @@ class Operation:
     extra_ok: tuple[int, ...] = ()
     # Media type of a non-JSON request body (file uploads), sent as-is.
     raw_body: str | None = None
+    # The model of the `extra_ok` answers when it is not `response` (a 202 task).
+    accepted: type[BaseModel] | None = None
+
+    def model_for(self, status: int) -> type[BaseModel] | None:
+        return self.accepted if status != self.status and self.accepted else self.response
 
     @property
     def operation_id(self) -> str:
@@ -79,8 +86,21 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-def _dump(result: Any) -> Any:
-    return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+def _checked(op: Operation, result: Any) -> Any:
+    """The route's answer, checked against the model its declaration publishes. A dict
+    goes out as the route built it (key order, 3 vs 3.0, absent vs null): the model can
+    refuse an answer (a 500 the tests see), never reshape what clients already parse."""
+    if isinstance(result, WithStatus):
+        return WithStatus(result.status, _checked_body(op.model_for(result.status), result.body))
+    return _checked_body(op.response, result)
+
+
+def _checked_body(model: type[BaseModel] | None, body: Any) -> Any:
+    if isinstance(body, BaseModel):
+        return body.model_dump(mode="json")
+    if model is not None and isinstance(body, dict):
+        model.model_validate(body)
+    return body
 
 
 class Routes:
@@ -99,6 +119,7 @@ class Routes:
         scope: Scope | None = None,
         public_because: str | None = None,
         response: type[BaseModel] | None = None,
+        accepted: type[BaseModel] | None = None,
         status: int = 200,
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
@@ -129,6 +150,7 @@ class Routes:
             tag=self.tag,
             extra_ok=extra_ok,
             raw_body=(raw_body if isinstance(raw_body, str) else "text/csv") if raw_body else None,
+            accepted=accepted,
         )
         bp = self.blueprint
 
@@ -150,7 +172,7 @@ class Routes:
                     from chalicelib.wiring import wiring
 
                     kwargs["w"] = wiring()
-                return _dump(fn(**kwargs))
+                return _checked(op, fn(**kwargs))
 
             view.__name__ = fn.__name__
             view.__qualname__ = fn.__qualname__

@@ -9,6 +9,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class Strict(BaseModel):
+    """Base of the answer models: a key the model does not declare is a contract
+    change, refused (a 500 the tests see) rather than sent undocumented. Models of
+    open-ended answers (a contact's stored fields) say `extra="allow"` instead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Error(BaseModel):
     """Every 4xx/5xx answer: a stable code, a message in Spanish and in English, and
     machine-readable details (which field, which limit...)."""
@@ -75,3 +83,14 @@ class Contact(BaseModel):
     source_uploads: list[str] | None = None
     created_at: str | None = None
     updated_at: str | None = None
+
+
+class OpenApiDocument(BaseModel):
+    """This API's OpenAPI 3.1 document (its own schema is OpenAPI's)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]

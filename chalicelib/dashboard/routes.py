@@ -24,6 +24,7 @@ from chalicelib.core.ddb import batch_get, from_item
 from chalicelib.core.errors import ApiError, not_found
 from chalicelib.core.routes import Routes
 from chalicelib.dashboard import static
+from chalicelib.dashboard.models import CampaignsOut, LeadOut, LeadsPage, SummaryOut, UploadsOut
 from chalicelib.domain import blocks, ranking
 from chalicelib.domain.aggregates import PLATFORMS, STATUSES
 from chalicelib.domain.clock import now_iso
@@ -61,7 +62,10 @@ class LeadsQuery(BaseModel):
 
 
 @routes.get(
-    "/v2/dashboard/summary", scope="read", summary=("Totales del tablero", "Dashboard totals")
+    "/v2/dashboard/summary",
+    scope="read",
+    response=SummaryOut,
+    summary=("Totales del tablero", "Dashboard totals"),
 )
 def summary(w: Wiring) -> dict[str, Any]:
     return {**w.stats.summary(), "generated_at": now_iso()}
@@ -76,7 +80,7 @@ def _encode_token(phase: str, key: dict[str, Any]) -> str:
 
 
 def _bad_token() -> ApiError:
-    return ApiError(400, "invalid_page_token", "Token de página inválido", "Invalid page token")
+    return ApiError(400, "invalid_page_token")
 
 
 def _decode_token(token: str) -> tuple[str, dict[str, Any] | None]:
@@ -110,6 +114,7 @@ def _index(name: str) -> resources.Index | None:
     "/v2/dashboard/leads",
     scope="read",
     query=LeadsQuery,
+    response=LeadsPage,
     summary=(
         "Prospectos filtrados y ordenados por puntaje, paginados",
         "Leads, filtered and sorted by score, paginated",
@@ -155,13 +160,7 @@ def _municipality_state(q: LeadsQuery) -> LeadsQuery | None:
     if not states:
         return None
     if len(states) > 1:
-        raise ApiError(
-            400,
-            "municipality_ambiguous",
-            "Hay un municipio con ese nombre en varios estados: indique el estado",
-            "Several states have a municipality of that name: give the state",
-            {"states": sorted(states)},
-        )
+        raise ApiError(400, "municipality_ambiguous", {"states": sorted(states)})
     ((state, _),) = states.items()
     return q.model_copy(update={"state": state})
 
@@ -452,6 +451,7 @@ def _status(entry: Any) -> str | None:
 @routes.get(
     "/v2/dashboard/leads/{phone}",
     scope="read",
+    response=LeadOut,
     path_params={"phone": "Phone number in any written form (URL-encoded)"},
     summary=(
         "Un prospecto con los factores de su puntaje y sus canales",
@@ -499,7 +499,12 @@ def lead(w: Wiring, phone: str) -> dict[str, Any]:
 # --- uploads and campaigns --------------------------------------------------------
 
 
-@routes.get("/v2/dashboard/uploads", scope="read", summary=("Cargas recientes", "Recent uploads"))
+@routes.get(
+    "/v2/dashboard/uploads",
+    scope="read",
+    response=UploadsOut,
+    summary=("Cargas recientes", "Recent uploads"),
+)
 def uploads(w: Wiring, limit: int = 20) -> dict[str, Any]:
     """Most recently active uploads: a Query on the jobs table's `by_kind` index
     (kind = upload, newest `updated_at` first), never a scan."""
@@ -522,7 +527,10 @@ def uploads(w: Wiring, limit: int = 20) -> dict[str, Any]:
 
 
 @routes.get(
-    "/v2/dashboard/campaigns", scope="read", summary=("Campañas recientes", "Recent campaigns")
+    "/v2/dashboard/campaigns",
+    scope="read",
+    response=CampaignsOut,
+    summary=("Campañas recientes", "Recent campaigns"),
 )
 def campaigns(w: Wiring, limit: int = 50) -> dict[str, Any]:
     """Campaigns with cost, revenue and ROI, from the campaigns table (a bounded scan:

@@ -81,13 +81,7 @@ def _serve(
     try:
         body = _page_body() if rel == PAGE[0] else _read(rel)
     except FileNotFoundError as exc:
-        raise ApiError(
-            503,
-            "asset_missing",
-            "Falta un recurso del tablero; ejecute scripts/bootstrap.sh",
-            "A dashboard asset is missing; run scripts/bootstrap.sh",
-            {"asset": rel},
-        ) from exc
+        raise ApiError(503, "asset_missing", {"asset": rel}) from exc
     return Response(
         body=body,
         status_code=200,
@@ -108,5 +102,5 @@ def page(upload_origin: str = "") -> Response:
 def asset(name: str) -> Response:
     found = ASSETS.get(name)
     if found is None:
-        raise ApiError(404, "not_found", "Recurso no encontrado", "Asset not found", {"id": name})
+        raise ApiError(404, "not_found", {"id": name}, what_es="Recurso", what_en="Asset")
     return _serve(found[0], found[1], ASSET_CACHE)

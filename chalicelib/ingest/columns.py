@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from chalicelib.core.error_catalogue import messages
 from chalicelib.domain.text import strip_accents
 from chalicelib.ingest.readers import Row, TableHeader
 
@@ -98,13 +99,17 @@ class ColumnChoice:
 class ColumnNotFound(ValueError):
     """No phone column could be chosen; the messages list the columns that were seen."""
 
-    def __init__(self, code: str, columns: Sequence[str], reason_es: str, reason_en: str):
+    def __init__(self, code: str, columns: Sequence[str], **params: object) -> None:
         self.code = code
         self.columns = tuple(columns)
-        listed = ", ".join(f'"{c}"' for c in self.columns) or "(ninguna)"
-        listed_en = ", ".join(f'"{c}"' for c in self.columns) or "(none)"
-        self.message_es = f"{reason_es} Columnas encontradas: {listed}."
-        self.message_en = f"{reason_en} Columns found: {listed_en}."
+        listed = ", ".join(f'"{c}"' for c in self.columns)
+        # The catalogue's template (chalicelib/core/error_catalogue.py) and its values.
+        self.params = {
+            **params,
+            "columns_es": listed or "(ninguna)",
+            "columns_en": listed or "(none)",
+        }
+        self.message_es, self.message_en = messages(code, **self.params)
         super().__init__(f"{code}: {self.message_en}")
 
 
@@ -167,12 +172,7 @@ def _resolve_override(header: TableHeader, override: str) -> ColumnChoice:
     if text.isdigit() and 1 <= int(text) <= len(header.columns):
         index = int(text) - 1
         return ColumnChoice(index, header.columns[index], "override", 1.0)
-    raise ColumnNotFound(
-        "phone_column_override_not_found",
-        header.columns,
-        f'La columna indicada "{override}" no existe en el archivo.',
-        f'The requested column "{override}" does not exist in the file.',
-    )
+    raise ColumnNotFound("phone_column_override_not_found", header.columns, override=override)
 
 
 def _header_choice(header: TableHeader, shares: list[float], has_sample: bool) -> int | None:
@@ -215,14 +215,7 @@ def detect_phone_column(
 
     if best is not None and best_share >= CONTENT_MIN_SHARE:
         return ColumnChoice(best, columns[best], "content", round(best_share, 3))
-    raise ColumnNotFound(
-        "phone_column_not_found",
-        columns,
-        "No se encontró una columna de teléfonos. Renombra la columna (p. ej. «Teléfono») "
-        "o indícala al subir el archivo.",
-        "No phone-number column was found. Rename the column (e.g. “Phone”) or choose it "
-        "when uploading.",
-    )
+    raise ColumnNotFound("phone_column_not_found", columns)
 
 
 # --------------------------------------------------------------------------- attributes

@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from chalicelib.core.errors import ApiError
+from chalicelib.core.errors import from_coded
 from chalicelib.domain.phone import looks_like_phone
 from chalicelib.ingest.columns import ColumnChoice, ColumnNotFound, detect_phone_column
 from chalicelib.ingest.readers import ContactTable, Row, UnsupportedFile, open_table
@@ -72,7 +72,7 @@ def phone_records(data: bytes, filename: str = "list.csv") -> Iterator[FileRecor
     try:
         return open_contact_file(data, filename).records()
     except (UnsupportedFile, ColumnNotFound) as exc:
-        raise ApiError(400, exc.code, exc.message_es, exc.message_en) from exc
+        raise from_coded(400, exc) from exc
 
 
 def phones_in_file(data: bytes) -> list[str]:

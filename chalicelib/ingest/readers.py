@@ -53,6 +53,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, AnyStr, BinaryIO, Protocol
 
+from chalicelib.core.error_catalogue import FILE_ERRORS
+
 CHUNK_SIZE = 64 * 1024
 SNIFF_BYTES = 64 * 1024
 # A physical line longer than this is not a contact row: it is skipped (without being
@@ -90,61 +92,14 @@ def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_LATIN1_FALLBACK, _latin1_fallback)
 
 
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "unsupported_format": (
-        "Formato de archivo no compatible. Sube un archivo CSV, TXT o XLSX.",
-        "Unsupported file format. Upload a CSV, TXT or XLSX file.",
-    ),
-    "legacy_xls": (
-        "Los archivos .xls (Excel 97-2003) no son compatibles. Guárdalo como .xlsx o CSV.",
-        "Legacy .xls (Excel 97-2003) files are not supported. Save it as .xlsx or CSV.",
-    ),
-    "empty_file": ("El archivo está vacío.", "The file is empty."),
-    "xlsx_too_large": (
-        "El archivo de Excel es demasiado grande. Expórtalo como CSV.",
-        "The Excel file is too large. Export it as CSV instead.",
-    ),
-    "corrupt_xlsx": (
-        "El archivo de Excel está dañado o no se puede leer.",
-        "The Excel file is damaged or cannot be read.",
-    ),
-    "line_too_long": (
-        "El archivo tiene una línea demasiado larga; no parece un archivo de contactos.",
-        "The file has an overly long line; it does not look like a contact file.",
-    ),
-    "malformed_csv": (
-        "El archivo CSV está mal formado (¿comillas sin cerrar?).",
-        "The CSV file is malformed (unclosed quotes?).",
-    ),
-    "time_limit": (
-        "El archivo tardó demasiado en leerse; se guardaron las filas leídas hasta ahí.",
-        "The file took too long to read; the rows read until then were stored.",
-    ),
-    "xlsx_too_many_rows": (
-        "La hoja de Excel declara más filas de las que Excel permite (1,048,576).",
-        "The Excel sheet declares more rows than Excel allows (1,048,576).",
-    ),
-    "xlsx_too_many_cells": (
-        "La hoja de Excel tiene demasiadas celdas. Expórtala como CSV.",
-        "The Excel sheet has too many cells. Export it as CSV instead.",
-    ),
-    "xml_entities": (
-        "El archivo de Excel declara entidades XML (DTD); no se lee por seguridad.",
-        "The Excel file declares XML entities (DTD); it is not read, for safety.",
-    ),
-}
-
-
 class UnsupportedFile(ValueError):
     """The upload cannot be read as a contact table; ``code`` is stable for the API/UI."""
 
-    def __init__(
-        self, code: str, message_es: str | None = None, message_en: str | None = None
-    ) -> None:
-        default_es, default_en = _MESSAGES.get(code, _MESSAGES["unsupported_format"])
+    def __init__(self, code: str) -> None:
+        # Its messages are the catalogue's (chalicelib/core/error_catalogue.py FILE_ERRORS).
         self.code = code
-        self.message_es = message_es or default_es
-        self.message_en = message_en or default_en
+        self.params: dict[str, object] = {}
+        self.message_es, self.message_en = FILE_ERRORS[code]
         super().__init__(f"{code}: {self.message_en}")
 
 

@@ -11,12 +11,13 @@ from chalice.app import SQSEvent
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.core import resources
-from chalicelib.core.errors import ApiError, check_id, not_found
+from chalicelib.core.errors import check_id, from_coded, not_found
 from chalicelib.core.http import body_bytes
 from chalicelib.core.routes import Routes
 from chalicelib.core.schemas import UploadCreated, UploadStatus
 from chalicelib.domain.clock import now_iso
 from chalicelib.ingest.columns import ColumnNotFound
+from chalicelib.ingest.models import UploadPreview
 from chalicelib.ingest.preview import preview_head
 from chalicelib.ingest.readers import UnsupportedFile
 from chalicelib.ingest.service import UPLOAD_ID
@@ -165,6 +166,7 @@ class PreviewQuery(BaseModel):
     scope="write",
     query=PreviewQuery,
     raw_body=True,
+    response=UploadPreview,
     summary=(
         "Vista previa de las primeras filas de un archivo: columnas, columna de teléfono"
         " detectada y números normalizados (no guarda nada)",
@@ -177,7 +179,7 @@ def preview_upload(raw: bytes | str | None, query: PreviewQuery) -> dict[str, An
     try:
         return preview_head(data, query.filename, query.phone_column)
     except (ColumnNotFound, UnsupportedFile) as exc:
-        raise ApiError(422, exc.code, exc.message_es, exc.message_en) from exc
+        raise from_coded(422, exc) from exc
 
 
 @routes.on_queue(resources.INGEST)

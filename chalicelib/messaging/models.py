@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.core.bounds import Bounded
+from chalicelib.core.schemas import Strict
 from chalicelib.domain.message_template import DEFAULT_OPT_OUT, Template, opt_out_line
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -129,3 +130,114 @@ class RecipientsMessage(BaseModel):
 
 class SendQueueMessage(BaseModel):
     body: FanoutMessage | RecipientsMessage = Field(discriminator="kind")
+
+
+# -- answers (published in the OpenAPI document; chalicelib/core/routes.py checks every
+# dict answer against its model) ---------------------------------------------------------
+
+
+class Analysis(Strict):
+    encoding: str = Field(description="gsm7 or ucs2")
+    units: int
+    segments: int
+    remaining: int = Field(description="Units left in the last segment")
+    forcing_ucs2: list[str] = Field(description="Characters outside GSM-7")
+
+
+class Replacement(Strict):
+    before: str
+    after: str
+    changed: bool
+    segments_before: int
+    segments_after: int
+    segments_saved: int
+    encoding_after: str
+
+
+class ComposeOut(Analysis):
+    placeholders: list[str]
+    links: list[str]
+    opt_out_line: str
+    replacement: Replacement
+
+
+class SampleMessage(Analysis):
+    body: str
+    missing: list[str] = Field(description="Placeholders the contact has no value for")
+
+
+class RepepInForce(Strict):
+    downloaded_at: str | None
+    valid_until: str | None
+    stale: bool
+    count: int
+
+
+class SendPreview(Strict):
+    campaign_id: str
+    targeted: int
+    estimated: bool = Field(description="Counted on a sample of the audience, scaled")
+    recipients: int
+    open_now: int = Field(description="Recipients inside their allowed hours now")
+    skipped: dict[str, int]
+    message: ComposeOut
+    segments_per_message: float
+    price_per_segment: float
+    estimated_cost: float
+    samples: list[SampleMessage]
+    repep: RepepInForce
+    plan: dict[str, Any] | None = Field(description="With value_per_conversion: the plan")
+
+
+class SendOut(Strict):
+    campaign_id: str
+    send_status: SendStatus
+    send_at: str
+    status_url: str
+
+
+class SendControlOut(Strict):
+    campaign_id: str
+    send_status: SendStatus
+
+
+class FunnelOut(Strict):
+    send_status: str
+    targeted: int
+    pending: int
+    in_flight: int
+    sent: int
+    failed: int
+    skipped: int
+    unknown: int
+    skipped_by_reason: dict[str, int]
+    failed_by_reason: dict[str, int]
+    delivered: int
+    delivery_failed: int
+    delivery_failed_by_reason: dict[str, int]
+    delivery_unknown: int
+    replied: int
+    opted_out: int
+    clicked: int
+    converted: int
+    segments: int
+    cost: float
+    revenue: float
+    profit: float
+    roi: float | None
+    deliveries_over_time: list[dict[str, Any]] = Field(description="{minute, delivered}")
+    by_state: list[dict[str, Any]]
+    send_at: str | None
+    send_started_at: str | None
+    send_until: str | None
+    repep_override: dict[str, Any] | None
+
+
+class ConversionOut(Strict):
+    campaign_id: str
+    converted: bool
+    revenue: float
+
+
+class DeliveryRecorded(Strict):
+    recorded: bool = Field(description="False: the callback named no message of ours")

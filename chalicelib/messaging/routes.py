@@ -16,7 +16,18 @@ from chalicelib.core.errors import ApiError
 from chalicelib.core.http import WithStatus
 from chalicelib.core.routes import Routes
 from chalicelib.messaging.links import CODE_PATTERN
-from chalicelib.messaging.models import ComposeIn, ConversionIn, SendIn
+from chalicelib.messaging.models import (
+    ComposeIn,
+    ComposeOut,
+    ConversionIn,
+    ConversionOut,
+    DeliveryRecorded,
+    FunnelOut,
+    SendControlOut,
+    SendIn,
+    SendOut,
+    SendPreview,
+)
 from chalicelib.security.auth_mode import auth_mode
 from chalicelib.security.authorizer import caller_from_context
 from chalicelib.wiring import Wiring
@@ -31,6 +42,7 @@ routes = Routes(__name__, tag="messaging")
     "/v2/messages/compose",
     scope="read",
     body=ComposeIn,
+    response=ComposeOut,
     summary=(
         "Codificación, segmentos y caracteres fuera de GSM-7 de un mensaje",
         "A message's encoding, segments and characters outside GSM-7",
@@ -43,6 +55,7 @@ def compose(w: Wiring, body: ComposeIn) -> dict[str, Any]:
 @routes.post(
     "/v2/campaigns/{campaign_id}/preview",
     scope="read",
+    response=SendPreview,
     path_params=_ID,
     errors=(409,),
     summary=(
@@ -58,6 +71,7 @@ def preview(w: Wiring, campaign_id: str) -> dict[str, Any]:
     "/v2/campaigns/{campaign_id}/send",
     scope="write",
     body=SendIn,
+    response=SendOut,
     status=202,
     path_params=_ID,
     errors=(409,),
@@ -85,6 +99,7 @@ def _control(w: Wiring, campaign_id: str, action: str) -> dict[str, Any]:
 @routes.post(
     "/v2/campaigns/{campaign_id}/pause",
     scope="write",
+    response=SendControlOut,
     path_params=_ID,
     errors=(409,),
     summary=("Pausar el envío", "Pause the send"),
@@ -96,6 +111,7 @@ def pause(w: Wiring, campaign_id: str) -> dict[str, Any]:
 @routes.post(
     "/v2/campaigns/{campaign_id}/resume",
     scope="write",
+    response=SendControlOut,
     path_params=_ID,
     errors=(409,),
     summary=("Reanudar el envío", "Resume the send"),
@@ -107,6 +123,7 @@ def resume(w: Wiring, campaign_id: str) -> dict[str, Any]:
 @routes.post(
     "/v2/campaigns/{campaign_id}/cancel",
     scope="write",
+    response=SendControlOut,
     path_params=_ID,
     errors=(409,),
     summary=(
@@ -121,6 +138,7 @@ def cancel(w: Wiring, campaign_id: str) -> dict[str, Any]:
 @routes.get(
     "/v2/campaigns/{campaign_id}/funnel",
     scope="read",
+    response=FunnelOut,
     path_params=_ID,
     summary=(
         "Embudo del envío: enviados, entregados, fallidos, respuestas, bajas, clics, ventas",
@@ -143,12 +161,7 @@ def funnel(w: Wiring, campaign_id: str) -> dict[str, Any]:
 def short_link(w: Wiring, code: str) -> Response:
     link = w.feedback.click(code) if CODE.match(code) else None
     if link is None:
-        raise ApiError(
-            404,
-            "link_not_found",
-            "Enlace no encontrado o vencido",
-            "Link not found or expired",
-        )
+        raise ApiError(404, "link_not_found")
     return Response(
         body="",
         status_code=302,
@@ -164,6 +177,7 @@ def short_link(w: Wiring, code: str) -> Response:
     "/v2/conversions",
     scope="write",
     body=ConversionIn,
+    response=ConversionOut,
     errors=(404,),
     summary=(
         "Registrar una venta por el código del enlace corto",
@@ -174,11 +188,7 @@ def conversion(w: Wiring, body: ConversionIn) -> dict[str, Any]:
     link = w.feedback.conversion(body.code, body.revenue)
     if link is None:
         raise ApiError(
-            404,
-            "not_found",
-            "Código de enlace desconocido",
-            "Unknown link code",
-            {"code": body.code},
+            404, "not_found", {"code": body.code}, what_es="Código de enlace", what_en="Link code"
         )
     return {"campaign_id": link.campaign_id, "converted": True, "revenue": body.revenue}
 
@@ -190,6 +200,7 @@ def conversion(w: Wiring, body: ConversionIn) -> dict[str, Any]:
         "account's auth token over the URL and the form) is verified instead"
     ),
     raw_body="application/x-www-form-urlencoded",
+    response=DeliveryRecorded,
     errors=(403,),
     summary=(
         "Estado de entrega de un SMS enviado por Twilio (callback firmado)",
@@ -217,7 +228,7 @@ def twilio_status(w: Wiring, raw: bytes | str | None, request: Request) -> dict[
             twilio.callback_url(cfg.twilio_status_callback, ref), params, given, token
         )
     ):
-        raise ApiError(403, "bad_signature", "Firma de Twilio inválida", "Invalid Twilio signature")
+        raise ApiError(403, "bad_signature")
     delivery = events.twilio_status(params, ref)
     if delivery is not None:
         w.feedback.delivery(delivery)

@@ -207,17 +207,11 @@ class SendingService:
     ) -> dict[str, Any]:
         cid = str(campaign["campaign_id"])
         if campaign.get("status") != "ready":
-            raise _conflict(
-                "not_ready", "La audiencia aún se está armando", "The audience is still being built"
-            )
+            raise _conflict("not_ready")
         if not campaign.get("message"):
-            raise _conflict(
-                "no_message", "La campaña no tiene mensaje", "The campaign has no message"
-            )
+            raise _conflict("no_message")
         if campaign.get("channel", "sms") != "sms":
-            raise _conflict(
-                "channel", "Solo se envían campañas por SMS", "Only SMS campaigns can be sent"
-            )
+            raise _conflict("channel")
         spec = _spec(campaign)
         fields: dict[str, Any] = {}
         status = self.compliance.repep_status(clock.now_utc())
@@ -228,12 +222,7 @@ class SendingService:
             raise stale_refusal(status)
         if status.stale:
             if not is_admin:
-                raise ApiError(
-                    403,
-                    "admin_required",
-                    "Solo un administrador puede enviar con el REPEP vencido",
-                    "Only an admin may send with an out-of-date REPEP",
-                )
+                raise ApiError(403, "admin_required")
             fields["repep_override"] = {
                 "actor": actor,
                 "reason": req.override_stale_repep,
@@ -257,11 +246,7 @@ class SendingService:
             )
         fields["sent_by"] = actor
         if not self._transition(cid, ("draft",), fields):
-            raise _conflict(
-                "already_sent",
-                "La campaña ya se envió o se programó",
-                "The campaign was already sent or scheduled",
-            )
+            raise _conflict("already_sent")
         run = int(campaign.get("run") or 0)
         self.enqueue([FanoutMessage(campaign_id=cid, run=run)], 0)
         return {
@@ -272,9 +257,7 @@ class SendingService:
 
     def pause(self, campaign_id: str) -> dict[str, Any]:
         if not self._transition(campaign_id, ("sending", "scheduled"), {"send_status": "paused"}):
-            raise _conflict(
-                "not_sending", "La campaña no se está enviando", "The campaign is not sending"
-            )
+            raise _conflict("not_sending")
         return {"campaign_id": campaign_id, "send_status": "paused"}
 
     def resume(self, campaign_id: str) -> dict[str, Any]:
@@ -283,9 +266,7 @@ class SendingService:
         started = bool(c.get("send_started_at"))
         status = "sending" if started else "scheduled"
         if not self._transition(campaign_id, ("paused",), {"send_status": status}, add_run=True):
-            raise _conflict(
-                "not_paused", "La campaña no está en pausa", "The campaign is not paused"
-            )
+            raise _conflict("not_paused")
         self.enqueue([FanoutMessage(campaign_id=campaign_id, run=int(c.get("run") or 0) + 1)], 0)
         return {"campaign_id": campaign_id, "send_status": status}
 
@@ -302,9 +283,7 @@ class SendingService:
             {"send_status": "cancelled"},
             add_run=True,
         ):
-            raise _conflict(
-                "not_cancellable", "La campaña ya terminó", "The campaign has already ended"
-            )
+            raise _conflict("not_cancellable")
         self.enqueue([FanoutMessage(campaign_id=campaign_id, run=int(c.get("run") or 0) + 1)], 0)
         return {"campaign_id": campaign_id, "send_status": "cancelled"}
 
@@ -443,12 +422,12 @@ def _seconds_since_iso(text: Any) -> float:
 def _spec(campaign: Mapping[str, Any]) -> MessageSpec:
     raw = campaign.get("message")
     if not raw:
-        raise _conflict("no_message", "La campaña no tiene mensaje", "The campaign has no message")
+        raise _conflict("no_message")
     return MessageSpec.model_validate_json(raw)
 
 
-def _conflict(code: str, es: str, en: str) -> ApiError:
-    return ApiError(409, code, es, en)
+def _conflict(code: str) -> ApiError:
+    return ApiError(409, code)
 
 
 def _repep_json(status: RepepStatus) -> dict[str, Any]:

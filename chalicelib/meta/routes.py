@@ -9,7 +9,7 @@ from chalice import Response
 from chalicelib.core import openapi
 from chalicelib.core.errors import ApiError
 from chalicelib.core.routes import Routes
-from chalicelib.core.schemas import Health
+from chalicelib.core.schemas import Health, OpenApiDocument
 from chalicelib.wiring import Wiring
 
 routes = Routes(__name__, tag="meta")
@@ -31,8 +31,6 @@ def health(w: Wiring) -> dict[str, Any]:
         raise ApiError(
             503,
             "storage_unavailable",
-            "El almacenamiento (DynamoDB) no responde",
-            "Storage (DynamoDB) is not answering",
             {"storage": "dynamodb", "problem": problem},
         )
     return {"status": "ok", "storage": "ok"}
@@ -41,6 +39,7 @@ def health(w: Wiring) -> dict[str, Any]:
 @routes.get(
     "/v2/openapi.json",
     public_because="the contract partners integrate from",
+    response=OpenApiDocument,
     summary=("Este documento OpenAPI", "This OpenAPI document"),
 )
 def openapi_document() -> dict[str, Any]:

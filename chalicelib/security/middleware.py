@@ -56,21 +56,15 @@ def default_limit() -> Limit:
 
 
 def unauthorized() -> ApiError:
-    return ApiError(
-        401,
-        "unauthorized",
-        "Falta una API key válida (Authorization: Bearer alc_...)",
-        "A valid API key is required (Authorization: Bearer alc_...)",
-    )
+    return ApiError(401, "unauthorized")
 
 
 def forbidden(required: str, granted: frozenset[str]) -> ApiError:
     return ApiError(
         403,
         "forbidden",
-        f"La API key no tiene el permiso '{required}'",
-        f"The API key lacks the '{required}' scope",
         {"required": required, "granted": sorted(granted)},
+        required=required,
     )
 
 
@@ -78,9 +72,8 @@ def too_large() -> ApiError:
     return ApiError(
         413,
         "body_too_large",
-        f"El cuerpo excede {MAX_BODY_BYTES} bytes",
-        f"The body exceeds {MAX_BODY_BYTES} bytes",
         {"max_bytes": MAX_BODY_BYTES},
+        max_bytes=MAX_BODY_BYTES,
     )
 
 
@@ -88,9 +81,8 @@ def rate_limited(retry_after_s: int) -> Response:
     err = ApiError(
         429,
         "rate_limited",
-        f"Demasiadas solicitudes con esta API key; reintente en {retry_after_s} s",
-        f"Too many requests with this API key; retry in {retry_after_s} s",
         {"retry_after_s": retry_after_s},
+        retry_after_s=retry_after_s,
     )
     r = respond(err.status, err.body())
     r.headers["Retry-After"] = str(retry_after_s)

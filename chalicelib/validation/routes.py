@@ -75,10 +75,9 @@ def validate(w: Wiring, body: ValidateRequest) -> dict[str, Any]:
         raise ApiError(
             503,
             "busy",
-            f"Demasiadas verificaciones en curso; reintente en {exc.retry_after_s} s",
-            f"Too many checks in flight; retry in {exc.retry_after_s} s",
             {"retry_after_s": exc.retry_after_s},
             headers={"Retry-After": str(exc.retry_after_s)},
+            retry_after_s=exc.retry_after_s,
         ) from exc
     finally:
         tel.flush()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from chalicelib.core.logging import logger
 from chalicelib.core.queues import Followups, NumbersMessage, send_batches
 from chalicelib.core.telemetry import Telemetry
 from chalicelib.validation import plan
+from chalicelib.validation.check import PlatformContext, check_numbers
 from chalicelib.validation.config import ProviderConfig, ValidationConfig
 from chalicelib.validation.providers import build_adapter
 from chalicelib.validation.providers.base import (
@@ -36,7 +36,6 @@ from chalicelib.validation.resilience import (
     CircuitBreaker,
     Decision,
     TokenBucket,
-    call_with_retry,
     fresh_known,
 )
 from chalicelib.validation.runner import AsyncRunner
@@ -138,6 +137,17 @@ class ValidationService:
                 b = self._shared_buckets[platform] = TokenBucket(rate)
             return b
 
+    def context(self, platform: str, shared: bool = False) -> PlatformContext:
+        """Everything checking `platform` takes, built once per batch or sync check.
+        `shared`: the API process's limiter (synchronous checks), not this container's."""
+        return PlatformContext(
+            platform=platform,
+            config=self.config.provider(platform),
+            adapter=self.adapter(platform),
+            limiter=self.shared_bucket(platform) if shared else self.bucket(platform),
+            queue=validate_queue(platform),
+        )
+
     def score_sender(self) -> Followups:
         url = self._queue_url(resources.SCORE.suffix)
         return Followups(self._sqs, [url], self._followup_batch, source="validation")
@@ -147,7 +157,8 @@ class ValidationService:
         self, platform: str, msg: NumbersMessage, score: Followups, tel: Telemetry
     ) -> BatchOutcome:
         out = BatchOutcome()
-        cfg = self.config.provider(platform)
+        ctx = self.context(platform)
+        cfg = ctx.config
         numbers = list(dict.fromkeys(msg.numbers))
         stored = self.statuses.platforms_of(numbers)
         out.not_stored = len(numbers) - len(stored)
@@ -183,14 +194,10 @@ class ValidationService:
             tel.count("CircuitOpenDeferrals", len(todo), platform=platform)
             return out
 
-        adapter = self.adapter(platform)
-        bucket = self.bucket(platform)
         # Each provider answer is stored while the next request waits for its token: the
         # container's share of the quota is not left idle during the writes.
         call = self.runner.run(
-            self._check_all(
-                adapter, cfg, todo, bucket, tel, on_results=lambda r: self.store(platform, r, score)
-            )
+            self._check_all(ctx, todo, tel, on_results=lambda r: self.store(platform, r, score))
         )
         self._record_breaker(cfg.name, decision, call, tel, platform)
 
@@ -225,46 +232,24 @@ class ValidationService:
 
     async def _check_all(
         self,
-        adapter: Adapter,
-        cfg: ProviderConfig,
+        ctx: PlatformContext,
         numbers: list[str],
-        bucket: TokenBucket,
         tel: Telemetry,
         on_results: Callable[[dict[str, PlatformResult]], object] | None = None,
     ) -> _CallResult:
-        """Every number checked (batches in flight at once, paced by `bucket`). Answers
-        go to `on_results` (run in a worker thread) as each batch returns."""
+        """Every number checked (batches in flight at once, paced by the context's
+        limiter). Answers go to `on_results` (run in a worker thread) as each batch
+        returns."""
         out = _CallResult()
         loop = asyncio.get_running_loop()
-        client = self.runner.client(cfg.proxy)
-        platform = cfg.platform
-
-        def on_retry(err: BaseException, wait: float) -> None:
-            tel.count("ProviderRetries", platform=platform)
-            if isinstance(err, Throttled):
-                tel.count("ProviderThrottles", platform=platform)
-            else:
-                tel.count("ProviderErrors", platform=platform)
+        client = self.runner.client(ctx.config.proxy)
 
         async def one(batch: list[str]) -> None:
-            async def attempt() -> dict[str, PlatformResult]:
-                await bucket.acquire()
-                t0 = time.perf_counter()
-                try:
-                    return await adapter.check(client, batch)
-                finally:
-                    tel.latency(
-                        "ProviderLatency", (time.perf_counter() - t0) * 1000, platform=platform
-                    )
-
             try:
-                got = await call_with_retry(attempt, self.config.retry, on_retry=on_retry)
+                got = await check_numbers(ctx, client, batch, self.config.retry, tel)
             except ProviderError as err:
                 if isinstance(err, ProviderUnavailable):
                     out.unavailable_calls += 1
-                    tel.count("ProviderErrors", platform=platform)
-                elif isinstance(err, Throttled):
-                    tel.count("ProviderThrottles", platform=platform)
                 for n in batch:
                     out.failed[n] = err
                 return
@@ -279,7 +264,7 @@ class ValidationService:
                 await loop.run_in_executor(None, on_results, answered)
             out.results.update(answered)
 
-        await asyncio.gather(*(one(list(b)) for b in chunks(numbers, adapter.batch_size)))
+        await asyncio.gather(*(one(list(b)) for b in chunks(numbers, ctx.adapter.batch_size)))
         return out
 
     def _record_breaker(

@@ -13,8 +13,9 @@ from typing import Any
 
 from chalicelib.core.telemetry import Telemetry
 from chalicelib.validation import plan
+from chalicelib.validation.check import PlatformContext, check_numbers
 from chalicelib.validation.providers.base import ProviderError, ProviderUnavailable
-from chalicelib.validation.resilience import Decision, call_with_retry
+from chalicelib.validation.resilience import Decision
 from chalicelib.validation.service import ValidationService
 from chalicelib.validation.status import PlatformResult
 
@@ -26,7 +27,7 @@ HANDOVER_S = 0.25
 async def _check_platforms(
     svc: ValidationService,
     e164: str,
-    platforms: list[str],
+    contexts: dict[str, PlatformContext],
     decisions: dict[str, Decision],
     deadline: float,
     tel: Telemetry,
@@ -35,32 +36,22 @@ async def _check_platforms(
     """Each platform's result; the platforms whose provider failed (5xx, timeout, bad
     answer) are added to `unavailable`, for the shared circuit breaker."""
 
-    async def one(platform: str) -> PlatformResult:
-        cfg = svc.config.provider(platform)
-        if not decisions[platform].allowed:
-            return PlatformResult.unknown(cfg.name, "circuit_open")
-        if not await svc.shared_bucket(platform).acquire(deadline):
-            tel.count("ProviderThrottles", platform=platform)
-            return PlatformResult.unknown(cfg.name, "rate_limited")
-        adapter = svc.adapter(platform)
-        client = svc.runner.client(cfg.proxy)
-        t0 = time.perf_counter()
+    async def one(ctx: PlatformContext) -> PlatformResult:
+        name = ctx.config.name
+        if not decisions[ctx.platform].allowed:
+            return PlatformResult.unknown(name, "circuit_open")
+        client = svc.runner.client(ctx.config.proxy)
         try:
-            got = await call_with_retry(
-                lambda: adapter.check(client, [e164]), svc.config.retry, deadline=deadline
-            )
+            got = await check_numbers(ctx, client, [e164], svc.config.retry, tel, deadline)
         except ProviderError as err:
-            tel.count("ProviderErrors", platform=platform)
             if isinstance(err, ProviderUnavailable):
-                unavailable.add(platform)
-            return PlatformResult.unknown(cfg.name, err.reason)
-        finally:
-            tel.latency("ProviderLatency", (time.perf_counter() - t0) * 1000, platform=platform)
-        return got.get(e164) or PlatformResult.unknown(cfg.name, "no_answer")
+                unavailable.add(ctx.platform)
+            return PlatformResult.unknown(name, err.reason)
+        return got.get(e164) or PlatformResult.unknown(name, "no_answer")
 
-    if not platforms:
+    if not contexts:
         return {}  # all settled from the plan (asyncio.wait refuses an empty set)
-    tasks = {p: asyncio.ensure_future(one(p)) for p in platforms}
+    tasks = {p: asyncio.ensure_future(one(ctx)) for p, ctx in contexts.items()}
     try:
         await asyncio.wait(tasks.values(), timeout=max(0.0, deadline - time.monotonic()))
     except asyncio.CancelledError:
@@ -74,13 +65,15 @@ async def _check_platforms(
             out[p] = task.result()
         else:
             task.cancel()
-            out[p] = PlatformResult.unknown(svc.config.provider(p).name, "timeout")
+            out[p] = PlatformResult.unknown(contexts[p].config.name, "timeout")
     return out
 
 
-def decisions_for(svc: ValidationService, platforms: list[str]) -> dict[str, Decision]:
+def decisions_for(
+    svc: ValidationService, contexts: dict[str, PlatformContext]
+) -> dict[str, Decision]:
     """Breaker state of every platform's provider (one read at most)."""
-    names = {p: svc.config.provider(p).name for p in platforms}
+    names = {p: ctx.config.name for p, ctx in contexts.items()}
     by_provider = svc.breaker.decide_many(list(names.values()))
     return {p: by_provider[name] for p, name in names.items()}
 
@@ -100,14 +93,15 @@ def _validate_admitted(
 ) -> dict[str, Any]:
     started = time.monotonic()
     deadline = started + svc.config.sync_deadline_s
+    contexts = {p: svc.context(p, shared=True) for p in platforms}
     # Platforms the numbering plan settles (a fixed line on sms/RCS/iMessage) are not
     # asked, and say nothing about their provider's health (no breaker read or record).
     from_plan: dict[str, PlatformResult] = {}
-    for p in platforms:
-        settled_here, _ = plan.split([e164], svc.config.provider(p).fixed_line_policy)
+    for p, ctx in contexts.items():
+        settled_here, _ = plan.split([e164], ctx.config.fixed_line_policy)
         if e164 in settled_here:
             from_plan[p] = settled_here[e164]
-    asked = [p for p in platforms if p not in from_plan]
+    asked = {p: ctx for p, ctx in contexts.items() if p not in from_plan}
     decisions = decisions_for(svc, asked)
     unavailable: set[str] = set()
     future = svc.runner.submit(
@@ -124,7 +118,9 @@ def _validate_admitted(
         # The loop is too busy to hand over in time (the check is cancelled): the
         # deadline holds, every platform asked is unknown. Not the providers' fault, so
         # nothing counts towards their breakers.
-        checked = {p: PlatformResult.unknown(svc.config.provider(p).name, "timeout") for p in asked}
+        checked = {
+            p: PlatformResult.unknown(ctx.config.name, "timeout") for p, ctx in asked.items()
+        }
         failed = set()
     results = {p: from_plan.get(p) or checked[p] for p in platforms}
     for p, r in from_plan.items():
@@ -132,7 +128,7 @@ def _validate_admitted(
         tel.count("SettledFromPlan", platform=p)
     for p, r in checked.items():
         tel.count("Validations", platform=p, status=r.status.value)
-        name = svc.config.provider(p).name
+        name = contexts[p].config.name
         # The same breaker as the queued path: failures here count towards opening it.
         if p in failed:
             svc.breaker.record_failure(name)

@@ -42,3 +42,31 @@ def test_a_file_with_no_phone_column_says_which_columns_it_saw() -> None:
     with pytest.raises(ColumnNotFound) as exc:
         open_contact_file(b"nombre,ciudad\nAna,Puebla\nLuis,Leon\n")
     assert "nombre" in exc.value.message_en
+
+
+def test_an_outcome_file_in_xlsx_headed_movil_is_read_like_an_upload() -> None:
+    from chalicelib.campaigns.outcome_file import parse_outcome_file
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Nombre", "Móvil", "Converted", "Revenue"])
+    ws.append(["Ana", "55 1234 5678", "sí", "150"])
+    ws.append(["Luis", "(33) 1234-5678", "quizá", "0"])
+    ws.append(["Eva", "8112345678", "no", ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    rows, lines, rejected = parse_outcome_file(buf.getvalue())  # no .xlsx name needed
+    assert [(r.phone, r.converted, r.revenue) for r in rows] == [
+        ("55 1234 5678", True, 150.0),
+        ("8112345678", False, 0.0),
+    ]
+    assert lines == [2, 4]
+    assert [r["line"] for r in rejected] == [3]
+
+
+def test_an_outcome_file_without_a_phone_column_is_refused_with_the_columns_seen() -> None:
+    from chalicelib.campaigns.outcome_file import UnreadableOutcomeFile, parse_outcome_file
+
+    with pytest.raises(UnreadableOutcomeFile, match="nombre"):
+        parse_outcome_file(b"nombre,converted\nana,1\n")

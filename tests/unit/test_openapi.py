@@ -47,3 +47,61 @@ def test_docs_page_is_self_contained_and_lists_every_operation() -> None:
     for op in openapi.OPERATIONS:
         assert op.path.replace("{", "&#x27;").split("&#x27;")[0] in page
         assert op.summary_es.split(" ")[0] in page
+
+
+# Answers that are not JSON objects, so have no response model: pages and assets
+# (text/html, any type) and the short link's 302 redirect (an empty body).
+NOT_JSON = {
+    ("GET", "/dashboard"),
+    ("GET", "/dashboard/assets/{name}"),
+    ("GET", "/r/{code}"),
+    ("GET", "/v2/docs"),
+}
+
+
+def test_every_json_operation_declares_its_response_model() -> None:
+    untyped = [
+        f"{op.method} {op.path}"
+        for op in openapi.OPERATIONS
+        if op.response is None and (op.method, op.path) not in NOT_JSON
+    ]
+    assert not untyped, "declare response=Model in the route (its capability's models.py)"
+    for op in openapi.OPERATIONS:
+        if (op.method, op.path) in NOT_JSON:
+            assert op.content_type != "application/json", (op.method, op.path)
+
+
+def test_every_2xx_json_answer_has_a_schema_in_the_document() -> None:
+    for path, methods in openapi.document()["paths"].items():
+        for method, op in methods.items():
+            for status, answer in op["responses"].items():
+                if not status.startswith("2") or "application/json" not in answer["content"]:
+                    continue
+                schema = answer["content"]["application/json"]["schema"]
+                assert "$ref" in schema, (method, path, status)
+
+
+def test_a_dict_answer_is_checked_against_its_model_and_sent_as_built() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from chalicelib.audiences.models import OptOutsOut, TaskQueued
+    from chalicelib.core.http import WithStatus
+    from chalicelib.core.routes import Operation, _checked
+
+    op = Operation("/x", "POST", None, "s", "r", OptOutsOut, extra_ok=(202,), accepted=TaskQueued)
+    body = {"rejected": [], "new": 1, "opted_out": 2}
+    assert _checked(op, body) is body  # key order and number types stay the route's
+    with pytest.raises(ValidationError):
+        _checked(op, {**body, "undeclared": 1})
+    queued = {"task_id": "ex_00000000", "status": "queued", "status_url": "/v2/tasks/ex_0"}
+    assert _checked(op, WithStatus(202, queued)).body is queued
+    with pytest.raises(ValidationError):
+        _checked(op, WithStatus(200, queued))
+
+
+def test_no_two_models_share_a_schema_name() -> None:
+    # pydantic qualifies colliding names with their module path (a__b__Model): partners
+    # would see the module layout in the contract.
+    names = list(openapi.document()["components"]["schemas"])
+    assert not [n for n in names if "__" in n], names

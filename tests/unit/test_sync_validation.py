@@ -17,10 +17,12 @@ import pytest
 from chalicelib.core.errors import ApiError
 from chalicelib.core.http import api
 from chalicelib.core.openapi import document
+from chalicelib.validation.check import PlatformContext
 from chalicelib.validation.config import RetryPolicy
 from chalicelib.validation.plan import default_policy
 from chalicelib.validation.resilience import Decision, TokenBucket
 from chalicelib.validation.runner import AsyncRunner, Saturated
+from chalicelib.validation.service import validate_queue
 from chalicelib.validation.status import PlatformResult, Status
 from chalicelib.validation.sync import validate_now
 
@@ -71,13 +73,22 @@ def fake_service(
             name=f"prov-{p}", proxy=None, fixed_line_policy=default_policy(p)
         ),
     )
+
+    def context(platform: str, shared: bool = False) -> PlatformContext:
+        return PlatformContext(
+            platform,
+            config.provider(platform),  # type: ignore[arg-type]
+            Adapter(provider_s),  # type: ignore[arg-type]
+            TokenBucket(0),
+            validate_queue(platform),
+        )
+
     return SimpleNamespace(
         config=config,
         runner=runner,
         breaker=Breaker(),
         statuses=Statuses(lookup_s),
-        shared_bucket=lambda p: TokenBucket(0),
-        adapter=lambda p: Adapter(provider_s),
+        context=context,
         history=SimpleNamespace(add=lambda rows, ttl_s: None),
     )
 
@@ -161,7 +172,7 @@ def test_saturated_process_raises_saturated() -> None:
 def test_api_error_headers_reach_the_answer_and_503_is_documented() -> None:
     @api()
     def view() -> None:
-        raise ApiError(503, "busy", "ocupado", "busy", headers={"Retry-After": "1"})
+        raise ApiError(503, "busy", headers={"Retry-After": "1"}, retry_after_s=1)
 
     resp = view()
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "1"

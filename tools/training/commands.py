@@ -159,8 +159,8 @@ def read_outcomes_file(
     the outcomes (one per number, the last row wins) and the rejected rows by reason."""
     from collections import Counter
 
+    from chalicelib.campaigns.outcome_file import parse_bool
     from chalicelib.campaigns.outcomes import Outcome
-    from chalicelib.campaigns.service import parse_bool
     from chalicelib.domain.phone import Accepted, looks_like_phone, normalize
     from chalicelib.ingest.columns import detect_phone_column
     from chalicelib.ingest.readers import open_table
