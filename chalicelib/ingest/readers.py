@@ -377,12 +377,17 @@ def _guess_delimiter(sample_lines: list[str], preferred: str | None) -> str | No
         sniffed = csv.Sniffer().sniff("".join(lines), delimiters=DELIMITERS).delimiter
     except csv.Error:
         sniffed = None
-    # The Sniffer is easily fooled (e.g. by a comma inside quoted names); require the
-    # delimiter to appear on most records before trusting it.
-    if sniffed and _candidate_score(records, sniffed)[0] >= 0.5:
-        return sniffed
+    # The Sniffer is easily fooled (e.g. by a comma inside quoted names, as it reads the
+    # quoted text too): trust it only where the records outside quotes agree, i.e. its
+    # delimiter is on most of them and no other one scores better there.
     head = records[:200]
     best = max(DELIMITERS, key=lambda d: _candidate_score(head, d))
+    if (
+        sniffed
+        and _candidate_score(head, sniffed)[0] >= 0.5
+        and _candidate_score(head, sniffed) >= _candidate_score(head, best)
+    ):
+        return sniffed
     return best if _candidate_score(head, best)[0] >= 0.5 else None
 
 
