@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.audiences.optout import OptOutStore
     from chalicelib.audiences.service import ExtractionService
     from chalicelib.campaigns.service import CampaignService
+    from chalicelib.campaigns.tally import TallyStore
     from chalicelib.compliance.service import RepepImports
     from chalicelib.compliance.store import ComplianceStore
     from chalicelib.messaging.feedback import FeedbackService
@@ -88,7 +89,17 @@ class Wiring:
 
     @cached_property
     def outcomes(self) -> OutcomeStore:
-        return OutcomeStore(self.clients.dynamodb, self.settings.name(resources.OUTCOMES.suffix))
+        return OutcomeStore(
+            self.clients.dynamodb, self.settings.name(resources.OUTCOMES.suffix), self.tally
+        )
+
+    @cached_property
+    def tally(self) -> TallyStore:
+        from chalicelib.campaigns.tally import TallyStore
+
+        return TallyStore(
+            self.clients.dynamodb, self.settings.name(resources.CAMPAIGN_TALLY.suffix)
+        )
 
     # -- audiences (chalicelib/audience): imported lazily, routes that don't use them
     # don't pay for them at cold start.
@@ -134,6 +145,7 @@ class Wiring:
             outcomes=self.outcomes,
             extraction=self.extraction,
             jobs=self.jobs,
+            tally=self.tally,
         )
 
     # -- messaging (chalicelib/messaging): sending campaigns and what comes back.
