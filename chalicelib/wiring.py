@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.campaigns.tally import TallyStore
     from chalicelib.compliance.service import RepepImports
     from chalicelib.compliance.store import ComplianceStore
+    from chalicelib.ingest.stale import StaleResult
     from chalicelib.messaging.feedback import FeedbackService
     from chalicelib.messaging.links import LinkStore
     from chalicelib.messaging.pipeline import SendPipeline
@@ -71,6 +72,12 @@ class Wiring:
         return rescore_unscored(
             self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), score, **kwargs
         )
+
+    def finish_stale_uploads(self, **kwargs: Any) -> StaleResult:
+        """Uploads left `processing` by a killed ingest (chalicelib/ingest/stale.py)."""
+        from chalicelib.ingest.stale import finish_stale_uploads
+
+        return finish_stale_uploads(self.jobs, self.contacts, self.stats, **kwargs)
 
     @cached_property
     def storage_check(self) -> StorageCheck:

@@ -205,6 +205,12 @@ FUNCTION_ACCESS: dict[str, Access] = {
         # campaign-tally: the outcomes move the campaign's report counters.
         tables_write=("messages", "outcomes", "optouts", "contacts", "campaign-tally"),
     ),
+    # Uploads left `processing` by a killed ingest (chalicelib/ingest/stale.py): counts
+    # the contacts an upload stored, finishes its job, moves the dashboard's counters.
+    "finish_stale_uploads": Access(
+        tables_read=("contacts",),
+        tables_write=("jobs", "stats"),
+    ),
     "ingest": Access(
         tables_read=("contacts", "jobs", "idempotency"),
         # stats: the dashboard's counters of new contacts and finished uploads.
