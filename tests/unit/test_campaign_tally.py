@@ -24,7 +24,7 @@ def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
-    from tools.local.moto_server import serialize_dynamodb_writes
+    from tools.local.moto_server import cheap_transactions, serialize_dynamodb_writes
 
     for k, v in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -33,8 +33,10 @@ def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     }.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    # The local stack's per-item write locks (moto alone applies writes unlocked).
+    # The local stack's moto: per-item write locks (moto alone applies writes
+    # unlocked), transactions that back up their items, not whole tables.
     serialize_dynamodb_writes()
+    cheap_transactions()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         for t in (resources.CAMPAIGN_TALLY, resources.OUTCOMES):
