@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from chalicelib.audiences.optout import OptOutStore
     from chalicelib.audiences.service import ExtractionService
     from chalicelib.campaigns.service import CampaignService
+    from chalicelib.campaigns.tally import TallyStore
     from chalicelib.compliance.service import RepepImports
     from chalicelib.compliance.store import ComplianceStore
+    from chalicelib.ingest.stale import StaleResult
     from chalicelib.messaging.feedback import FeedbackService
     from chalicelib.messaging.links import LinkStore
     from chalicelib.messaging.pipeline import SendPipeline
@@ -71,6 +73,12 @@ class Wiring:
             self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), score, **kwargs
         )
 
+    def finish_stale_uploads(self, **kwargs: Any) -> StaleResult:
+        """Uploads left `processing` by a killed ingest (chalicelib/ingest/stale.py)."""
+        from chalicelib.ingest.stale import finish_stale_uploads
+
+        return finish_stale_uploads(self.jobs, self.contacts, self.stats, **kwargs)
+
     @cached_property
     def storage_check(self) -> StorageCheck:
         from chalicelib.meta.health import StorageCheck
@@ -88,7 +96,17 @@ class Wiring:
 
     @cached_property
     def outcomes(self) -> OutcomeStore:
-        return OutcomeStore(self.clients.dynamodb, self.settings.name(resources.OUTCOMES.suffix))
+        return OutcomeStore(
+            self.clients.dynamodb, self.settings.name(resources.OUTCOMES.suffix), self.tally
+        )
+
+    @cached_property
+    def tally(self) -> TallyStore:
+        from chalicelib.campaigns.tally import TallyStore
+
+        return TallyStore(
+            self.clients.dynamodb, self.settings.name(resources.CAMPAIGN_TALLY.suffix)
+        )
 
     # -- audiences (chalicelib/audience): imported lazily, routes that don't use them
     # don't pay for them at cold start.
@@ -134,6 +152,7 @@ class Wiring:
             outcomes=self.outcomes,
             extraction=self.extraction,
             jobs=self.jobs,
+            tally=self.tally,
         )
 
     # -- messaging (chalicelib/messaging): sending campaigns and what comes back.

@@ -96,6 +96,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "optouts",
             "campaigns",
             "outcomes",
+            "campaign-tally",  # a campaign's report counters (chalicelib/campaigns/tally.py)
             # messaging: campaign sends and their funnel, short-link clicks, conversions.
             "messages",
             "links",
@@ -113,6 +114,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "contacts",
             "campaigns",
             "outcomes",
+            "campaign-tally",  # outcomes move the counters; a small audience seeds them
             "messages",
             "links",
             "api-keys",
@@ -144,7 +146,9 @@ FUNCTION_ACCESS: dict[str, Access] = {
         # repep, stats: large REPEP imports (the list and its `repep#meta` item).
         # consents: extractions drop REPEP numbers without a current consent.
         tables_read=("contacts", "jobs", "optouts", "campaigns", "repep", "consents", "stats"),
-        tables_write=("jobs", "campaigns", "repep", "stats"),
+        # outcomes, campaign-tally: outcome files, and a campaign's report counters
+        # (seeded from its audience, then its outcomes re-applied).
+        tables_write=("jobs", "campaigns", "repep", "stats", "outcomes", "campaign-tally"),
         # campaigns/: audiences of excluded / recent campaigns; compliance/: REPEP files.
         s3_read=("campaigns/", "compliance/"),
         s3_write=("exports/", "campaigns/"),
@@ -198,7 +202,14 @@ FUNCTION_ACCESS: dict[str, Access] = {
     # state, campaign outcomes, opt-out replies (the list and the contact's flag) and
     # the contact's `sms` status learnt from delivery.
     "message_events": Access(
-        tables_write=("messages", "outcomes", "optouts", "contacts"),
+        # campaign-tally: the outcomes move the campaign's report counters.
+        tables_write=("messages", "outcomes", "optouts", "contacts", "campaign-tally"),
+    ),
+    # Uploads left `processing` by a killed ingest (chalicelib/ingest/stale.py): counts
+    # the contacts an upload stored, finishes its job, moves the dashboard's counters.
+    "finish_stale_uploads": Access(
+        tables_read=("contacts",),
+        tables_write=("jobs", "stats"),
     ),
     "ingest": Access(
         tables_read=("contacts", "jobs", "idempotency"),

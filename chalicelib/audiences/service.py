@@ -179,9 +179,12 @@ class ExtractionService:
             "finished_at": now_iso(),
             "updated_at": now_iso(),
         }
-        self.jobs.update(task_id, done)
+        # What the task was for (a campaign's audience and its report counters) is done
+        # before the task says `completed`: a client that waits for the task then finds
+        # the campaign ready.
         if on_done is not None:
             on_done({**job, **done})
+        self.jobs.update(task_id, done)
 
     def count(self, filters: AudienceFilters, cap: int = COUNT_CAP) -> dict[str, Any]:
         """The audience builder's live count: what an extraction of every match would

@@ -23,12 +23,20 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from chalicelib.campaigns.roi import band_order, decile
+from chalicelib.campaigns.roi import (
+    CONTROL,
+    TREATMENT,
+    ContactOutcome,
+    band_order,
+    by_band,
+    counts_of,
+    decile,
+)
 
 BLOCK = 100
 Z95 = 1.959964
 MIN_EVENTS = 5
-TREATMENT, CONTROL = "treatment", "control"
+__all__ = ["CONTROL", "TREATMENT", "ControlGroups", "lift", "lift_from_counts", "lift_of"]
 
 
 def _score(row: Mapping[str, Any]) -> float | None:
@@ -129,13 +137,18 @@ def lift(
 ) -> dict[str, Any]:
     """`groups` e164 -> treatment/control, `scores` e164 -> score at targeting time,
     `converted`: the numbers that converted. Overall and by score band."""
-    conv = set(converted)
+    conv = ContactOutcome(converted=True)
+    return lift_from_counts(counts_of(groups, scores, dict.fromkeys(converted, conv)))
+
+
+def lift_from_counts(counts: Mapping[str, float]) -> dict[str, Any]:
+    """The lift from a campaign's counters (roi.counts_of / campaigns/tally.py)."""
+    t, c = by_band(counts, TREATMENT), by_band(counts, CONTROL)
     bands: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # k_t, n_t, k_c, n_c
-    for e164, g in groups.items():
-        b = bands[decile(scores.get(e164))]
-        i = 0 if g == TREATMENT else 2
-        b[i + 1] += 1
-        b[i] += e164 in conv
+    for i, group in ((0, t), (2, c)):
+        for name, b in group.items():
+            bands[name][i] = int(b.get("converted", 0))
+            bands[name][i + 1] = int(b["n"])
     total = [sum(b[i] for b in bands.values()) for i in range(4)]
     order = sorted(bands, key=band_order)
     return {

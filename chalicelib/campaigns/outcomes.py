@@ -7,7 +7,7 @@ campaign can be recorded more than once (delivered first, converted later)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -33,18 +33,52 @@ class Outcome(BaseModel):
         return f"{self.campaign_id}#{self.recorded_at}"
 
 
+class Tally(Protocol):
+    """The campaigns' report counters (campaigns/tally.py)."""
+
+    def apply(self, outcomes: Iterable[Outcome]) -> int: ...
+
+
 class OutcomeStore:
-    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
+    def __init__(
+        self, dynamodb: DynamoDBClient, table_name: str, tally: Tally | None = None
+    ) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
+        self._tally = tally
 
     def record_many(self, outcomes: Iterable[Outcome]) -> int:
+        """Every path that records outcomes (API, CSV, deliveries, replies, clicks,
+        conversions, training files) comes through here, so the campaigns' counters
+        follow: the records first, then the counters (a crash in between is mended by
+        the redelivery, which records the same states again and counts only what the
+        first attempt did not)."""
+        # One item per key (BatchWriteItem refuses a key twice): the last one written.
+        batch = list({(o.e164, o.outcome_key): o for o in outcomes}.values())
         reqs = [
             {"PutRequest": {"Item": to_item({**o.model_dump(), "outcome_key": o.outcome_key})}}
-            for o in outcomes
+            for o in batch
         ]
         batch_write(self._ddb, self.table_name, reqs)
+        if self._tally is not None:
+            self._tally.apply(batch)
         return len(reqs)
+
+    def of_campaign(self, campaign_id: str) -> Iterator[Outcome]:
+        """Every record of one campaign (`by_campaign`, paged)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "by_campaign",
+            "KeyConditionExpression": "campaign_id = :c",
+            "ExpressionAttributeValues": {":c": {"S": campaign_id}},
+        }
+        while True:
+            resp = self._ddb.query(**kwargs)
+            for raw in resp["Items"]:
+                yield Outcome.model_validate(from_item(raw))
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def for_contact(self, e164: str) -> list[Outcome]:
         out: list[Outcome] = []

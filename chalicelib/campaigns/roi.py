@@ -13,6 +13,7 @@ and do not enter the figures.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,20 +29,114 @@ class ContactOutcome:
     revenue: float = 0.0
 
 
+@dataclass(frozen=True)
+class ContactState:
+    """A contact's outcome in one campaign as records arrive, in any order: flags only
+    go from false to true, and the revenue is the figure of the latest record (by
+    `recorded_at`) that has one. Applying a record twice changes nothing, so a
+    redelivered outcome is never counted twice (campaigns/tally.py relies on it)."""
+
+    seen: bool = False
+    delivered: bool = False
+    replied: bool = False
+    converted: bool = False
+    revenue: float = 0.0
+    revenue_at: str = ""
+
+    def advance(self, r: Mapping[str, Any]) -> ContactState:
+        replied = self.replied or bool(r.get("replied"))
+        converted = self.converted or bool(r.get("converted"))
+        revenue, revenue_at = self.revenue, self.revenue_at
+        at = str(r.get("recorded_at") or "")
+        if r.get("revenue") and at >= revenue_at:
+            revenue, revenue_at = float(r["revenue"]), at
+        return ContactState(
+            seen=True,
+            # A reply or a conversion implies the message arrived.
+            delivered=self.delivered or bool(r.get("delivered")) or replied or converted,
+            replied=replied,
+            converted=converted,
+            revenue=revenue,
+            revenue_at=revenue_at,
+        )
+
+    def outcome(self) -> ContactOutcome:
+        return ContactOutcome(self.delivered, self.replied, self.converted, self.revenue)
+
+
 def fold_records(records: Iterable[Mapping[str, Any]]) -> ContactOutcome:
-    """Records of one contact in one campaign, in recorded_at order: a flag once true
-    stays true (delivered, then replied, then converted arrive separately); revenue is
-    the latest non-zero figure (a corrected amount replaces, never adds to, the old)."""
-    delivered = replied = converted = False
-    revenue = 0.0
+    """Records of one contact in one campaign: a flag once true stays true (delivered,
+    then replied, then converted arrive separately); revenue is the latest non-zero
+    figure (a corrected amount replaces, never adds to, the old)."""
+    state = ContactState()
     for r in records:
-        delivered = delivered or bool(r.get("delivered"))
-        replied = replied or bool(r.get("replied"))
-        converted = converted or bool(r.get("converted"))
-        if r.get("revenue"):
-            revenue = float(r["revenue"])
-    # A conversion implies the message arrived.
-    return ContactOutcome(delivered or converted or replied, replied, converted, revenue)
+        state = state.advance(r)
+    return state.outcome()
+
+
+# -- the report from counters ------------------------------------------------------------
+# A campaign's figures are sums over its contacts, kept per (group, score band): the
+# treatment (the numbers it messages; everyone without a control group), the control
+# (held out) and UNTARGETED (numbers with outcomes that are in neither; band "-").
+# `n` is the group's size, fixed when the snapshot is written; the others move with
+# the contacts' ContactState.
+TREATMENT, CONTROL, UNTARGETED = "treatment", "control", "none"
+STATE_FIELDS = ("seen", "delivered", "replied", "converted")
+
+
+def counter(field: str, group: str, band: str) -> str:
+    return f"{field}|{group}|{band}"
+
+
+def parse_counter(name: str) -> tuple[str, str, str] | None:
+    parts = name.split("|")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+
+
+def state_deltas(group: str, band: str, old: ContactState, new: ContactState) -> dict[str, float]:
+    """What a contact's move from `old` to `new` adds to its group's counters."""
+    if group == UNTARGETED:
+        return {counter("seen", group, band): 1} if new.seen and not old.seen else {}
+    out: dict[str, float] = {}
+    for f in STATE_FIELDS:
+        d = int(getattr(new, f)) - int(getattr(old, f))
+        if d:
+            out[counter(f, group, band)] = d
+    if new.revenue != old.revenue:
+        out[counter("revenue", group, band)] = round(new.revenue - old.revenue, 6)
+    return out
+
+
+def counts_of(
+    groups: Mapping[str, str],
+    scores: Mapping[str, float | None],
+    outcomes: Mapping[str, ContactOutcome],
+) -> dict[str, float]:
+    """The counters, computed from scratch: `groups` e164 -> treatment/control (the
+    snapshot), `scores` their score at targeting time, `outcomes` every number's."""
+    c: dict[str, float] = defaultdict(float)
+    for e164, g in groups.items():
+        band = decile(scores.get(e164))
+        c[counter("n", g, band)] += 1
+        o = outcomes.get(e164)
+        if o is None:
+            continue
+        c[counter("seen", g, band)] += 1
+        for f in STATE_FIELDS[1:]:
+            c[counter(f, g, band)] += int(getattr(o, f))
+        c[counter("revenue", g, band)] += o.revenue
+    c[counter("seen", UNTARGETED, "-")] = sum(1 for e in outcomes if e not in groups)
+    return dict(c)
+
+
+def by_band(counts: Mapping[str, float], group: str) -> dict[str, dict[str, float]]:
+    """{band: {field: value}} of one group, bands with contacts (n > 0) only."""
+    out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for name, v in counts.items():
+        p = parse_counter(name)
+        if p is not None and p[1] == group:
+            out[p[2]][p[0]] += float(v)
+    return {b: dict(f) for b, f in out.items() if f.get("n", 0) > 0}
 
 
 def decile(score: float | None) -> str:
@@ -64,37 +159,38 @@ def campaign_report(
     outcomes: Mapping[str, ContactOutcome],
     cost_per_message: float,
 ) -> dict[str, Any]:
-    targeted = len(targeted_scores)
-    counted = {e: o for e, o in outcomes.items() if e in targeted_scores}
-    delivered = sum(o.delivered for o in counted.values())
-    replied = sum(o.replied for o in counted.values())
-    converted = sum(o.converted for o in counted.values())
-    revenue = round(sum(o.revenue for o in counted.values()), 2)
+    groups = dict.fromkeys(targeted_scores, TREATMENT)
+    return report_from_counts(counts_of(groups, targeted_scores, outcomes), cost_per_message)
+
+
+def report_from_counts(counts: Mapping[str, float], cost_per_message: float) -> dict[str, Any]:
+    """The report of the treatment group (the control is measured by control.lift)."""
+    bands = by_band(counts, TREATMENT)
+
+    def total(f: str) -> float:
+        return sum(b.get(f, 0) for b in bands.values())
+
+    targeted = int(total("n"))
+    seen, delivered, replied, converted = (int(total(f)) for f in STATE_FIELDS)
+    revenue = round(total("revenue"), 2)
     cost = round(targeted * cost_per_message, 2)
-    by_band: dict[str, dict[str, Any]] = {}
-    for e164, score in targeted_scores.items():
-        b = by_band.setdefault(decile(score), {"targeted": 0, "converted": 0, "revenue": 0.0})
-        b["targeted"] += 1
-        o = counted.get(e164)
-        if o is not None:
-            b["converted"] += int(o.converted)
-            b["revenue"] += o.revenue
     deciles = []
-    for name in sorted(by_band, key=band_order):
-        b = by_band[name]
+    for name in sorted(bands, key=band_order):
+        b = bands[name]
+        n, k = int(b["n"]), int(b.get("converted", 0))
         deciles.append(
             {
                 "band": name,
-                "targeted": b["targeted"],
-                "converted": b["converted"],
-                "conversion_rate": _rate(b["converted"], b["targeted"]),
-                "revenue": round(b["revenue"], 2),
+                "targeted": n,
+                "converted": k,
+                "conversion_rate": _rate(k, n),
+                "revenue": round(b.get("revenue", 0.0), 2),
             }
         )
     return {
         "targeted": targeted,
-        "with_outcome": len(counted),
-        "untargeted_outcomes": len(outcomes) - len(counted),
+        "with_outcome": seen,
+        "untargeted_outcomes": int(counts.get(counter("seen", UNTARGETED, "-"), 0)),
         "delivered": delivered,
         "replied": replied,
         "converted": converted,

@@ -24,10 +24,11 @@ from chalicelib.audiences.extract import ExtractStats
 from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
 from chalicelib.audiences.models import ExtractMessage
 from chalicelib.audiences.service import PROGRESS_EVERY_S, ExtractionService
-from chalicelib.campaigns import control, planning, roi
+from chalicelib.campaigns import control, planning, roi, tally
 from chalicelib.campaigns.models import OutcomeIn
 from chalicelib.campaigns.outcome_file import parse_outcome_file
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
+from chalicelib.campaigns.tally import TallyStore
 from chalicelib.core.bounds import Bounded, Seed
 from chalicelib.core.ddb import from_item, to_item
 from chalicelib.core.errors import ApiError
@@ -49,6 +50,9 @@ CAMPAIGN_SYNC_LIMIT = 2_000
 # larger ones go to S3 and are recorded by the `extract` function as a task.
 OUTCOMES_SYNC_BYTES = 32 * 1024
 OUTCOMES_TASK_PREFIX = "oc_"
+# Building a campaign's report counters (tally.py) for a campaign that has none (created
+# before they existed): "rt_" + the campaign id's hex, so one campaign is one task id.
+TALLY_TASK_PREFIX = "rt_"
 # Rejected lines kept in the task record (the count is always complete).
 MAX_REJECTED_KEPT = 1000
 OUTCOMES_CHUNK = 500
@@ -100,6 +104,7 @@ class CampaignService:
     outcomes: OutcomeStore
     extraction: ExtractionService
     jobs: JobStore
+    tally: TallyStore
 
     # -- records ---------------------------------------------------------------------
     def recent(self, limit: int) -> list[dict[str, Any]]:
@@ -186,7 +191,53 @@ class CampaignService:
         fields: dict[str, Any] = {"status": "ready", "targeted": targeted, "ready_at": now_iso()}
         if held_out:
             fields["control_count"] = held_out
+        # The counters first: a report read meanwhile still sees `building` (no figures
+        # yet) rather than a ready campaign without counters, which it would recompute.
+        c = self.get(campaign_id)
+        if c is not None:
+            self.tally.begin(campaign_id, force=True)
+            self._build_tally(c)
         self._update(campaign_id, fields)
+
+    # -- the report's counters (tally.py) ------------------------------------------------
+    def build_tally(self, campaign_id: str, force: bool = False) -> bool:
+        """Seed the counters from the snapshot, then re-apply the outcomes recorded so
+        far: the task a report starts for a campaign created before counters existed
+        (a new campaign's are built by `audience_ready`). One BatchWriteItem per 25
+        contacts."""
+        c = self.get(campaign_id)
+        if c is None or c.get("status") != "ready":
+            return False
+        if not self.tally.begin(campaign_id, force=force):
+            return False
+        self._build_tally(c)
+        return True
+
+    def _build_tally(self, c: Mapping[str, Any]) -> None:
+        campaign_id = c["campaign_id"]
+        self.tally.seed(campaign_id, tally.members_of(self.snapshot_rows(c)))
+        batch: list[Outcome] = []
+        for o in self.outcomes.of_campaign(campaign_id):
+            batch.append(o)
+            if len(batch) >= OUTCOMES_CHUNK:
+                self.tally.apply(batch)
+                batch = []
+        self.tally.apply(batch)
+        self.tally.complete(campaign_id)
+
+    def run_tally_task(self, task_id: str) -> None:
+        self.build_tally(CAMPAIGN_PREFIX + task_id.removeprefix(TALLY_TASK_PREFIX), force=True)
+
+    def _start_tally_task(self, campaign_id: str) -> bool:
+        """Claim the build (one reader wins) and queue it for the `extract` function."""
+        if not self.tally.begin(campaign_id):
+            return False
+        task_id = TALLY_TASK_PREFIX + campaign_id.removeprefix(CAMPAIGN_PREFIX)
+        self.extraction.sqs.send_message(
+            QueueUrl=self.extraction.queue_url(),
+            MessageBody=ExtractMessage(task_id=task_id).model_dump_json(),
+        )
+        return True
 
     def on_task_done(self, job: Mapping[str, Any]) -> None:
         if job.get("campaign_id"):
@@ -452,20 +503,8 @@ class CampaignService:
 
     def outcomes_of(self, campaign_id: str) -> dict[str, roi.ContactOutcome]:
         per: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        kwargs: dict[str, Any] = {
-            "TableName": self.outcomes.table_name,
-            "IndexName": "by_campaign",
-            "KeyConditionExpression": "campaign_id = :c",
-            "ExpressionAttributeValues": {":c": {"S": campaign_id}},
-        }
-        while True:
-            resp = self.dynamodb.query(**kwargs)
-            for raw in resp["Items"]:
-                item = from_item(raw)
-                per[item["e164"]].append(item)
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        for o in self.outcomes.of_campaign(campaign_id):
+            per[o.e164].append(o.model_dump())
         return {
             e: roi.fold_records(sorted(recs, key=lambda r: str(r.get("recorded_at"))))
             for e, recs in per.items()
@@ -505,26 +544,34 @@ class CampaignService:
                 out["written"] = task.get("written")
                 out["task_status"] = task.get("status")
             return out
-        scores = self.targeted_scores(c)
-        outcomes = self.outcomes_of(campaign_id)
-        held = self.targeted_scores(c, control.CONTROL) if c.get("control_share") else {}
-        measured = {e: o for e, o in outcomes.items() if e not in held}
-        out.update(roi.campaign_report(scores, measured, c["cost_per_message"]))
+        agg = self.tally.read(campaign_id)
+        if agg is not None and agg.get("state") == tally.COMPLETE:
+            counts = tally.counts(agg)
+        else:
+            # No counters yet (a campaign from before them, or being built): computed
+            # from the snapshot and every outcome, as they will be once built.
+            self._start_tally_task(campaign_id)
+            counts = self._recount(c)
+        out.update(roi.report_from_counts(counts, c["cost_per_message"]))
         if c.get("control_share"):
             # What the campaign caused: its treatment against the held-out contacts,
             # whose conversions are recorded the same way (outcomes API / CSV).
-            groups = {
-                **dict.fromkeys(scores, control.TREATMENT),
-                **dict.fromkeys(held, control.CONTROL),
-            }
+            held_out = sum(
+                v for k, v in counts.items() if k.startswith("n|" + control.CONTROL + "|")
+            )
             out["control"] = {
                 "share": c["control_share"],
                 "seed": c.get("control_seed"),
-                "held_out": len(held),
-                "lift": control.lift(
-                    groups,
-                    {**scores, **held},
-                    (e for e, o in outcomes.items() if o.converted),
-                ),
+                "held_out": int(held_out),
+                "lift": control.lift_from_counts(counts),
             }
         return out
+
+    def _recount(self, c: Mapping[str, Any]) -> dict[str, float]:
+        groups: dict[str, str] = {}
+        scores: dict[str, float | None] = {}
+        for rec in self.snapshot_rows(c):
+            s = rec.get("score") or ""
+            groups[rec["e164"]] = rec.get("group") or control.TREATMENT
+            scores[rec["e164"]] = float(s) if s else None
+        return roi.counts_of(groups, scores, self.outcomes_of(c["campaign_id"]))

@@ -138,6 +138,23 @@ class ContactStore:
             }
         return out
 
+    def count_from_upload(self, upload_id: str) -> int:
+        """Contacts an upload stored (new or existing: `source_uploads` holds it), by a
+        filtered COUNT scan: for an ingest that died without saying, never a request."""
+        total = 0
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Select": "COUNT",
+            "FilterExpression": "contains(source_uploads, :u)",
+            "ExpressionAttributeValues": {":u": {"S": upload_id}},
+        }
+        while True:
+            resp = self._ddb.scan(**kwargs)
+            total += resp["Count"]
+            if "LastEvaluatedKey" not in resp:
+                return total
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     def count(self) -> int:
         """Exact count by scan: for tests and the demo only, never on a request path."""
         total = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.ddb import from_item, to_item
@@ -50,9 +50,12 @@ class JobStore:
             return False
         return True
 
-    def update(self, job_id: str, fields: Mapping[str, Any]) -> None:
+    def update(
+        self, job_id: str, fields: Mapping[str, Any], if_updated_at: str | None = None
+    ) -> bool:
         """Set the given top-level fields (creating the job if it does not exist yet:
-        files dropped straight into S3 have no job until ingest starts)."""
+        files dropped straight into S3 have no job until ingest starts). With
+        `if_updated_at`, only if no one has updated the job since: False otherwise."""
         values = to_item({f":v{i}": v for i, v in enumerate(fields.values())})
         names = {f"#f{i}": k for i, k in enumerate(fields)}
         sets = [f"#f{i} = :v{i}" for i in range(len(fields)) if f":v{i}" in values]
@@ -68,9 +71,17 @@ class JobStore:
             "UpdateExpression": expr.strip(),
             "ExpressionAttributeNames": names,
         }
+        if if_updated_at is not None:
+            kwargs["ConditionExpression"] = "#upd = :upd"
+            names["#upd"] = "updated_at"
+            values[":upd"] = {"S": if_updated_at}
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        self._ddb.update_item(**kwargs)
+        try:
+            self._ddb.update_item(**kwargs)
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def recent(self, kind: str, limit: int) -> list[dict[str, Any]]:
         """The most recently updated jobs of a kind: a Query on the `by_kind` index
@@ -85,3 +96,29 @@ class JobStore:
             Limit=limit,
         )
         return [from_item(i) for i in resp.get("Items", [])]
+
+    def stale(self, kind: str, updated_from: str, updated_before: str) -> Iterator[dict[str, Any]]:
+        """Jobs of a kind last updated in [updated_from, updated_before) that are still
+        `processing` (the `by_kind` index, paged: a window of days, never a scan)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "by_kind",
+            "KeyConditionExpression": "#k = :k AND updated_at BETWEEN :a AND :b",
+            "FilterExpression": "#s = :p",
+            "ExpressionAttributeNames": {"#k": "kind", "#s": "status"},
+            "ExpressionAttributeValues": {
+                ":k": {"S": kind},
+                ":a": {"S": updated_from},
+                ":b": {"S": updated_before},
+                ":p": {"S": "processing"},
+            },
+        }
+        while True:
+            resp = self._ddb.query(**kwargs)
+            for i in resp.get("Items", []):
+                item = from_item(i)
+                if str(item.get("updated_at")) < updated_before:
+                    yield item
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -146,6 +146,12 @@ OUTCOMES = Table(
 # Do-not-contact list: one item per opted-out E.164, with its audit trail.
 OPTOUTS = Table("OptoutsTable", "optouts", Key("e164"))
 CAMPAIGNS = Table("CampaignsTable", "campaigns", Key("campaign_id"))
+# A campaign's report kept as outcomes arrive (chalicelib/campaigns/tally.py): one item
+# per contact (its group, score band and outcome state) and one of counters, so
+# GET /v2/campaigns/{id} reads 2 items whatever the audience's size.
+CAMPAIGN_TALLY = Table(
+    "CampaignTallyTable", "campaign-tally", Key("campaign_id"), range_key=Key("e164")
+)
 # API keys: one item per key, only the SHA-256 of the secret is stored.
 API_KEYS = Table("ApiKeysTable", "api-keys", Key("key_id"))
 # Per-key rate-limit state shared by every API container (GCRA token bucket).
@@ -281,6 +287,7 @@ TABLES: tuple[Table, ...] = (
     OUTCOMES,
     OPTOUTS,
     CAMPAIGNS,
+    CAMPAIGN_TALLY,
     API_KEYS,
     RATE_LIMITS,
     STATS,

@@ -7,7 +7,7 @@ import secrets
 import time
 from typing import Any
 
-from chalice.app import SQSEvent
+from chalice.app import CloudWatchEvent, Rate, SQSEvent
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.core import resources
@@ -187,3 +187,13 @@ def ingest(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.ingest import handler
 
     return handler.handle(event.to_dict(), event.context)
+
+
+# An ingest killed without a word (OOM, SIGKILL) on its last delivery would stay
+# `processing` forever: this finishes it (chalicelib/ingest/stale.py).
+@routes.blueprint.schedule(Rate(5, unit=Rate.MINUTES))
+def finish_stale_uploads(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.wiring import wiring
+
+    r = wiring().finish_stale_uploads()
+    return {"finished": len(r.finished), "retrying": len(r.retrying)}

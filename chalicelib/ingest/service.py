@@ -215,6 +215,8 @@ class IngestService:
                 "progress": 0.0,
                 "started_at": started_at,
                 "updated_at": started_at,
+                # Read by the stale-upload sweep (stale.py) if this invocation dies.
+                "final_attempt": final_attempt,
             },
         )
         logger.info("ingest started", extra={"upload_id": upload_id, "bytes": size})

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from chalicelib.wiring import wiring
 from tests.e2e.own_data import DROPPED, USED, write
 from tools.cli import cli
 from tools.local import http as stack_http
+from tools.local.calls import ThreadCalls
 from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -92,13 +94,18 @@ def test_own_files_train_and_campaign_through_the_cli(stack: LocalStack, tmp_pat
 
     assert stack_http.CALLS, "the CLI made no HTTP call?"
     print(f"timings {timings}; {len(stack_http.CALLS)} HTTP calls")
+    # The report is held to its storage calls below, not to a time.
     report_path = f"/v2/campaigns/{created['campaign_id']}"
+    print(f"report GETs (s): {[round(c[3], 3) for c in stack_http.CALLS if c[1] == report_path]}")
     others = [c for c in stack_http.CALLS if c[1] != report_path]
     slowest = max(others, key=lambda c: c[3])
     assert slowest[3] < GATEWAY_S, slowest
-    # Known, not fixed yet: the campaign report (snapshot CSV + every outcome, ROI by
-    # decile, computed per GET) of 10,000 targeted with 10,000 outcomes measured 36 s
-    # on a loaded moto. Reported here, not hidden; every other call is held to 29 s.
-    slow_reports = [c for c in stack_http.CALLS if c[1] == report_path and c[3] >= GATEWAY_S]
-    if slow_reports:
-        pytest.xfail(f"campaign report over {GATEWAY_S} s: {slow_reports}")
+    # The report is read from the campaign's counters (chalicelib/campaigns/tally.py),
+    # kept as the outcomes were recorded: 2 DynamoDB items for 10,000 targeted with
+    # 10,000 outcomes, no snapshot and no outcome read (it was both, per GET: 33-36 s
+    # on a loaded moto).
+    w = wiring()
+    calls = ThreadCalls(w.clients.dynamodb, w.clients.s3)
+    assert w.campaigns.report(created["campaign_id"]) == report
+    assert calls == ["dynamodb.GetItem", "dynamodb.GetItem"]
+    calls.stop()

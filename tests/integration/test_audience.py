@@ -22,6 +22,7 @@ from chalicelib.audiences.filters import (
     score_of,
 )
 from chalicelib.wiring import wiring
+from tools.local.calls import ThreadCalls
 from tools.local.stack import LocalStack
 from tools.local.synthetic_contacts import LADAS, load
 
@@ -319,6 +320,23 @@ def test_campaign_snapshot_outcomes_roi_and_exclusion(stack: LocalStack) -> None
         assert report["revenue"] == 500.0  # 3 x 150 + 50 (corrected)
         assert report["cost"] == 20.0 and report["roi"] == pytest.approx(24.0)
         assert sum(b["targeted"] for b in report["conversion_by_score_decile"]) == 40
+        # Read from the campaign's counters: 2 DynamoDB items, no snapshot, no outcome.
+        calls = ThreadCalls(w.clients.dynamodb, w.clients.s3)
+        assert w.campaigns.report(cid) == report
+        assert calls == ["dynamodb.GetItem", "dynamodb.GetItem"]
+        # A campaign from before the counters: recomputed (same figures) while the
+        # `extract` function builds them, then read from them.
+        w.clients.dynamodb.delete_item(
+            TableName=w.tally.table_name,
+            Key={"campaign_id": {"S": cid}, "e164": {"S": "#agg"}},
+        )
+        assert http.get(f"/v2/campaigns/{cid}").json() == report
+        assert stack.pump.drain(timeout_s=60)
+        assert (w.tally.read(cid) or {}).get("state") == "complete"
+        calls.clear()
+        assert w.campaigns.report(cid) == report
+        assert calls == ["dynamodb.GetItem", "dynamodb.GetItem"]
+        calls.stop()
         # The scoring model's training data has them.
         assert any(o.campaign_id == cid for o in w.outcomes.for_contact(phones[0]))
         # A later extraction excluding this campaign never returns its audience.

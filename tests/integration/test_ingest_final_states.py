@@ -303,6 +303,90 @@ def test_sigkill_mid_file_then_redelivery_counts_every_row_once(stack: LocalStac
         assert contact["attributes"] == expected
 
 
+def test_sigkill_on_the_last_delivery_ends_partial_with_what_is_stored(stack: LocalStack) -> None:
+    """A kill (OOM) on the message's last delivery: no redelivery comes, and the job
+    would stay `processing`. The stale-upload sweep (chalicelib/ingest/stale.py) ends it
+    `partial`, error `worker_killed`, `counts.stored` = the contacts really stored."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from chalicelib.core import resources
+
+    w = wiring()
+    bucket = w.settings.data_bucket
+    w.clients.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    rows = [["nombre", "telefono"]] + [[f"N{i}", f"55{i:08d}"] for i in range(1500)]
+    key = "uploads/sin_memoria.csv"
+    w.clients.s3.put_object(Bucket=bucket, Key=key, Body=csv_bytes(rows))
+    etag = w.clients.s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    note = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "eTag": etag}},
+            }
+        ]
+    }
+    last = resources.INGEST.max_receive_count
+    event = {
+        "Records": [
+            {
+                "messageId": "m-oom",
+                "receiptHandle": "rh",
+                "body": json.dumps(note),
+                "attributes": {"ApproximateReceiveCount": str(last)},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_CHILD, json.dumps(event), "60"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=dict(os.environ),
+        capture_output=True,
+        timeout=60,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    upload_id = upload_id_for(key, etag)
+    assert job(upload_id)["status"] == "processing"
+    assert job(upload_id)["final_attempt"] is True
+    # Not yet stale: an invocation may still be running it.
+    assert w.finish_stale_uploads().finished == []
+    assert job(upload_id)["status"] == "processing"
+
+    result = w.finish_stale_uploads(stale_after_s=0)  # as if 20 minutes had passed
+    assert result.finished == [upload_id]
+    j = job(upload_id)
+    stored = w.contacts.count()
+    assert 300 <= stored < 1500
+    assert j["status"] == "partial" and j["error"]["code"] == "worker_killed", j
+    assert j["counts"]["stored"] == stored  # exact: what the contacts table holds
+    assert j["finished_at"]
+    # Finished once: the next sweep leaves it alone.
+    assert w.finish_stale_uploads(stale_after_s=0).finished == []
+    # A kill on an earlier delivery is not final: back to `retrying`, for the redelivery.
+    w.jobs.update(
+        "up_0123456789abcdef",
+        {
+            "kind": "upload",
+            "status": "processing",
+            "final_attempt": False,
+            "updated_at": j["started_at"],
+        },
+    )
+    again = w.finish_stale_uploads(stale_after_s=0)
+    assert again.retrying == ["up_0123456789abcdef"] and again.finished == []
+    assert job("up_0123456789abcdef")["status"] == "retrying"
+
+
 def test_xlsx_over_the_size_cap_is_not_spooled(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:

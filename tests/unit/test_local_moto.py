@@ -105,3 +105,97 @@ def test_concurrent_updates_of_one_item_each_see_the_other_once_serialized(
         DynamoHandler._alcance_serialized = flag  # type: ignore[attr-defined]
     assert not racy  # the race this guards against, reproduced
     assert serialized
+
+
+def test_a_write_holds_the_stripes_of_the_items_it_touches_in_one_order() -> None:
+    """One stripe per table + key: the same item always maps to the same lock, a
+    transaction or batch takes each of its items' stripes once, sorted (two writers
+    never wait on each other in opposite orders)."""
+    from types import SimpleNamespace
+
+    import tools.local.moto_server as ms
+
+    tables = {
+        "t": SimpleNamespace(hash_key_attr="pk", range_key_attr=None),
+        "r": SimpleNamespace(hash_key_attr="pk", range_key_attr="sk"),
+    }
+    backend = SimpleNamespace(get_table=lambda n: tables[n])
+
+    def one(pk: str, sk: str | None = None) -> dict[str, object]:
+        return {"pk": {"S": pk}, **({"sk": {"S": sk}} if sk else {})}
+
+    put = ms.write_keys(
+        "put_item", {"TableName": "t", "Item": {**one("a"), "x": {"N": "1"}}}, backend
+    )
+    upd = ms.write_keys("update_item", {"TableName": "t", "Key": one("a")}, backend)
+    assert put == upd and ms.stripes_of(put) == ms.stripes_of(upd)
+    # Same hash key, another sort key: another item.
+    assert ms.write_keys("delete_item", {"TableName": "r", "Key": one("a", "1")}, backend) != (
+        ms.write_keys("delete_item", {"TableName": "r", "Key": one("a", "2")}, backend)
+    )
+    many = [one(f"n{i}") for i in range(40)]
+    tx = {"TransactItems": [{"Put": {"TableName": "t", "Item": k}} for k in many]}
+    batch = {"RequestItems": {"t": [{"DeleteRequest": {"Key": k}} for k in reversed(many)]}}
+    tx_stripes = ms.stripes_of(ms.write_keys("transact_write_items", tx, backend))
+    assert tx_stripes == sorted(set(tx_stripes))
+    assert tx_stripes == ms.stripes_of(ms.write_keys("batch_write_item", batch, backend))
+    assert 1 < len(tx_stripes) < ms.STRIPES
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """moto's rollback restored whole-table copies; `cheap_transactions` restores the
+    items the transaction touched: written, created and deleted ones alike."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    import tools.local.moto_server as ms
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for k, v in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
+        monkeypatch.setenv(k, v)
+    ms.cheap_transactions()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="c",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for k in ("a", "b", "other"):
+            ddb.put_item(TableName="c", Item={"k": {"S": k}, "n": {"N": "1"}})
+
+        def scan() -> dict[str, str]:
+            return {i["k"]["S"]: i["n"]["N"] for i in ddb.scan(TableName="c")["Items"]}
+
+        before = scan()
+        ops: list[dict[str, object]] = [
+            {"Put": {"TableName": "c", "Item": {"k": {"S": "a"}, "n": {"N": "2"}}}},
+            {"Put": {"TableName": "c", "Item": {"k": {"S": "new"}, "n": {"N": "2"}}}},
+            {"Delete": {"TableName": "c", "Key": {"k": {"S": "b"}}}},
+            {
+                "Update": {
+                    "TableName": "c",
+                    "Key": {"k": {"S": "other"}},
+                    "UpdateExpression": "SET n = :two",
+                    "ConditionExpression": "n = :nine",  # fails: cancels everything
+                    "ExpressionAttributeValues": {":two": {"N": "2"}, ":nine": {"N": "9"}},
+                }
+            },
+        ]
+        with pytest.raises(ClientError) as exc:
+            ddb.transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
+        assert exc.value.response["Error"]["Code"] == "TransactionCanceledException"
+        assert scan() == before
+        ops[-1] = {
+            "ConditionCheck": {
+                "TableName": "c",
+                "Key": {"k": {"S": "other"}},
+                "ConditionExpression": "attribute_exists(k)",
+            }
+        }
+        ddb.transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
+        assert scan() == {"a": "2", "new": "2", "other": "1"}

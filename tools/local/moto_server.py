@@ -23,30 +23,75 @@ import logging
 import os
 import signal
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
-# DynamoDB's write actions (each reads the item first: conditions, update expressions,
-# the returned old image); moto runs them unlocked on a threaded server.
+# DynamoDB's write actions (UpdateItem, conditional puts and deletes, transactions read
+# the item first: conditions, update expressions, the returned old image); moto runs
+# them unlocked on a threaded server. Plain puts and batch writes are locked too: one
+# landing between an UpdateItem's read and its write would be lost. PartiQL
+# (execute_statement) is not used by the platform and not locked.
 _ITEM_WRITES = (
     "put_item",
     "update_item",
     "delete_item",
     "batch_write_item",
     "transact_write_items",
-    "execute_statement",
 )
+# Locks striped by table + key: writes on one item are serialized, writes on different
+# items almost never wait for each other (two of 64 stripes collide 1 time in 64).
+STRIPES = 64
+
+
+def _key_of(backend: Any, table_name: str, item: dict[str, Any]) -> tuple[str, str, str]:
+    """(table, hash key, range key) of an item or a Key, as DynamoDB JSON strings."""
+    try:
+        table = backend.get_table(table_name)
+    except Exception:  # an unknown table: moto answers the error itself
+        return (table_name, "", "")
+    hash_value = item.get(table.hash_key_attr)
+    range_value = item.get(table.range_key_attr) if table.range_key_attr else None
+    return (table_name, repr(hash_value), repr(range_value))
+
+
+def write_keys(action: str, body: dict[str, Any], backend: Any) -> list[tuple[str, str, str]]:
+    """The items one write action touches."""
+    if action == "put_item":
+        return [_key_of(backend, body["TableName"], body.get("Item") or {})]
+    if action in ("update_item", "delete_item"):
+        return [_key_of(backend, body["TableName"], body.get("Key") or {})]
+    keys: list[tuple[str, str, str]] = []
+    if action == "batch_write_item":
+        for table_name, requests in (body.get("RequestItems") or {}).items():
+            for r in requests:
+                item = (r.get("PutRequest") or {}).get("Item") or (
+                    r.get("DeleteRequest") or {}
+                ).get("Key")
+                keys.append(_key_of(backend, table_name, item or {}))
+    elif action == "transact_write_items":
+        for t in body.get("TransactItems") or []:
+            op: dict[str, Any] = next(iter(t.values()), {})
+            item = op.get("Item") or op.get("Key") or {}
+            keys.append(_key_of(backend, op.get("TableName", ""), item))
+    return keys
+
+
+def stripes_of(keys: list[tuple[str, str, str]]) -> list[int]:
+    """Sorted, distinct: every writer takes its stripes in the same order (no deadlock)."""
+    return sorted({zlib.crc32("\x00".join(k).encode()) % STRIPES for k in keys})
 
 
 def serialize_dynamodb_writes() -> None:
-    """Make moto's DynamoDB writes atomic, as DynamoDB's are per item. moto's
+    """Make moto's DynamoDB writes atomic per item, as DynamoDB's are. moto's
     `update_item` deep-copies the old item, then applies the update, with no lock: two
     concurrent UpdateItems on one contact (two platforms' validators) could both copy
-    the old item (its request handler copies it before the backend applies the
-    update), so each returned an old image without the other's platform, neither
+    the old item, so each returned an old image without the other's platform, neither
     saw the six platforms settled and the contact was never sent to scoring (~1% of
-    contacts on the local stack). One lock for all of a process's DynamoDB writes: the
-    work under it is pure Python, serialized by the GIL anyway. Idempotent."""
+    contacts on the local stack). Each write holds the locks of the items it touches
+    (one stripe per table + key), not one lock for all writes: the first version, one
+    global lock, made the 2,000-contact fault test miss its drain. Idempotent."""
+    import contextlib
     import functools
     import threading
 
@@ -54,26 +99,100 @@ def serialize_dynamodb_writes() -> None:
 
     if getattr(DynamoHandler, "_alcance_serialized", False):
         return
-    lock = threading.RLock()
+    locks = [threading.RLock() for _ in range(STRIPES)]
     for name in _ITEM_WRITES:
         original = getattr(DynamoHandler, name)
 
-        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
+        def locked(
+            self: Any, *args: Any, _original: Any = original, _name: str = name, **kwargs: Any
+        ) -> Any:
+            try:
+                stripes = stripes_of(write_keys(_name, self.body, self.dynamodb_backend))
+            except Exception:  # a malformed request: moto answers the error itself
+                stripes = []
+            with contextlib.ExitStack() as held:
+                for i in stripes:
+                    held.enter_context(locks[i])
                 return _original(self, *args, **kwargs)
 
         setattr(DynamoHandler, name, functools.wraps(original)(locked))
     DynamoHandler._alcance_serialized = True  # type: ignore[attr-defined]
 
 
+def cheap_transactions() -> None:
+    """moto's TransactWriteItems deep-copies every table it touches, once per item, to
+    roll back on a failed condition: a 100-item transaction on a 10,000-item table made
+    100 copies of it and ran past botocore's 30 s read timeout. Here only the items the
+    transaction touches are backed up, and put back (or deleted) if it is cancelled;
+    what it writes, refuses and answers is moto's own. Atomic with respect to other
+    writers under `serialize_dynamodb_writes` (the transaction holds its items' locks).
+    Idempotent."""
+    import copy
+    import threading
+    import types
+
+    from moto.dynamodb import models
+
+    if getattr(models.DynamoDBBackend, "_alcance_cheap_tx", False):
+        return
+    original = models.DynamoDBBackend.transact_write_items
+    state = threading.local()
+
+    def deepcopy(obj: Any, memo: Any = None) -> Any:
+        # Inside a transaction moto's whole-table backup is skipped (the same object:
+        # its rollback assignment is then a no-op); everything else copies as usual.
+        if getattr(state, "active", False) and isinstance(obj, models.Table):
+            return obj
+        return copy.deepcopy(obj, memo)
+
+    models.copy = types.SimpleNamespace(  # type: ignore[assignment]
+        **{**{k: getattr(copy, k) for k in ("copy", "Error")}, "deepcopy": deepcopy}
+    )
+
+    def transact(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backups: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+        for t in transact_items:
+            _, op = next(iter(t.items()))
+            name = op.get("TableName")
+            if name not in self.tables:
+                continue
+            table = self.tables[name]
+            src = op.get("Item") or op.get("Key") or {}
+            key = {table.hash_key_attr: src.get(table.hash_key_attr)}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = src.get(table.range_key_attr)
+            if any(v is None for v in key.values()):
+                continue  # moto refuses it itself
+            current = self.get_item(name, key)
+            old = copy.deepcopy(current.to_json()["Attributes"]) if current else None
+            backups.append((name, key, old))
+        state.active = True
+        try:
+            original(self, transact_items)
+        except Exception:
+            for name, key, old in reversed(backups):
+                if old is None:
+                    if self.get_item(name, key) is not None:
+                        self.delete_item(name, key)
+                else:
+                    self.put_item(name, old)
+            raise
+        finally:
+            state.active = False
+
+    models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
+    models.DynamoDBBackend._alcance_cheap_tx = True  # type: ignore[attr-defined]
+
+
 def tune_moto() -> None:
     """Quiet access log; the list of moto's modules read once (it cannot change while
-    the server runs). Call before the server handles its first request.
-
-    Not applied yet: `serialize_dynamodb_writes` (one lock for every write) made the
-    2,000-contact fault test miss its 240 s drain on 2 shared cores; it needs a lock
-    per item. Until then the settled-but-unscored sweep catches what the race loses."""
+    the server runs); DynamoDB writes atomic per item (`serialize_dynamodb_writes`);
+    transactions that back up their items, not whole tables (`cheap_transactions`).
+    Call before the server handles its first request."""
     import moto.backends
+
+    serialize_dynamodb_writes()
+    cheap_transactions()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     modules = tuple(moto.backends.list_of_moto_modules())

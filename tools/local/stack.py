@@ -200,6 +200,13 @@ class LocalStack:
                 self._sweep_key = r.next_key
                 if r.sent:
                     logger.warning(f"sent {r.sent} settled, unscored contacts to score")
+                # What the scheduled `finish_stale_uploads` function does deployed.
+                stale = wiring().finish_stale_uploads()
+                if stale.finished or stale.retrying:
+                    logger.warning(
+                        f"stale uploads: {len(stale.finished)} finished, "
+                        f"{len(stale.retrying)} back to retrying"
+                    )
             except Exception:  # moto stopping, a reset: the next run tries again
                 logger.debug("rescore sweep failed", exc_info=True)
 
