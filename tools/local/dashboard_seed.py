@@ -114,6 +114,7 @@ def seed(
         deltas.append(aggregates.new_contact_deltas(item["state_code"], item["lada"]))
         deltas.append(aggregates.score_deltas(None, item.get("score")))
         deltas.append(aggregates.platform_deltas(None, item.get("platforms")))
+        deltas.append(aggregates.contact_deltas(None, aggregates.ContactView.of(item)))
         out.total += 1
         out.by_state[item["state_code"]] += 1
         out.e164s.append(item["e164"])
