@@ -201,3 +201,50 @@ def test_a_repeated_transition_moves_nothing() -> None:
     assert ag.contact_deltas(view, view.with_score(40)) == Counter()
     after = view.with_platforms({"sms": {"status": "valid"}})
     assert ag.contact_deltas(after, after.with_platforms({"sms": {"status": "valid"}})) == Counter()
+
+
+def test_a_conversion_counts_once_per_recipient_in_its_state() -> None:
+    """The map's conversions: counted only when the conditional write says it is the
+    recipient's first conversion in that campaign (a repeated report moves nothing)."""
+    from typing import Any, cast
+
+    from chalicelib.messaging.feedback import FeedbackService
+    from chalicelib.messaging.links import Link
+
+    class Messages:
+        def __init__(self) -> None:
+            self.converted: set[tuple[str, str]] = set()
+
+        def first_time(self, cid: str, e164: str, field: str, at: str, **extra: Any) -> bool:
+            new = (cid, e164) not in self.converted
+            self.converted.add((cid, e164))
+            return new
+
+        def get(self, cid: str, e164: str) -> dict[str, Any]:
+            return {"state_code": "JAL" if e164.startswith("+5233") else None}
+
+    class Links:
+        def resolve(self, code: str) -> Link:
+            return Link(code, "cmp_1", {"a": "+523312345678", "b": "+528112345678"}[code], "u")
+
+    class Outcomes:
+        def record_many(self, outcomes: object) -> int:
+            return 1
+
+    applied: Counter[tuple[str, str]] = Counter()
+
+    class Sink:
+        def safe_apply(self, deltas: ag.Deltas) -> None:
+            applied.update(deltas)
+
+    svc = FeedbackService(
+        messages=cast(Any, Messages()),
+        outcomes=cast(Any, Outcomes()),
+        optouts=cast(Any, None),
+        statuses=cast(Any, None),
+        links=cast(Any, Links()),
+        counters=Sink(),
+    )
+    for code in ("a", "a", "b", "a"):
+        svc.conversion(code, 10.0)
+    assert applied == Counter({(ag.STATE_ITEM, "conv#JAL"): 1, (ag.STATE_ITEM, "conv#??"): 1})
