@@ -136,7 +136,9 @@ class Stats:
         """The exact number of contacts (not opted out) matching these filters, from the
         cells; None when they cannot say: a score range off the band edges, or contacts
         stored before the cells existed (`in_cells` short of `total`). One BatchGetItem
-        of the state x band items (two round trips without a state filter)."""
+        of the smallest items that answer (`aggregates.count_keys`: per state without a
+        platform filter, per state x band with one, the full cells with more); two round
+        trips without a state filter."""
         bands = aggregates.bands_for(min_score, max_score)
         if bands is None:
             return None
@@ -145,7 +147,7 @@ class Stats:
             return 0  # only "no single state" asked: `matches` never places one there
         keys = [aggregates.CONTACTS]
         if wanted:
-            keys += [aggregates.cell_item(s, b) for s in wanted for b in bands]
+            keys += aggregates.count_keys(wanted, bands, len(platforms))
         items = self.read(keys)
         contacts = items.get(aggregates.CONTACTS) or {}
         total = int(contacts.get("total", 0))
@@ -153,6 +155,5 @@ class Stats:
             return None
         if not wanted:
             every = [k.partition("#")[2] for k, v in contacts.items() if k.startswith("state#")]
-            items = self.read([aggregates.cell_item(s, b) for s in every for b in bands])
-        cells = [v for k, v in items.items() if k.startswith(aggregates.CELL_PREFIX)]
-        return aggregates.cell_count(cells, ladas, platforms)
+            items = self.read(aggregates.count_keys(every, bands, len(platforms)))
+        return aggregates.count_from(items, bands, ladas, platforms)

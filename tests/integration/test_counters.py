@@ -132,7 +132,9 @@ def test_cells_equal_a_full_scan_after_the_pipeline_and_redeliveries(
         expected.update(ag.contact_deltas(None, v))
     states = {v.state for v in views} | {ag.UNKNOWN}
     keys = [ag.cell_item(s, b) for s in states for b in [*"0123456789", ag.UNSCORED]]
+    keys += [ag.platform_cell_item(s, b) for s in states for b in [*"0123456789", ag.UNSCORED]]
     keys += [ag.STATE_ITEM, *(ag.MUNI_PREFIX + s for s in states)]
+    keys += [ag.LADA_BANDS + s for s in states]
     stored = w.stats.read(keys)
     got = Counter({(k, a): n for k, item in stored.items() for a, n in item.items() if n})
     want = Counter({k: n for k, n in expected.items() if k[0] != ag.CONTACTS})
@@ -145,6 +147,7 @@ def test_cells_equal_a_full_scan_after_the_pipeline_and_redeliveries(
         {"states": ["JAL"]},
         {"states": ["JAL", "NL"], "min_score": 0},
         {"ladas": ["81"], "platforms": {"sms": ["valid"]}},
+        {"states": ["JAL"], "platforms": {"sms": ["valid"], "whatsapp": ["valid", "invalid"]}},
     ):
         r = api.post("/v2/contacts/count", json=filters)
         assert r.status_code == 200, r.text
