@@ -105,13 +105,12 @@ def seed(
     # state x band items, so they are summed over the whole seed and written once at
     # the end (one UpdateItem per item and 50 cells) instead of per chunk.
     cells: aggregates.Deltas = Counter()
+    CELL_FAMILIES = (aggregates.CELL_PREFIX, aggregates.LADA_BANDS, aggregates.PLATFORM_CELLS)
     cells_lock = threading.Lock()
 
     def write(items: list[dict[str, Any]], moved: aggregates.Deltas) -> None:
         batch_write(ddb, contacts_table, [{"PutRequest": {"Item": to_item(i)}} for i in items])
-        celled = Counter(
-            {k: v for k, v in moved.items() if k[0].startswith(aggregates.CELL_PREFIX)}
-        )
+        celled = Counter({k: v for k, v in moved.items() if k[0].startswith(CELL_FAMILIES)})
         with cells_lock:
             cells.update(celled)
         stats.apply(Counter({k: v for k, v in moved.items() if k not in celled}))
