@@ -118,6 +118,7 @@ class Wiring:
             self.clients.dynamodb,
             self.settings.name(resources.OPTOUTS.suffix),
             self.settings.name(resources.CONTACTS.suffix),
+            stats=self.stats,
         )
 
     @cached_property
@@ -138,6 +139,7 @@ class Wiring:
             bucket=self.settings.data_bucket,
             queue_url=lambda: self.clients.queue_url(resources.EXTRACT.suffix),
             exclusions=lambda f: self.campaigns.exclusions(f),
+            counters=self.stats,
         )
 
     @cached_property
@@ -244,6 +246,7 @@ class Wiring:
                 stats=self.stats,
             ),
             links=self.links,
+            counters=self.stats,
         )
 
     # -- compliance (chalicelib/compliance): REPEP list and consent records.

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
 from chalicelib.core.ddb import MAX_BATCH_GET, batch_get, chunks, from_item
+from chalicelib.core.stats import Stats
+from chalicelib.domain import aggregates
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -44,10 +46,18 @@ class OptOutEvent:
 
 
 class OptOutStore:
-    def __init__(self, dynamodb: DynamoDBClient, table_name: str, contacts_table: str) -> None:
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient,
+        table_name: str,
+        contacts_table: str,
+        stats: Stats | None = None,
+    ) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
         self.contacts_table = contacts_table
+        # The live count's cells leave opted-out contacts out (chalicelib/core/stats.py).
+        self._stats = stats
 
     def add(self, e164: str, event: OptOutEvent) -> bool:
         """Record an opt-out (idempotent in effect). True if the number was not on the list."""
@@ -89,16 +99,22 @@ class OptOutStore:
 
     def _flag_contact(self, e164: str) -> None:
         try:
-            self._ddb.update_item(
+            resp = self._ddb.update_item(
                 TableName=self.contacts_table,
                 Key={"e164": {"S": e164}},
                 UpdateExpression="SET opt_out = :t",
                 ConditionExpression="attribute_exists(e164)",
                 ExpressionAttributeValues={":t": {"BOOL": True}},
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+            return
+        old = from_item(resp.get("Attributes") or {})
+        if self._stats is not None and old.get("opt_out") is not True:
+            view = aggregates.ContactView.of(old)
+            self._stats.safe_apply(aggregates.contact_deltas(view, replace(view, opted_out=True)))
 
     def get(self, e164: str) -> dict[str, Any] | None:
         item = self._ddb.get_item(

@@ -16,6 +16,7 @@ from chalicelib.audiences.filters import SYNC_LIMIT, AudienceFilters, ExtractReq
 from chalicelib.audiences.models import ExtractMessage
 from chalicelib.core.jobs import JobStore
 from chalicelib.core.logging import logger
+from chalicelib.core.stats import Stats
 from chalicelib.domain.clock import now_iso
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class ExtractionService:
     bucket: str
     queue_url: Callable[[], str]
     exclusions: Exclusions
+    # The live count's cells (chalicelib/core/stats.py); None: always a bounded count.
+    counters: Stats | None = None
 
     def presign(self, key: str) -> str:
         return str(
@@ -188,18 +191,46 @@ class ExtractionService:
 
     def count(self, filters: AudienceFilters, cap: int = COUNT_CAP) -> dict[str, Any]:
         """The audience builder's live count: what an extraction of every match would
-        return, counted up to `cap` (`capped`: there are at least that many)."""
+        return. `method` says how it was counted:
+        - `counters`: summed from the maintained cells (states, LADAs, platform statuses,
+          a score range on band edges): exact, never capped, before the do-not-contact
+          re-check (numbers on the list that are contacts without the opt-out flag);
+        - `bounded_count`: anything else (attributes, municipality, line type, campaign
+          exclusions, a score range off the band edges) is counted by reading, up to
+          `cap` (`capped`: there are at least that many)."""
         t0 = time.perf_counter()
         req = ExtractRequest(amount=cap, **filters.model_dump(by_alias=True))
+        n = self._cell_count(req)
+        if n is not None:
+            return {
+                "count": n,
+                "method": "counters",
+                "exact": True,
+                "capped": False,
+                "before_do_not_contact": True,
+                "cap": None,
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
         n = self.extractor.count(req, cap, self.exclusions(req))
         return {
             "count": n,
+            "method": "bounded_count",
+            "exact": n < cap,
             "capped": n >= cap,
             # Counted by the index's key alone: before the do-not-contact re-check.
             "before_do_not_contact": self.extractor.key_countable(req),
             "cap": cap,
             "seconds": round(time.perf_counter() - t0, 3),
         }
+
+    def _cell_count(self, req: ExtractRequest) -> int | None:
+        if self.counters is None or (
+            req.municipalities or req.line_types or req.attributes or req.needs_exclusions
+        ):
+            return None
+        return self.counters.cell_count(
+            req.states, req.ladas, req.platforms, req.min_score, req.max_score
+        )
 
     def get_task(self, task_id: str) -> dict[str, Any] | None:
         job = self.jobs.get(task_id)

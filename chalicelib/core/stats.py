@@ -26,6 +26,7 @@ ScorePair = tuple[float | None, float | None]
 # "#a123 :v123" clauses), but moto's parser cost grows faster than linearly (measured:
 # 10 clauses 10 ms, 50: 31 ms, 100: 76 ms) and fails with a 500 at 200.
 ADDS_PER_UPDATE = 50
+ViewPair = tuple[aggregates.ContactView | None, aggregates.ContactView | None]
 PlatformPair = tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]
 
 
@@ -60,6 +61,9 @@ class Stats:
 
     def record_platform_transitions(self, pairs: Iterable[PlatformPair]) -> None:
         self.apply(aggregates.merge(aggregates.platform_deltas(o, n) for o, n in pairs))
+
+    def record_contact_changes(self, pairs: Iterable[ViewPair]) -> None:
+        self.apply(aggregates.merge(aggregates.contact_deltas(o, n) for o, n in pairs))
 
     def record_upload_finished(self, status: str, rows: int = 0, rejected: int = 0) -> None:
         self.apply(aggregates.upload_deltas(status, rows, rejected))
@@ -102,9 +106,54 @@ class Stats:
         found = batch_get(self._ddb, self.table_name, "pk", list(keys))
         out: dict[str, dict[str, Any]] = {}
         for item in found:
-            plain = from_item(item)
-            out[str(plain.pop("pk"))] = plain
+            # Every counter is an integer N: read them directly (TypeDeserializer's
+            # Decimals cost more than the call for a few thousand cells).
+            pk = item["pk"]["S"]
+            out[pk] = {
+                k: int(v["N"]) if v.get("N", "").lstrip("-").isdigit() else from_item({k: v})[k]
+                for k, v in item.items()
+                if k != "pk"
+            }
         return out
 
     def summary(self) -> dict[str, Any]:
-        return aggregates.summary(self.read())
+        items = self.read((*aggregates.ITEMS, aggregates.STATE_ITEM))
+        return {**aggregates.summary(items), "states": aggregates.state_measures(items)}
+
+    def municipalities(self, state: str, top: int = 20) -> list[dict[str, Any]]:
+        """A state's municipalities by leads (one GetItem)."""
+        item = self.read([aggregates.MUNI_PREFIX + state]).get(aggregates.MUNI_PREFIX + state)
+        return aggregates.municipalities(item or {}, top)
+
+    def cell_count(
+        self,
+        states: Sequence[str],
+        ladas: Sequence[str],
+        platforms: Mapping[str, Sequence[str]],
+        min_score: float | None,
+        max_score: float | None,
+    ) -> int | None:
+        """The exact number of contacts (not opted out) matching these filters, from the
+        cells; None when they cannot say: a score range off the band edges, or contacts
+        stored before the cells existed (`in_cells` short of `total`). One BatchGetItem
+        of the smallest items that answer (`aggregates.count_keys`: per state without a
+        platform filter, per state x band with one, the full cells with more); two round
+        trips without a state filter."""
+        bands = aggregates.bands_for(min_score, max_score)
+        if bands is None:
+            return None
+        wanted = [s for s in states if s != aggregates.UNKNOWN]
+        if states and not wanted:
+            return 0  # only "no single state" asked: `matches` never places one there
+        keys = [aggregates.CONTACTS]
+        if wanted:
+            keys += aggregates.count_keys(wanted, bands, len(platforms))
+        items = self.read(keys)
+        contacts = items.get(aggregates.CONTACTS) or {}
+        total = int(contacts.get("total", 0))
+        if total == 0 or int(contacts.get(aggregates.IN_CELLS, 0)) != total:
+            return None
+        if not wanted:
+            every = [k.partition("#")[2] for k, v in contacts.items() if k.startswith("state#")]
+            items = self.read(aggregates.count_keys(every, bands, len(platforms)))
+        return aggregates.count_from(items, bands, ladas, platforms)

@@ -35,6 +35,8 @@ from chalicelib.wiring import Wiring
 # a filter that matches little returns a short page and a token, never a long scan.
 MAX_EVAL_PER_CALL = 200
 MAX_CALLS_PER_PAGE = 5
+# Municipalities listed per state on the map's drill-down.
+MUNICIPALITIES_TOP = 15
 ROW_FIELDS = ("e164", *resources.LEAD_ROW_FIELDS)
 # Shown in a row but not projected by `by_rank` (changing a GSI's projection means
 # recreating it): read from the table, or with one BatchGetItem per by_rank page.
@@ -69,6 +71,27 @@ class LeadsQuery(BaseModel):
 )
 def summary(w: Wiring) -> dict[str, Any]:
     return {**w.stats.summary(), "generated_at": now_iso()}
+
+
+@routes.get(
+    "/v2/dashboard/states/{state}/municipalities",
+    scope="read",
+    path_params={"state": "State code (JAL, NL, CDMX...)"},
+    summary=(
+        "Municipios de un estado con sus leads (contadores)",
+        "A state's municipalities with their leads (counters)",
+    ),
+)
+def state_municipalities(w: Wiring, state: str) -> dict[str, Any]:
+    """The map's drill-down: the top municipalities by leads, from the per-state
+    municipality counters (one GetItem; contacts with no municipality are not listed)."""
+    code = state.strip().upper()
+    if not code.isalpha() or len(code) > 8:
+        raise ApiError(
+            400, "bad_state", "Código de estado no válido", "Invalid state code", {"state": state}
+        )
+    top = w.stats.municipalities(code, MUNICIPALITIES_TOP)
+    return {"state": code, "municipalities": top, "top": MUNICIPALITIES_TOP}
 
 
 # --- leads table ------------------------------------------------------------------

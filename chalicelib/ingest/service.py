@@ -112,11 +112,13 @@ class _AsyncContactSink:
             # Only contacts this batch created are counted: re-uploads and redeliveries
             # find them existing, so the dashboard's totals never count one twice.
             created = set(outcome.new)
-            deltas = aggregates.merge(
-                aggregates.new_contact_deltas(r.phone.state_code, r.phone.lada)
-                for r in batch
-                if r.e164 in created
-            )
+            made = [r for r in batch if r.e164 in created]
+            moved = [aggregates.new_contact_deltas(r.phone.state_code, r.phone.lada) for r in made]
+            # The live count's cells: a new contact is unscored and not validated yet.
+            for r in made:
+                view = aggregates.ContactView.of(r.to_item(self._upload_id, self._now))
+                moved.append(aggregates.contact_deltas(None, view))
+            deltas = aggregates.merge(moved)
             with self._deltas_lock:
                 self._deltas.update(deltas)
         self._followups.add(outcome.new + outcome.resumed + outcome.existing)

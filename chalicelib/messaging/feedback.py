@@ -12,6 +12,8 @@ from chalicelib.audiences.optout import OptOutEvent
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
 from chalicelib.core.metrics import metrics
 from chalicelib.core.telemetry import Telemetry
+from chalicelib.domain import aggregates
+from chalicelib.domain.aggregates import Deltas
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
 from chalicelib.messaging.events import Delivery, Reply
@@ -32,6 +34,12 @@ class SmsStatusWriter(Protocol):
         self, e164: str, platform: str, result: PlatformResult, fresh_s: float
     ) -> dict[str, Any] | None: ...
 
+    def flush_transitions(self) -> None: ...
+
+
+class CounterSink(Protocol):
+    def safe_apply(self, deltas: Deltas) -> None: ...
+
 
 @dataclass(frozen=True)
 class ReplyResult:
@@ -49,6 +57,8 @@ class FeedbackService:
     statuses: SmsStatusWriter
     links: LinkStore
     telemetry: Telemetry = field(default_factory=Telemetry)
+    # The dashboard's per-state conversions (the map); None: not counted.
+    counters: CounterSink | None = None
 
     def delivery(self, d: Delivery) -> bool:
         """True when it changed the message (a repeated event changes nothing)."""
@@ -71,6 +81,8 @@ class FeedbackService:
             status = None
         if status is not None:
             self.statuses.write(d.e164, "sms", status, DELIVERY_FRESH_S)
+            # The dashboard counters and the live count's cells follow the new status.
+            self.statuses.flush_transitions()
         metrics.add_metric(
             name="SmsDelivered" if d.delivered else "SmsDeliveryFailed", unit="Count", value=1
         )
@@ -132,7 +144,13 @@ class FeedbackService:
         if link is None:
             return None
         at = now_iso()
-        self.messages.first_time(link.campaign_id, link.e164, "converted_at", at, revenue=revenue)
+        first = self.messages.first_time(
+            link.campaign_id, link.e164, "converted_at", at, revenue=revenue
+        )
+        if first and self.counters is not None:
+            # Once per recipient and campaign (the conditional write said it was the first).
+            msg = self.messages.get(link.campaign_id, link.e164) or {}
+            self.counters.safe_apply(aggregates.conversion_deltas(msg.get("state_code")))
         self.outcomes.record_many(
             [
                 Outcome(

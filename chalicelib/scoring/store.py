@@ -52,6 +52,10 @@ class ScoreStore:
         self._stats = stats
         self._top = top_leads
         self._transitions: list[RankChange] = []
+        # (contact item before the write, new score): the live count's cells move by
+        # what DynamoDB says the item was (ALL_OLD), so concurrent writers of the same
+        # contact (validation, another scorer) never make a transition count twice.
+        self._views: list[tuple[dict[str, Any], float]] = []
         self._lock = threading.Lock()
 
     def load(self, numbers: Sequence[str]) -> list[dict[str, Any]]:
@@ -72,11 +76,14 @@ class ScoreStore:
         """False when the contact no longer exists (deleted between read and write)."""
         now = now or datetime.now(UTC).isoformat(timespec="seconds")
         try:
-            old = self._update(result, now)
+            old_item = self._update(result, now)
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
+        score = old_item.get("score")
+        old = float(score) if score is not None else None
         with self._lock:
             self._transitions.append((result.e164, old, result.score))
+            self._views.append((old_item, result.score))
         return True
 
     def flush_transitions(self) -> None:
@@ -85,14 +92,18 @@ class ScoreStore:
         itself (UPDATED_OLD), so concurrent scorers never count a transition twice."""
         with self._lock:
             changes, self._transitions = self._transitions, []
+            views, self._views = self._views, []
         if self._stats is not None and changes:
-            self._stats.safe_apply(
-                aggregates.merge(aggregates.score_deltas(o, n) for _, o, n in changes)
-            )
+            moved = [aggregates.score_deltas(o, n) for _, o, n in changes]
+            for old_item, score in views:
+                view = aggregates.ContactView.of(old_item)
+                moved.append(aggregates.contact_deltas(view, view.with_score(score)))
+            self._stats.safe_apply(aggregates.merge(moved))
         if self._top is not None:
             self._top.safe_record(changes)
 
-    def _update(self, result: ScoreResult, now: str) -> float | None:
+    def _update(self, result: ScoreResult, now: str) -> dict[str, Any]:
+        """The contact item as it was just before this write."""
         resp = self._ddb.update_item(
             TableName=self.table_name,
             Key={"e164": {"S": result.e164}},
@@ -119,10 +130,9 @@ class ScoreStore:
                 ":s6": {"N": str(Decimal(str(result.conversion_probability)))},
                 ":s7": {"BOOL": result.calibrated},
             },
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",
         )
-        old = (resp.get("Attributes") or {}).get("score")
-        return float(old["N"]) if old else None
+        return from_item(resp.get("Attributes") or {})
 
     def backfill_ranks(self) -> list[str]:
         """Give every scored contact without them its by_rank keys (contacts scored

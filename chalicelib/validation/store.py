@@ -35,8 +35,10 @@ class PlatformStatusStore:
     ) -> None:
         self._ddb = dynamodb
         self.table_name = table_name
-        # Status transitions (old platforms map, changed entry) since the last flush:
-        # the dashboard counters get one ADD per batch, not one write per result.
+        # Status transitions (the contact item before the write, the entries written)
+        # since the last flush: the dashboard counters get one ADD per batch, not one
+        # write per result. Only writes that went through are recorded, with the item as
+        # DynamoDB had it just before (ALL_OLD): a refused or repeated write moves nothing.
         self._stats = stats
         self._transitions: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self._lock = threading.Lock()
@@ -45,13 +47,16 @@ class PlatformStatusStore:
         with self._lock:
             pairs, self._transitions = self._transitions, []
         if self._stats is not None and pairs:
-            self._stats.safe_apply(
-                aggregates.merge(aggregates.platform_deltas(o, n) for o, n in pairs)
-            )
+            moved: list[aggregates.Deltas] = []
+            for old, entries in pairs:
+                moved.append(aggregates.platform_deltas(old.get("platforms") or {}, entries))
+                view = aggregates.ContactView.of(old)
+                moved.append(aggregates.contact_deltas(view, view.with_platforms(entries)))
+            self._stats.safe_apply(aggregates.merge(moved))
 
-    def _changed(self, old: dict[str, Any], platform: str, entry: dict[str, Any]) -> None:
+    def _changed(self, old_item: dict[str, Any], entries: dict[str, Any]) -> None:
         with self._lock:
-            self._transitions.append((old, {platform: entry}))
+            self._transitions.append((old_item, entries))
 
     def platforms_of(self, numbers: Sequence[str]) -> dict[str, dict[str, Any]]:
         """number -> its `platforms` map ({} when none yet), for stored contacts only."""
@@ -103,9 +108,9 @@ class PlatformStatusStore:
             if exc.response["Error"]["Code"] == "ValidationException":
                 raise NoPlatformsMap(e164) from exc
             raise
-        old = dict(from_item(resp["Attributes"]).get("platforms") or {})
-        for platform, entry in entries.items():
-            self._changed(old, platform, entry)
+        old_item = from_item(resp["Attributes"])
+        old = dict(old_item.get("platforms") or {})
+        self._changed(old_item, entries)
         return {**old, **entries}
 
     def write(
@@ -138,8 +143,9 @@ class PlatformStatusStore:
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_OLD",
                 )
-                old = dict(from_item(resp["Attributes"]).get("platforms") or {})
-                self._changed(old, platform, entry)
+                old_item = from_item(resp["Attributes"])
+                old = dict(old_item.get("platforms") or {})
+                self._changed(old_item, {platform: entry})
                 return {**old, platform: entry}
             except self._ddb.exceptions.ConditionalCheckFailedException:
                 return self._current(e164)
@@ -159,8 +165,10 @@ class PlatformStatusStore:
                     ExpressionAttributeValues={":m": {"M": {platform: value}}},
                     ReturnValues="ALL_NEW",
                 )
-                self._changed({}, platform, entry)
-                return dict(from_item(resp["Attributes"]).get("platforms") or {})
+                new_item = from_item(resp["Attributes"])
+                # The item had no `platforms` map (the condition): before = after without it.
+                self._changed({**new_item, "platforms": {}}, {platform: entry})
+                return dict(new_item.get("platforms") or {})
             except self._ddb.exceptions.ConditionalCheckFailedException:
                 current = self._current(e164)
                 if current is None:

@@ -92,6 +92,8 @@ def test_build_an_audience_count_export_and_use_it(stack: LocalStack, chromium: 
             "!document.getElementById('a-count').dataset.pending",
         )
         live = int(page.get_attribute("#a-count", "data-value") or 0)
+        # Answered from the counters (states + a score bound on a band edge).
+        assert page.get_attribute("#a-count", "data-method") == "counters"
         filters = page.evaluate("audienceFilters()")
         assert filters == {"states": ["JAL", "NL"], "min_score": 40}
         with httpx.Client(
@@ -138,6 +140,22 @@ def test_click_a_state_on_the_map_filters_the_leads(stack: LocalStack, chromium:
         assert sum(by_state.values()) == seeded.total
         page.select_option("#map-metric", "share")
         assert "%" in (page.get_attribute("#map-JAL", "aria-label") or "")
+        # The other measures, from the counters, against a recount of the seeded items.
+        jal = [i for i in dashboard_seed.generate(SEEDED) if i["state_code"] == "JAL"]
+        valid = [
+            i for i in jal if any(e["status"] == "valid" for e in i.get("platforms", {}).values())
+        ]
+        scores = [i["score"] for i in jal if "score" in i]
+        page.select_option("#map-metric", "validated")
+        assert "%" in (page.get_attribute("#map-JAL", "aria-label") or "")
+        got = float(page.get_attribute("#map-JAL", "data-measure") or "nan")
+        assert got == pytest.approx(len(valid) / len(jal), abs=1e-4)
+        assert "válido" in page.inner_text("#map-definition")
+        page.select_option("#map-metric", "avg_score")
+        got = float(page.get_attribute("#map-JAL", "data-measure") or "nan")
+        assert got == pytest.approx(sum(scores) / len(scores), abs=0.05)
+        page.select_option("#map-metric", "conversions")
+        assert page.get_attribute("#map-JAL", "data-measure") == "0"
         page.click("#map-JAL")
         wait_for_js(
             page,
@@ -145,6 +163,24 @@ def test_click_a_state_on_the_map_filters_the_leads(stack: LocalStack, chromium:
             "window.dashboardState.rows.every(r => r.state_code === 'JAL')",
         )
         assert page.input_value("#f-state") == "JAL"
+        # Drill-down: the state's municipalities with their counts; one filters the table.
+        page.wait_for_selector("#munis-list button[data-municipality='Zapopan']")
+        zapopan = sum(1 for i in jal if i.get("municipality") == "Zapopan")
+        button = "#munis-list button[data-municipality='Zapopan']"
+        assert int(page.get_attribute(button, "data-value") or 0) == zapopan > 0
+        assert "Jalisco" in page.inner_text("#munis-title")
+        page.click(button)
+        wait_for_js(
+            page,
+            "window.dashboardState.rows.length > 0 && "
+            "window.dashboardState.rows.every(r => r.municipality === 'Zapopan')",
+        )
+        assert page.input_value("#f-municipality") == "Zapopan"
+        page.locator("#map-section").screenshot(path=str(SHOTS / "map-municipalities.png"))
+        page.click("#lang-en")
+        assert "Municipalities of" in page.inner_text("#munis-title")
+        assert page.inner_text("#map-definition").startswith("Conversions:")
+        page.click("#lang-es")
         # The keyboard too: a state is a button.
         page.focus("#map-NL")
         page.keyboard.press("Enter")
@@ -179,6 +215,10 @@ def test_no_serious_accessibility_violations(stack: LocalStack, chromium: Any, w
         page.click("#key-form button[type=submit]")
         page.wait_for_selector("body[data-ready='1']", timeout=30_000)
         page.wait_for_selector("#map path[data-state]", timeout=15_000)
+        # With the map's drill-down open and a measure that shows its definition.
+        page.select_option("#map-metric", "validated")
+        page.click("#map-JAL")
+        page.wait_for_selector("#map-munis:not([hidden]) #munis-list button", timeout=15_000)
         page.add_script_tag(path=str(AXE))
         found = page.evaluate(
             """async () => {

@@ -271,3 +271,56 @@ def test_dashboard_routes_need_a_key_but_the_page_does_not(stack: LocalStack) ->
             f"{stack.api_url}/v2/dashboard/leads", params={"page_token": token}, headers=_key()
         )
         assert r.status_code == 400 and r.json()["error"] == "invalid_page_token", token
+
+
+def test_map_measures_and_municipalities_equal_a_recount(stack: LocalStack) -> None:
+    """The map's per-state measures (leads, share validated, average score) and the
+    drill-down's municipality counts come from counters; they equal a recount of the
+    seeded contacts, and a live count answers from the cells."""
+    from collections import Counter
+
+    w = wiring()
+    dashboard_seed.seed(w.clients.dynamodb, w.contacts.table_name, w.stats, 150)
+    items = list(dashboard_seed.generate(150))
+    h = _key()
+    summary = _get(stack, "/v2/dashboard/summary", h)
+    for code in ("JAL", "NL", "CDMX"):
+        mine = [i for i in items if i["state_code"] == code]
+        valid = [
+            i
+            for i in mine
+            if any(e["status"] == "valid" for e in (i.get("platforms") or {}).values())
+        ]
+        scores = [i["score"] for i in mine if "score" in i]
+        got = summary["states"][code]
+        assert got["leads"] == len(mine)
+        assert got["validated"] == len(valid)
+        assert got["validated_share"] == round(len(valid) / len(mine), 4)
+        assert got["average_score"] == round(sum(scores) / len(scores), 1)
+        assert got["conversions"] == 0
+        munis = Counter(i["municipality"] for i in mine if i.get("municipality"))
+        drill = _get(stack, f"/v2/dashboard/states/{code.lower()}/municipalities", h)
+        assert drill["state"] == code
+        assert {m["municipality"]: m["leads"] for m in drill["municipalities"]} == dict(munis)
+        leads = [m["leads"] for m in drill["municipalities"]]
+        assert leads == sorted(leads, reverse=True)
+    empty = _get(stack, "/v2/dashboard/states/ZAC/municipalities", h)
+    assert empty["municipalities"] == []
+    bad = httpx.get(f"{stack.api_url}/v2/dashboard/states/J4L/municipalities", headers=h)
+    assert bad.status_code == 400 and bad.json()["error"] == "bad_state"
+
+    r = httpx.post(
+        f"{stack.api_url}/v2/contacts/count",
+        headers=h,
+        json={"states": ["JAL", "NL"], "min_score": 40, "platforms": {"sms": ["valid"]}},
+        timeout=60,
+    )
+    assert r.status_code == 200 and r.json()["method"] == "counters", r.text
+    want = [
+        i
+        for i in items
+        if i["state_code"] in ("JAL", "NL")
+        and i.get("score", -1) >= 40
+        and (i.get("platforms") or {}).get("sms", {}).get("status") == "valid"
+    ]
+    assert r.json()["count"] == len(want) and r.json()["exact"]
