@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from chalicelib.audiences.filters import CAMPAIGN_ID_PATTERN
-from chalicelib.campaigns.planning import PlanIn, PlanOut
+from chalicelib.campaigns.planning import PlanIn, PlanOut, PlanTaskOut
 from chalicelib.campaigns.service import (
     CreateCampaign,
     OutcomesIn,
@@ -50,15 +50,18 @@ def create_campaign(w: Wiring, body: CreateCampaign) -> WithStatus:
     scope="read",
     body=PlanIn,
     response=PlanOut,
+    accepted=PlanTaskOut,
     errors=(422,),
     summary=(
         "Planear: conversiones esperadas, costo y ganancia por tamaño de audiencia, "
-        "y el tamaño óptimo",
-        "Plan: expected conversions, cost and profit by audience size, and the optimum",
+        "y el tamaño óptimo (grande o lento: una tarea, 202)",
+        "Plan: expected conversions, cost and profit by audience size, and the optimum "
+        "(large or slow: a task, 202)",
     ),
 )
-def plan_campaign(w: Wiring, body: PlanIn) -> dict[str, Any]:
-    return w.campaigns.plan(body, plan_segments(w, body))
+def plan_campaign(w: Wiring, body: PlanIn) -> WithStatus:
+    status, out = w.campaigns.plan_or_task(body, plan_segments(w, body))
+    return WithStatus(status, out)
 
 
 def plan_segments(w: Wiring, body: PlanIn) -> int:

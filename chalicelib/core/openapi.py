@@ -86,6 +86,11 @@ def _operation(op: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
     else:
         ok["content"] = {op.content_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(s): ok for s in (op.status, *op.extra_ok)}
+    if op.accepted is not None:
+        responses["202"] = {
+            "description": "Accepted: a task (GET /v2/tasks/{task_id})",
+            "content": {"application/json": {"schema": refs[(op.accepted, "serialization")]}},
+        }
     error = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
     for status in op.error_statuses():
         resp: dict[str, Any] = {"description": _REASON.get(status, "Error"), "content": error}
@@ -111,6 +116,8 @@ def document() -> dict[str, Any]:
             models.append((op.body, "validation"))
         if op.response is not None:
             models.append((op.response, "serialization"))
+        if op.accepted is not None:
+            models.append((op.accepted, "serialization"))
     refs, defs = models_json_schema(list(dict.fromkeys(models)), ref_template=REF)
     paths: dict[str, Any] = {}
     for op in OPERATIONS:

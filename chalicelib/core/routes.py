@@ -54,6 +54,8 @@ class Operation:
     extra_ok: tuple[int, ...] = ()
     # Media type of a non-JSON request body (file uploads), sent as-is.
     raw_body: str | None = None
+    # The model of the 202 answer when it differs from the 200's (work queued as a task).
+    accepted: type[BaseModel] | None = None
 
     @property
     def operation_id(self) -> str:
@@ -107,6 +109,7 @@ class Routes:
         extra_ok: tuple[int, ...] = (),
         content_type: str = "application/json",
         path_params: dict[str, str] | None = None,
+        accepted: type[BaseModel] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`summary` is (Spanish, English). A route names its `scope`, or says with
         `public_because` why it is served without a key. `raw_body`: True for a file
@@ -129,6 +132,7 @@ class Routes:
             tag=self.tag,
             extra_ok=extra_ok,
             raw_body=(raw_body if isinstance(raw_body, str) else "text/csv") if raw_body else None,
+            accepted=accepted,
         )
         bp = self.blueprint
 
