@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 from chalicelib.audiences.filters import CAMPAIGN_ID_PATTERN
+from chalicelib.campaigns import predictions
 from chalicelib.campaigns.planning import PlanIn, PlanOut, PlanTaskOut
+from chalicelib.campaigns.predictions import PredictionReport
 from chalicelib.campaigns.service import (
     CreateCampaign,
     OutcomesIn,
@@ -94,6 +96,33 @@ def get_campaign(w: Wiring, campaign_id: str) -> dict[str, Any]:
         # Sent by Alcance: what the send did, cost from the segments really sent.
         report["sending"] = w.sending.funnel(campaign)
     return report
+
+
+@routes.get(
+    "/v2/campaigns/{campaign_id}/predictions",
+    scope="read",
+    path_params={"campaign_id": "Campaign id"},
+    response=PredictionReport,
+    errors=(409,),
+    summary=(
+        "Predicción vs realidad: conversiones esperadas y reales por decil, AUC y si "
+        "conviene reentrenar",
+        "Prediction vs reality: expected and actual conversions by decile, AUC and "
+        "whether to retrain",
+    ),
+)
+def get_predictions(w: Wiring, campaign_id: str) -> PredictionReport:
+    campaign = campaign_or_404(w, campaign_id)
+    if campaign.get("status") != "ready":
+        raise ApiError(
+            409,
+            "not_ready",
+            "La audiencia de la campaña aún se está armando",
+            "The campaign's audience is still being built",
+        )
+    return predictions.report(
+        campaign_id, w.campaigns.snapshot_rows(campaign), w.campaigns.outcomes_of(campaign_id)
+    )
 
 
 @routes.post(
