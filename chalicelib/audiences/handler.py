@@ -1,7 +1,8 @@
 """SQS `extract` handler: one task per message: a large audience extraction -> CSV in
 S3, a campaign's outcome file (kept in S3 by the upload) -> outcome records, a
-campaign's report counters (campaigns/tally.py) built for a campaign without them, or
-a REPEP list file (chalicelib/compliance) -> the list in force.
+campaign's report counters (campaigns/tally.py) built for a campaign without them, a
+plan too large for a request's 29 s -> its curve on the task, or a REPEP list file
+(chalicelib/compliance) -> the list in force.
 
 A redelivered message for a finished task is a no-op (the task's status says so); a
 task that died half way is run again from the start (its CSV is only published when
@@ -15,7 +16,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.audiences.models import ExtractMessage
-from chalicelib.campaigns.service import OUTCOMES_TASK_PREFIX, TALLY_TASK_PREFIX
+from chalicelib.campaigns.service import (
+    OUTCOMES_TASK_PREFIX,
+    PLAN_TASK_PREFIX,
+    TALLY_TASK_PREFIX,
+)
 from chalicelib.compliance.service import TASK_PREFIX as REPEP_TASK_PREFIX
 from chalicelib.core.batch import process_sqs_batch
 from chalicelib.core.metrics import metrics
@@ -34,6 +39,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return
         if msg.task_id.startswith(TALLY_TASK_PREFIX):
             w.campaigns.run_tally_task(msg.task_id)
+            return
+        if msg.task_id.startswith(PLAN_TASK_PREFIX):
+            w.campaigns.run_plan_task(msg.task_id)
+            metrics.add_metric(name="PlansCompleted", unit="Count", value=1)
             return
         if msg.task_id.startswith(REPEP_TASK_PREFIX):
             w.repep_imports.run_task(msg.task_id)

@@ -10,7 +10,7 @@ from chalicelib.core.schemas import Strict
 
 # ex_: an extraction (or a campaign's snapshot); oc_: a campaign's outcome file;
 # rp_: a REPEP list import (chalicelib/compliance).
-TASK_ID_PATTERN = r"^(ex|oc|rp|rt)_[0-9a-f]{8,40}$"
+TASK_ID_PATTERN = r"^(ex|oc|rp|rt|pl)_[0-9a-f]{8,40}$"
 
 
 class ExtractMessage(BaseModel):

@@ -90,13 +90,17 @@ def count_contacts(w: Wiring, body: AudienceFilters) -> dict[str, Any]:
     response=TaskOut,
     path_params={"task_id": "Task id"},
     summary=(
-        "Estado y resultado de una tarea (extracción, audiencia o archivo de resultados)",
-        "A task's status, progress and result (extraction, snapshot or outcome file)",
+        "Estado y resultado de una tarea (extracción, audiencia, archivo de resultados o plan)",
+        "A task's status, progress and result (extraction, snapshot, outcome file or plan)",
     ),
 )
 def get_task(w: Wiring, task_id: str) -> dict[str, Any]:
     check_id(TASK_ID, task_id, "tarea", "task")
-    task = w.extraction.get_task(task_id) or w.campaigns.get_outcomes_task(task_id)
+    task = (
+        w.extraction.get_task(task_id)
+        or w.campaigns.get_outcomes_task(task_id)
+        or w.campaigns.get_plan_task(task_id)
+    )
     if task is None:
         raise not_found("Tarea", "Task", task_id)
     return task

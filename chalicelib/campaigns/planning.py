@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -24,6 +24,18 @@ from chalicelib.messaging.models import ComposeIn
 # bench/planner.py.
 PLAN_MAX_CONTACTS = 200_000
 PLAN_FIELDS = ("conversion_probability", "probability_calibrated")
+# Above this many contacts a plan that would Scan the table is a task from the start
+# (202); below it, one that reads past PLAN_BUDGET_S becomes a task then. API Gateway
+# answers 504 at 29 s: the budget leaves room to queue the task and answer.
+PLAN_SYNC_CONTACTS = 20_000
+PLAN_BUDGET_S = 20.0
+PLAN_CHECK_EVERY = 500  # rows between two looks at the clock
+
+
+class PlanOverBudget(Exception):
+    def __init__(self, read: int) -> None:
+        super().__init__(f"plan read {read} rows past its time budget")
+        self.read = read
 
 
 class PlanIn(BaseModel):
@@ -88,6 +100,20 @@ class PlanOut(BaseModel):
     everyone_vs_optimum: EveryoneVsOptimum
     curve: list[PlanPoint] = Field(description="at most 200 sizes, 0 and the optimum included")
     extract: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlanTaskOut(BaseModel):
+    """The 202 answer: the plan is a task; GET status_url until `status` is completed,
+    then its `result` is the PlanOut."""
+
+    task_id: str
+    kind: Literal["plan"]
+    status: str
+    reason: Literal["size", "time_budget"] = Field(
+        description='"size": known large before reading; "time_budget": reading ran long'
+    )
+    expected: int = Field(description="contacts the task expects to read (progress bar)")
+    status_url: str
 
 
 @dataclass

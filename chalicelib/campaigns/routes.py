@@ -7,9 +7,11 @@ from typing import Any
 
 from chalicelib.audiences.filters import CAMPAIGN_ID_PATTERN
 from chalicelib.audiences.models import TaskQueued
+from chalicelib.campaigns import predictions
 from chalicelib.campaigns.models import CampaignCreated, CampaignReport, OutcomesRecorded
 from chalicelib.campaigns.outcome_file import UnreadableOutcomeFile, open_outcome_file
-from chalicelib.campaigns.planning import PlanIn, PlanOut
+from chalicelib.campaigns.planning import PlanIn, PlanOut, PlanTaskOut
+from chalicelib.campaigns.predictions import PredictionReport
 from chalicelib.campaigns.service import CreateCampaign, OutcomesIn
 from chalicelib.core.errors import ApiError, check_id, not_found
 from chalicelib.core.http import WithStatus, body_bytes
@@ -50,15 +52,19 @@ def create_campaign(w: Wiring, body: CreateCampaign) -> WithStatus:
     scope="read",
     body=PlanIn,
     response=PlanOut,
+    extra_ok=(202,),
+    accepted=PlanTaskOut,
     errors=(422,),
     summary=(
         "Planear: conversiones esperadas, costo y ganancia por tamaño de audiencia, "
-        "y el tamaño óptimo",
-        "Plan: expected conversions, cost and profit by audience size, and the optimum",
+        "y el tamaño óptimo (grande o lento: una tarea, 202)",
+        "Plan: expected conversions, cost and profit by audience size, and the optimum "
+        "(large or slow: a task, 202)",
     ),
 )
-def plan_campaign(w: Wiring, body: PlanIn) -> dict[str, Any]:
-    return w.campaigns.plan(body, plan_segments(w, body))
+def plan_campaign(w: Wiring, body: PlanIn) -> WithStatus:
+    status, out = w.campaigns.plan_or_task(body, plan_segments(w, body))
+    return WithStatus(status, out)
 
 
 def plan_segments(w: Wiring, body: PlanIn) -> int:
@@ -92,6 +98,28 @@ def get_campaign(w: Wiring, campaign_id: str) -> dict[str, Any]:
         # Sent by Alcance: what the send did, cost from the segments really sent.
         report["sending"] = w.sending.funnel(campaign)
     return report
+
+
+@routes.get(
+    "/v2/campaigns/{campaign_id}/predictions",
+    scope="read",
+    path_params={"campaign_id": "Campaign id"},
+    response=PredictionReport,
+    errors=(409,),
+    summary=(
+        "Predicción vs realidad: conversiones esperadas y reales por decil, AUC y si "
+        "conviene reentrenar",
+        "Prediction vs reality: expected and actual conversions by decile, AUC and "
+        "whether to retrain",
+    ),
+)
+def get_predictions(w: Wiring, campaign_id: str) -> PredictionReport:
+    campaign = campaign_or_404(w, campaign_id)
+    if campaign.get("status") != "ready":
+        raise ApiError(409, "not_ready")
+    return predictions.report(
+        campaign_id, w.campaigns.snapshot_rows(campaign), w.campaigns.outcomes_of(campaign_id)
+    )
 
 
 @routes.post(

@@ -9,6 +9,7 @@ and the S3 key of `campaigns/<id>/audience.csv` (e164, score at targeting time, 
 from __future__ import annotations
 
 import csv
+import json
 import secrets
 import time
 from collections import defaultdict
@@ -53,6 +54,7 @@ OUTCOMES_TASK_PREFIX = "oc_"
 # Building a campaign's report counters (tally.py) for a campaign that has none (created
 # before they existed): "rt_" + the campaign id's hex, so one campaign is one task id.
 TALLY_TASK_PREFIX = "rt_"
+PLAN_TASK_PREFIX = "pl_"
 # Rejected lines kept in the task record (the count is always complete).
 MAX_REJECTED_KEPT = 1000
 OUTCOMES_CHUNK = 500
@@ -301,30 +303,172 @@ class CampaignService:
         return ids
 
     # -- planning: how many of the audience to send to ------------------------------------
-    def plan(self, req: planning.PlanIn, segments: int) -> dict[str, Any]:
-        """The profit curve of the audience `req.audience` (planner.py), its contacts
-        read by the extraction path with only the fields a plan needs."""
-        if req.value_per_conversion is not None:
-            value, source = req.value_per_conversion, "given"
-        else:
-            value, source = self.learned_value(req.value_from_campaigns), "learned"
-        extract = ExtractRequest(
+    def _plan_extract(self, req: planning.PlanIn) -> ExtractRequest:
+        return ExtractRequest(
             **req.audience.model_dump(by_alias=True),
             amount=req.max_contacts + 1,
             order="score_desc",
             format="json",
         )
-        stats = ExtractStats()
-        rows = list(
-            self.extraction.extractor.run(
-                extract, self.extraction.exclusions(extract), stats, fields=planning.PLAN_FIELDS
-            )
+
+    def plan_needs_task(self, req: planning.PlanIn) -> bool:
+        """Known to be large before reading: the plan would Scan a table of more than
+        PLAN_SYNC_CONTACTS contacts (the index Queries are bounded by the time budget)."""
+        if req.max_contacts <= planning.PLAN_SYNC_CONTACTS:
+            return False
+        extractor = self.extraction.extractor
+        return extractor.reads_whole_table(self._plan_extract(req)) and (
+            extractor.table_items() > planning.PLAN_SYNC_CONTACTS
         )
+
+    def plan_or_task(self, req: planning.PlanIn, segments: int) -> tuple[int, dict[str, Any]]:
+        """(200, the plan) when it fits in the request; (202, a task) when it is known
+        to be large or when reading runs past PLAN_BUDGET_S (the read so far is dropped:
+        the task reads again from the start, in its own time)."""
+        if self.plan_needs_task(req):
+            return 202, self.start_plan_task(req, segments, "size")
+        try:
+            return 200, self.plan(req, segments, time.monotonic() + planning.PLAN_BUDGET_S)
+        except planning.PlanOverBudget:
+            return 202, self.start_plan_task(req, segments, "time_budget")
+
+    def plan(
+        self,
+        req: planning.PlanIn,
+        segments: int,
+        deadline: float | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """The profit curve of the audience `req.audience` (planner.py), its contacts
+        read by the extraction path with only the fields a plan needs. `deadline`
+        (monotonic): PlanOverBudget once reading passes it. `progress(rows read)`."""
+        if req.value_per_conversion is not None:
+            value, source = req.value_per_conversion, "given"
+        else:
+            value, source = self.learned_value(req.value_from_campaigns), "learned"
+        extract = self._plan_extract(req)
+        stats = ExtractStats()
+        rows: list[Mapping[str, Any]] = []
+        reader = self.extraction.extractor.run(
+            extract, self.extraction.exclusions(extract), stats, fields=planning.PLAN_FIELDS
+        )
+        for row in reader:
+            rows.append(row)
+            if len(rows) % planning.PLAN_CHECK_EVERY == 0:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise planning.PlanOverBudget(len(rows))
+                if progress is not None:
+                    progress(len(rows))
         truncated = len(rows) > req.max_contacts
         probs = planning.probabilities(rows[: req.max_contacts])
         out = planning.plan_json(probs, segments, req.price_per_segment, value, source, req.min_roi)
         out["truncated"] = truncated
         out["extract"] = {k: stats.public()[k] for k in ("plan", "items_read", "truncated")}
+        return out
+
+    # -- plans as tasks ---------------------------------------------------------------------
+    def start_plan_task(self, req: planning.PlanIn, segments: int, reason: str) -> dict[str, Any]:
+        """Queue the plan on the `extract` queue; its result is kept on the task."""
+        task_id = PLAN_TASK_PREFIX + secrets.token_hex(12)
+        now = now_iso()
+        # Sizes the progress bar only (DynamoDB's item count is hours old at worst).
+        expected = min(req.max_contacts, self.extraction.extractor.table_items())
+        self.jobs.create(
+            {
+                "job_id": task_id,
+                "kind": "plan",
+                "status": "queued",
+                "request": req.model_dump_json(),
+                "segments": segments,
+                "reason": reason,
+                "read": 0,
+                "expected": expected,
+                "progress": 0.0,
+                "created_at": now,
+                "updated_at": now,
+            },
+            int(time.time()),
+        )
+        self.extraction.sqs.send_message(
+            QueueUrl=self.extraction.queue_url(),
+            MessageBody=ExtractMessage(task_id=task_id).model_dump_json(),
+        )
+        return {
+            "task_id": task_id,
+            "kind": "plan",
+            "status": "queued",
+            "reason": reason,
+            "expected": expected,
+            "status_url": f"/v2/tasks/{task_id}",
+        }
+
+    def run_plan_task(self, task_id: str) -> None:
+        """Worker side: no request deadline here (the Lambda's own 15 min bounds it).
+        A redelivered message for a finished plan does nothing."""
+        job = self.jobs.get(task_id)
+        if job is None:
+            raise LookupError(f"unknown task {task_id}")
+        if job.get("status") == "completed":
+            return
+        self.jobs.update(task_id, {"status": "running", "updated_at": now_iso()})
+        req = planning.PlanIn.model_validate_json(job["request"])
+        expected = max(1, int(job.get("expected") or req.max_contacts))
+        last = [time.monotonic()]
+
+        def progress(read: int) -> None:
+            if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
+                last[0] = time.monotonic()
+                self.jobs.update(
+                    task_id,
+                    {
+                        "read": read,
+                        "progress": round(min(0.99, read / expected), 4),
+                        "updated_at": now_iso(),
+                    },
+                )
+
+        try:
+            out = self.plan(req, int(job["segments"]), None, progress)
+        except ApiError as exc:  # e.g. no revenue to learn the value from
+            self.jobs.update(
+                task_id,
+                {
+                    "status": "failed",
+                    "error": exc.code,
+                    "detail": exc.message_en[:300],
+                    "updated_at": now_iso(),
+                },
+            )
+            return
+        except Exception as exc:
+            self.jobs.update(
+                task_id,
+                {"status": "failed", "error": type(exc).__name__, "updated_at": now_iso()},
+            )
+            raise
+        self.jobs.update(
+            task_id,
+            {
+                "status": "completed",
+                "progress": 1.0,
+                "read": out["contacts"] + out["unscored"],
+                # A JSON string: the curve's floats stay floats (DynamoDB numbers would
+                # come back as Decimals) and the item stays one attribute.
+                "result": json.dumps(out),
+                "finished_at": now_iso(),
+                "updated_at": now_iso(),
+            },
+        )
+
+    def get_plan_task(self, task_id: str) -> dict[str, Any] | None:
+        job = self.jobs.get(task_id)
+        if job is None or job.get("kind") != "plan":
+            return None
+        keys = ("status", "progress", "reason", "read", "expected", "error", "detail")
+        out = {"task_id": task_id, "kind": "plan", **{k: job.get(k) for k in keys}}
+        out.update({k: job.get(k) for k in ("created_at", "finished_at")})
+        if job.get("status") == "completed":
+            out["result"] = json.loads(job["result"])
         return out
 
     def learned_value(self, campaign_ids: Iterable[str]) -> float:

@@ -74,6 +74,7 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "The body exceeds {max_bytes} bytes; send less (split the file)",
     ),
     "not_found": ("{what_es} no encontrado", "{what_en} not found"),
+    "bad_state": ("Código de estado no válido", "Invalid state code"),
     **{
         f"invalid_{kind}_id": ("Identificador de {what_es} inválido", "Invalid {what_en} id")
         for kind in ID_KINDS

@@ -99,3 +99,14 @@ class CampaignRow(Strict):
 class CampaignsOut(Strict):
     items: list[CampaignRow]
     available: bool
+
+
+class MunicipalityLeads(Strict):
+    municipality: str
+    leads: int
+
+
+class StateMunicipalities(Strict):
+    state: str
+    municipalities: list[MunicipalityLeads] = Field(description="Most leads first")
+    top: int = Field(description="At most this many are listed")

@@ -24,7 +24,14 @@ from chalicelib.core.ddb import batch_get, from_item
 from chalicelib.core.errors import ApiError, not_found
 from chalicelib.core.routes import Routes
 from chalicelib.dashboard import static
-from chalicelib.dashboard.models import CampaignsOut, LeadOut, LeadsPage, SummaryOut, UploadsOut
+from chalicelib.dashboard.models import (
+    CampaignsOut,
+    LeadOut,
+    LeadsPage,
+    StateMunicipalities,
+    SummaryOut,
+    UploadsOut,
+)
 from chalicelib.domain import blocks, ranking
 from chalicelib.domain.aggregates import PLATFORMS, STATUSES
 from chalicelib.domain.clock import now_iso
@@ -77,6 +84,8 @@ def summary(w: Wiring) -> dict[str, Any]:
     "/v2/dashboard/states/{state}/municipalities",
     scope="read",
     path_params={"state": "State code (JAL, NL, CDMX...)"},
+    response=StateMunicipalities,
+    errors=(400,),
     summary=(
         "Municipios de un estado con sus leads (contadores)",
         "A state's municipalities with their leads (counters)",
@@ -87,9 +96,7 @@ def state_municipalities(w: Wiring, state: str) -> dict[str, Any]:
     municipality counters (one GetItem; contacts with no municipality are not listed)."""
     code = state.strip().upper()
     if not code.isalpha() or len(code) > 8:
-        raise ApiError(
-            400, "bad_state", "Código de estado no válido", "Invalid state code", {"state": state}
-        )
+        raise ApiError(400, "bad_state", {"state": state})
     top = w.stats.municipalities(code, MUNICIPALITIES_TOP)
     return {"state": code, "municipalities": top, "top": MUNICIPALITIES_TOP}
 

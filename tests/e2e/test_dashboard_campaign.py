@@ -1,8 +1,12 @@
 """An SMS campaign as a marketer sends it from the dashboard, in headless Chromium against
 the local stack (its sender is the provider simulator, which delivers and publishes the
 delivery events): the composer's live counter flags the accent that forces UCS-2 and
-the replacement brings the message back to GSM-7; the preview counts recipients; the
-send fills the campaign page's funnel with sent and delivered messages.
+the replacement brings the message back to GSM-7; the plan draws the profit curve with
+its optimum (the numbers the API gives, also written as text); the preview counts
+recipients; the send (with a control group) fills the campaign page's funnel with sent
+and delivered messages; recorded outcomes give the page its lift against the control
+group ("sample too small" at this size) and its prediction vs reality by decile. axe-core
+finds no serious or critical violation in the plan and the campaign page.
 
 Sends are refused while no REPEP list is in force, so the test imports one through the
 API first (as the admin it is). Screenshots go to artifacts/screenshots/."""
@@ -26,6 +30,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = Path(browser.CHROMIUM)
+AXE = ROOT / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
 SEEDED = 60
 AMOUNT = 20
 # Numbers no seeded contact has: the list is in force, nobody in the audience is on it.
@@ -119,6 +124,35 @@ def test_compose_preview_send_and_follow_the_funnel(
         assert "válida" in page.inner_text("#c-before")
         assert "valida" in page.inner_text("#c-after")
 
+        # The plan: the profit curve of the audience, the optimum marked, numbers in text.
+        page.fill("#c-value", "40")
+        page.fill("#c-min-roi", "1")
+        page.click("#c-plan-run")
+        page.wait_for_selector("#c-plan-box:not([hidden])", timeout=60_000)
+        assert page.is_hidden("#c-plan-error")
+        want = api.post("/v2/campaigns/plan", json=page.evaluate("planRequest()"))
+        assert want.status_code == 200, want.text
+        plan = want.json()
+        optimum = plan["optimum"]["size"]
+        assert 0 < optimum <= plan["contacts"] and page.get_attribute(
+            "#c-plan-box", "data-optimum-size"
+        ) == str(optimum)
+        chart = "window.dashboardCharts.plan.data.datasets"
+        assert page.evaluate(f"{chart}[0].data.length") == len(plan["curve"])
+        assert page.evaluate(f"{chart}[1].data[0]") == {
+            "x": optimum,
+            "y": plan["optimum"]["profit"],
+        }
+        summary = page.inner_text("#c-plan-summary")
+        assert f"mejores {optimum} de {plan['contacts']}" in summary and "ROI" in summary
+        if plan["min_roi"]["size"] is not None:
+            assert page.evaluate(f"{chart}.length") == 3
+            assert str(plan["min_roi"]["size"]) in summary
+        # The seeded scores have no calibrated probability: the page says so.
+        assert page.is_visible("#c-plan-uncalibrated") == (not plan["calibrated"])
+        page.locator("#c-plan-box").screenshot(path=str(SHOTS / "campaign-plan.png"))
+        page.check("#c-control")
+
         # Any hour of the day, so the test does not depend on when it runs.
         page.fill("#c-window-start", "00:00")
         page.fill("#c-window-end", "23:59")
@@ -157,9 +191,80 @@ def test_compose_preview_send_and_follow_the_funnel(
         assert page.get_attribute("#cp-status", "data-status") == "completed"
         page.screenshot(path=str(SHOTS / "campaign-funnel.png"), full_page=True)
 
+        # Outcomes for treatment and control alike; the page shows lift vs control.
+        c = w.campaigns.get(campaign_id) or {}
+        assert c.get("control_share") == 0.1
+        treated = sorted(w.campaigns.targeted_scores(c))
+        held = sorted(w.campaigns.targeted_scores(c, "control"))
+        assert treated and held and not set(treated) & set(held)
+        rows = [
+            {"phone": e, "converted": i % 3 == 0, "revenue": 40.0 if i % 3 == 0 else 0.0}
+            for i, e in enumerate(treated)
+        ]
+        rows += [{"phone": e, "converted": False} for e in held]
+        rec = api.post(f"/v2/campaigns/{campaign_id}/outcomes", json={"outcomes": rows})
+        assert rec.status_code == 200, rec.text
+        page.click(f"tr[data-campaign-id='{campaign_id}'] a.campaign-link")
+        page.wait_for_selector("#cp-control:not([hidden])", timeout=30_000)
+        page.wait_for_selector("#cp-predictions:not([hidden])", timeout=30_000)
+        report = api.get(f"/v2/campaigns/{campaign_id}").json()
+        lift = report["control"]["lift"]
+        assert lift["treatment"] == len(treated) and lift["control"] == len(held)
+        assert (
+            page.get_attribute("#cp-control", "data-verdict")
+            == lift["verdict"]
+            == "too_small_to_tell"
+        )
+        assert page.is_visible("#cp-lift-small")
+        assert "Muestra demasiado pequeña" in page.inner_text("#cp-lift-small")
+        cells = page.locator("#cp-lift tbody tr").all_inner_texts()
+        assert len(cells) == 2 and str(len(treated)) in cells[0] and str(len(held)) in cells[1]
+        pred = api.get(f"/v2/campaigns/{campaign_id}/predictions").json()
+        assert pred["contacts"] + pred["unscored"] == len(treated)
+        assert pred["overall"]["actual"] == sum(r["converted"] for r in rows)
+        assert page.locator("#cp-pred-deciles tbody tr").count() == len(pred["by_decile"]) > 0
+        assert (
+            page.get_attribute("#cp-predictions", "data-assessment") == pred["assessment"] == "wait"
+        )
+        assert pred["recommendation_es"] in page.inner_text("#cp-pred-advice")
+        page.screenshot(path=str(SHOTS / "campaign-lift.png"), full_page=True)
+
         page.click("#lang-en")
         assert page.inner_text("[data-i18n='cp_delivered']") == "Delivered"
         assert "characters" in page.inner_text("#c-counter")
+        assert "Sample too small" in page.inner_text("#cp-lift-small")
+        assert f"best {optimum} of" in page.inner_text("#c-plan-summary")
+        assert pred["recommendation_en"] in page.inner_text("#cp-pred-advice")
         assert not errors, errors
     finally:
         page.close()
+
+    # axe-core on the plan and the campaign page (a context that admits the injected
+    # script: the page's CSP refuses it).
+    context = chromium.new_context(bypass_csp=True, viewport={"width": 1280, "height": 1800})
+    page = context.new_page()
+    try:
+        page.goto(f"{stack.api_url}/dashboard#campaign={campaign_id}")
+        page.wait_for_selector("#key-dialog[open]", timeout=15_000)
+        page.fill("#key-input", api_key)
+        page.click("#key-form button[type=submit]")
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        page.wait_for_selector("#cp-control:not([hidden])", timeout=30_000)
+        page.wait_for_selector("#cp-predictions:not([hidden])", timeout=30_000)
+        page.fill("#c-text", TEXT)
+        page.fill("#c-value", "40")
+        page.click("#c-plan-run")
+        page.wait_for_selector("#c-plan-box:not([hidden])", timeout=60_000)
+        page.add_script_tag(path=str(AXE))
+        found = page.evaluate(
+            """async () => {
+              const r = await axe.run(document, {resultTypes: ['violations']});
+              return r.violations
+                .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => ({id: v.id, impact: v.impact,
+                            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+            }"""
+        )
+        assert found == [], found
+    finally:
+        context.close()

@@ -253,6 +253,33 @@ def test_a_worse_challenger_is_not_promoted() -> None:
     assert second.champion_holdout_auc is not None
     assert second.chosen.holdout_auc < second.champion_holdout_auc
     assert not second.promote
+    # Every example is from one campaign day: all hold-out rows are recent, and judged.
+    recent = second.metrics()["recent_outcomes"]
+    assert recent["judged"] and recent["rows"] == len(noise) // 5
+    assert recent["champion_auc"] > recent["auc"]
+
+
+def test_a_challenger_that_loses_on_the_recent_campaigns_is_not_promoted() -> None:
+    """Better on old campaigns, worse on the latest ones: recent_comparison keeps the
+    champion; with too few recent rows it does not judge."""
+    from tools.training.train import RECENT_DAYS, recent_comparison
+
+    rng = np.random.default_rng(5)
+    n_old, n_new = 600, 300
+    as_of = [NOW - timedelta(days=RECENT_DAYS + 30)] * n_old + [NOW] * n_new
+    y = (rng.random(n_old + n_new) < 0.3).astype(int)
+    noise = rng.random(n_old + n_new)
+    # The challenger knows the labels of old rows only; the champion of new rows only.
+    p_new = np.where(np.arange(len(y)) < n_old, 0.1 + 0.6 * y, noise * 0.5)
+    p_champion = np.where(np.arange(len(y)) >= n_old, 0.1 + 0.6 * y, noise * 0.5)
+    out = recent_comparison(as_of, y, p_new, p_champion)
+    assert out["judged"] and out["rows"] == n_new and out["champion_better"]
+    assert out["champion_auc"] == 1.0 and out["auc"] < 0.7
+    # Swapped: the challenger is the better one on recent outcomes.
+    assert not recent_comparison(as_of, y, p_champion, p_new)["champion_better"]
+    k = n_old + 10
+    few = recent_comparison(as_of[:k], y[:k], p_new[:k], p_champion[:k])
+    assert few["rows"] == 10 and few["judged"] is False and "champion_better" not in few
 
 
 def test_labels_come_from_the_latest_campaign_and_history_precedes_it() -> None:

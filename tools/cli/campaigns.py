@@ -166,6 +166,7 @@ def create(
 @click.option("--rows", type=int, default=15, show_default=True, help="Table rows shown.")
 @API
 @KEY
+@TIMEOUT
 def plan(
     text: str | None,
     segments: int | None,
@@ -176,9 +177,11 @@ def plan(
     rows: int,
     api_url: str,
     api_key: str | None,
+    timeout: int,
     **filters: Any,
 ) -> None:
-    """Expected conversions, cost, profit and ROI by audience size; the optimum."""
+    """Expected conversions, cost, profit and ROI by audience size; the optimum. A large
+    audience is planned as a task (202), followed with a progress bar."""
     body: dict[str, Any] = {
         "audience": audience_body(**filters),
         "price_per_segment": price_per_segment,
@@ -188,7 +191,11 @@ def plan(
     }
     body.update({"message": {"text": text}} if text else {"segments": segments or 1})
     with StackHTTP(api_url, api_key) as http:
-        out = _ok(http.post("/v2/campaigns/plan", json=body), 200)
+        resp = http.post("/v2/campaigns/plan", json=body)
+        out = _ok(resp, 200, 202)
+        if resp.status_code == 202:
+            task = follow_task(http, out["task_id"], out["expected"], "plan", "read", timeout)
+            out = task["result"]
     for line in plan_table(out, rows):
         click.echo(line)
     click.echo(json.dumps({k: out[k] for k in ("contacts", "optimum", "min_roi", "calibrated")}))

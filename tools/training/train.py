@@ -10,7 +10,9 @@ Models: RandomForest (the seed's champion style) and HistGradientBoosting (chall
 each evaluated by stratified 5-fold CV (ROC AUC, Brier, reliability bins, lift by
 decile) and on one stratified hold-out split. The better of the two on the hold-out is
 the candidate; it is promoted only if its hold-out AUC beats the current champion's
-AUC on the same hold-out rows."""
+AUC on the same hold-out rows, and the champion does not do better on the hold-out
+rows of the most recent campaigns (`recent_comparison`: higher AUC and lower log-loss
+there keeps the champion)."""
 
 from __future__ import annotations
 
@@ -21,12 +23,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from chalicelib.scoring.calibration import UNCALIBRATED, Calibration
@@ -93,6 +95,9 @@ class TrainResult:
     # Which attribute columns became features and why the others did not (set by
     # tools/training/pipeline.py; the CLI prints it).
     columns: ColumnReport | None = None
+    # Challenger vs champion on the hold-out rows of the most recent campaigns
+    # (recent_comparison); empty without a champion.
+    recent: dict[str, Any] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -104,6 +109,7 @@ class TrainResult:
                 None if self.champion_holdout_auc is None else round(self.champion_holdout_auc, 4)
             ),
             "promoted": self.promote,
+            "recent_outcomes": self.recent,
             "calibration": self.chosen.calibration_report,
             "models": {
                 c.name: {"holdout_auc": round(c.holdout_auc, 4), "cv": c.cv}
@@ -333,6 +339,47 @@ def calibrate_candidate(
     }
 
 
+# Champion vs challenger on recent outcomes: the hold-out rows whose campaign began in the
+# last RECENT_DAYS before the newest one, judged when there are enough of them.
+RECENT_DAYS = 60
+RECENT_MIN_ROWS = 50
+RECENT_MIN_CLASS = 5
+
+
+def recent_comparison(
+    as_of: Sequence[datetime], y: np.ndarray, p_new: np.ndarray, p_champion: np.ndarray
+) -> dict[str, Any]:
+    """AUC and log-loss of the challenger and the champion (each with its own
+    calibration) on the recent hold-out rows. `champion_better`: the champion ranks
+    the recent campaigns' outcomes better (higher AUC) *and* predicts them better
+    (lower log-loss); then the challenger is not promoted, whatever its AUC on the
+    whole hold-out. A model that wins on old campaigns and loses on the latest ones is
+    the one the planner would be misled by."""
+    if not len(as_of):
+        return {"rows": 0, "judged": False}
+    newest = max(as_of)
+    mask = np.array([t >= newest - timedelta(days=RECENT_DAYS) for t in as_of])
+    yr = y[mask]
+    pos = int(yr.sum())
+    out: dict[str, Any] = {"days": RECENT_DAYS, "rows": int(mask.sum()), "converted": pos}
+    if mask.sum() < RECENT_MIN_ROWS or min(pos, len(yr) - pos) < RECENT_MIN_CLASS:
+        return {**out, "judged": False}
+    clip = (1e-6, 1 - 1e-6)
+    new_auc = float(roc_auc_score(yr, p_new[mask]))
+    old_auc = float(roc_auc_score(yr, p_champion[mask]))
+    new_ll = float(log_loss(yr, np.clip(p_new[mask], *clip), labels=[0, 1]))
+    old_ll = float(log_loss(yr, np.clip(p_champion[mask], *clip), labels=[0, 1]))
+    return {
+        **out,
+        "judged": True,
+        "auc": round(new_auc, 4),
+        "champion_auc": round(old_auc, 4),
+        "log_loss": round(new_ll, 4),
+        "champion_log_loss": round(old_ll, 4),
+        "champion_better": old_auc > new_auc and old_ll < new_ll,
+    }
+
+
 def train(
     examples: Sequence[Example],
     schema: FeatureSchema,
@@ -362,19 +409,30 @@ def train(
     chosen = max(candidates, key=lambda c: c.holdout_auc)
     calibrate_candidate(chosen, y, hold_idx, X_hold)
     champion_auc = None
+    recent: dict[str, Any] = {}
     if champion is not None:
         hold = [examples[i] for i in hold_idx]
         X_champ = champion.features.matrix(
             [e.contact for e in hold], [e.history for e in hold], [e.as_of for e in hold]
         )
-        champion_auc = float(roc_auc_score(y[hold_idx], probability(champion.model, X_champ)))
-    promote = champion_auc is None or chosen.holdout_auc > champion_auc
+        raw_champ = probability(champion.model, X_champ)
+        champion_auc = float(roc_auc_score(y[hold_idx], raw_champ))
+        recent = recent_comparison(
+            [e.as_of for e in hold],
+            y[hold_idx],
+            chosen.calibration.apply(probability(chosen.model, X_hold)),
+            champion.calibration.apply(raw_champ),
+        )
+    promote = champion_auc is None or (
+        chosen.holdout_auc > champion_auc and not recent.get("champion_better", False)
+    )
     return TrainResult(
         schema=schema,
         candidates=candidates,
         chosen=chosen,
         champion_holdout_auc=champion_auc,
         promote=promote,
+        recent=recent,
         data_sha256=data_sha256(examples, schema),
         n_examples=len(examples),
         positive_rate=float(y.mean()),

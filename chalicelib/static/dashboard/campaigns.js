@@ -1,5 +1,6 @@
-/* Alcance dashboard, campaigns: the table, the SMS composer (live counter, preview,
-   send / schedule) and a campaign's page (the live funnel). Loaded after app.js, whose
+/* Alcance dashboard, campaigns: the table, the SMS composer (live counter, the plan's
+   profit curve, preview, send / schedule) and a campaign's page (the live funnel, lift
+   against the control group, prediction vs reality). Loaded after app.js, whose
    helpers it uses ($, t, el, api, showError, upsertChart, fmt*). Every value from the
    API is written with textContent, never as HTML. */
 "use strict";
@@ -49,6 +50,27 @@ Object.assign(I18N.es, {
   stage_skip: "omitido", cp_send_at: "Programada para", cp_started: "Inicio", cp_until: "Vigente hasta",
   cp_failed_split: "envío {send} · entrega {delivery}",
   cp_repep_override: "Enviada con la lista REPEP vencida. Motivo:",
+  c_plan: "Planear: ¿a cuántos enviar?", c_value: "Valor por conversión (MXN)",
+  c_min_roi: "ROI mínimo (opcional, 1 = 100%)", c_control: "Grupo de control (10% sin mensaje, para medir el efecto)",
+  c_plan_run: "Calcular la curva", c_plan_use: "Usar el tamaño óptimo", c_planning: "Calculando la curva…",
+  c_plan_task: "Audiencia grande: calculando en segundo plano…", c_plan_failed: "No se pudo calcular la curva",
+  c_plan_need_value: "Indique el valor por conversión y escriba el mensaje",
+  c_plan_uncalibrated: "Algunas probabilidades son la estimación inicial (sin modelo entrenado): las cifras son una aproximación.",
+  c_plan_profit: "Ganancia esperada (MXN)", c_plan_size: "Tamaño de la audiencia (mejores contactos primero)",
+  c_plan_optimum: "Óptimo", c_plan_min_roi_point: "ROI mínimo",
+  c_plan_text: "Enviar a los mejores {size} de {contacts}: {conv} conversiones esperadas ({low}–{high}), costo {cost}, ingreso esperado {revenue}, ganancia {profit}, ROI {roi}.",
+  c_plan_everyone: "Enviar a todos costaría {cost} más y traería {conv} conversiones más (ganancia {lost} menor).",
+  c_plan_min_roi_text: "El mayor tamaño con ROI de al menos {roi}: {size}.",
+  c_plan_min_roi_none: "Ningún tamaño alcanza un ROI de {roi}.",
+  cp_lift: "Efecto contra el grupo de control", cp_group: "Grupo", cp_contacts: "Contactos", cp_rate: "Tasa",
+  cp_treatment: "Con mensaje", cp_control_group: "Control (sin mensaje)",
+  cp_too_small: "Muestra demasiado pequeña para saber si la campaña tuvo efecto.",
+  cp_lift_text: "Conversiones incrementales: {inc} (IC 95%: {lo} a {hi}); diferencia de tasas {diff} puntos (IC 95%: {dlo} a {dhi}).",
+  cp_lift_none: "Aún no hay contactos suficientes en ambos grupos.",
+  v_positive: "La campaña aumentó las conversiones.", v_negative: "La campaña redujo las conversiones.",
+  v_no_detectable_effect: "Sin efecto detectable.", v_too_small_to_tell: "Muestra demasiado pequeña.",
+  cp_predictions: "Predicción vs realidad", cp_decile: "Decil", cp_expected: "Esperadas (95%)", cp_actual: "Reales",
+  cp_pred_text: "Conversiones esperadas {exp} ({low}–{high}), reales {act}; error relativo {rel}; error de calibración (ECE) {ece}; AUC de la campaña {auc}.",
 });
 
 Object.assign(I18N.en, {
@@ -96,6 +118,27 @@ Object.assign(I18N.en, {
   stage_skip: "skipped", cp_send_at: "Scheduled for", cp_started: "Started", cp_until: "Valid until",
   cp_failed_split: "send {send} · delivery {delivery}",
   cp_repep_override: "Sent with a stale REPEP list. Reason:",
+  c_plan: "Plan: how many to send to?", c_value: "Value per conversion (MXN)",
+  c_min_roi: "Minimum ROI (optional, 1 = 100%)", c_control: "Control group (10% not messaged, to measure the effect)",
+  c_plan_run: "Compute the curve", c_plan_use: "Use the optimal size", c_planning: "Computing the curve…",
+  c_plan_task: "Large audience: computing in the background…", c_plan_failed: "The curve could not be computed",
+  c_plan_need_value: "Give the value per conversion and write the message",
+  c_plan_uncalibrated: "Some probabilities are the prior's guess (no trained model): the figures are approximate.",
+  c_plan_profit: "Expected profit (MXN)", c_plan_size: "Audience size (best contacts first)",
+  c_plan_optimum: "Optimum", c_plan_min_roi_point: "Minimum ROI",
+  c_plan_text: "Send to the best {size} of {contacts}: {conv} expected conversions ({low}–{high}), cost {cost}, expected revenue {revenue}, profit {profit}, ROI {roi}.",
+  c_plan_everyone: "Sending to everyone would cost {cost} more and bring {conv} more conversions ({lost} less profit).",
+  c_plan_min_roi_text: "The largest size with an ROI of at least {roi}: {size}.",
+  c_plan_min_roi_none: "No size reaches an ROI of {roi}.",
+  cp_lift: "Effect against the control group", cp_group: "Group", cp_contacts: "Contacts", cp_rate: "Rate",
+  cp_treatment: "Messaged", cp_control_group: "Control (not messaged)",
+  cp_too_small: "Sample too small to tell whether the campaign had an effect.",
+  cp_lift_text: "Incremental conversions: {inc} (95% CI: {lo} to {hi}); rate difference {diff} points (95% CI: {dlo} to {dhi}).",
+  cp_lift_none: "Not enough contacts in both groups yet.",
+  v_positive: "The campaign increased conversions.", v_negative: "The campaign reduced conversions.",
+  v_no_detectable_effect: "No detectable effect.", v_too_small_to_tell: "Sample too small.",
+  cp_predictions: "Prediction vs reality", cp_decile: "Decile", cp_expected: "Expected (95%)", cp_actual: "Actual",
+  cp_pred_text: "Expected conversions {exp} ({low}–{high}), actual {act}; relative error {rel}; calibration error (ECE) {ece}; the campaign's AUC {auc}.",
 });
 
 const COMPOSE_DEBOUNCE_MS = 300;
@@ -115,8 +158,11 @@ const composer = {
   draft: null, // {campaign_id, request: the JSON it was created from}
   preview: null,
   busy: false,
+  plan: null, // the last /v2/campaigns/plan answer (or its task's result)
 };
-const campaignPage = { id: null, report: null, funnel: null, timer: null, completedAt: null };
+const campaignPage = { id: null, report: null, funnel: null, predictions: null, timer: null, completedAt: null };
+const PLAN_POLL_MS = 1000;
+const PLAN_WAIT_MS = 15 * 60 * 1000;
 state.composer = composer; // for the browser tests
 state.campaignPage = campaignPage;
 
@@ -269,6 +315,7 @@ function campaignRequest() {
     amount: Number($("c-amount").value),
     order: $("c-order").value,
     cost_per_message: Number($("c-price").value),
+    ...($("c-control").checked ? { control: true, control_share: 0.1 } : {}),
     message: {
       text: fields.text,
       opt_out_line: fields.opt_out_line,
@@ -394,6 +441,133 @@ function renderPreview() {
   }
 }
 
+// --- composer: the plan (profit curve over audience size) -----------------------------------
+
+const fmtDec = (x, digits = 1) =>
+  x === null || x === undefined ? "–" : new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(x);
+const fmtRoi = (x) => (x === null || x === undefined ? "–" : `${fmtDec(x, 2)}×`);
+
+function planRequest() {
+  const fields = messageFields();
+  const minRoi = $("c-min-roi").value;
+  return {
+    audience: audienceFilters(),
+    message: { text: fields.text, opt_out_line: fields.opt_out_line, gsm_replace: fields.gsm_replace },
+    price_per_segment: Number($("c-price").value),
+    value_per_conversion: Number($("c-value").value),
+    min_roi: minRoi === "" ? null : Number(minRoi),
+  };
+}
+
+async function waitForPlanTask(task) {
+  // A large audience is planned as a task (202): its result is the plan.
+  const deadline = Date.now() + PLAN_WAIT_MS;
+  for (;;) {
+    const status = await api(`/v2/tasks/${encodeURIComponent(task.task_id)}`);
+    if (status.status === "completed") return status.result;
+    if (status.status === "failed") throw new Error(`${t("c_plan_failed")}: ${status.detail || status.error || ""}`);
+    const pct = typeof status.progress === "number" ? ` ${Math.round(status.progress * 100)}%` : "";
+    $("c-progress").textContent = `${t("c_plan_task")}${pct}`;
+    if (Date.now() > deadline) throw new Error(t("c_plan_failed"));
+    await sleep(PLAN_POLL_MS);
+  }
+}
+
+async function runPlan() {
+  const request = planRequest();
+  $("c-plan-error").hidden = true;
+  if (!request.message.text.trim() || $("c-value").value === "" || $("c-price").value === "") {
+    showError(new Error(t("c_plan_need_value")), $("c-plan-error"), "c_invalid");
+    return;
+  }
+  $("c-plan-run").disabled = true;
+  $("c-progress").textContent = t("c_planning");
+  try {
+    let out = await api("/v2/campaigns/plan", { body: request });
+    if (out && out.task_id) out = await waitForPlanTask(out);
+    composer.plan = out;
+    renderPlan();
+  } catch (err) {
+    showError(err, $("c-plan-error"), "c_plan_failed");
+  } finally {
+    $("c-plan-run").disabled = false;
+    $("c-progress").textContent = "";
+  }
+}
+
+function planSummary(p) {
+  const o = p.optimum;
+  const lines = [
+    tf("c_plan_text", {
+      size: fmtInt(o.size), contacts: fmtInt(p.contacts), conv: fmtDec(o.expected_conversions),
+      low: fmtDec(o.low, 0), high: fmtDec(o.high, 0), cost: fmtMoney(o.cost), revenue: fmtMoney(o.revenue),
+      profit: fmtMoney(o.profit), roi: fmtRoi(o.roi),
+    }),
+  ];
+  const e = p.everyone_vs_optimum;
+  if (e && p.everyone.size > o.size) {
+    lines.push(tf("c_plan_everyone", { cost: fmtMoney(e.extra_cost), conv: fmtDec(e.extra_conversions), lost: fmtMoney(e.profit_lost) }));
+  }
+  if (p.min_roi) {
+    lines.push(p.min_roi.size === null
+      ? tf("c_plan_min_roi_none", { roi: fmtRoi(p.min_roi.min_roi) })
+      : tf("c_plan_min_roi_text", { roi: fmtRoi(p.min_roi.min_roi), size: fmtInt(p.min_roi.size) }));
+  }
+  return lines.join(" ");
+}
+
+function renderPlan() {
+  const p = composer.plan;
+  const box = $("c-plan-box");
+  if (!p) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  box.dataset.optimumSize = String(p.optimum.size);
+  box.dataset.minRoiSize = p.min_roi && p.min_roi.size !== null ? String(p.min_roi.size) : "";
+  // The numbers in text: what the chart shows, for screen readers and for anyone.
+  $("c-plan-summary").textContent = planSummary(p);
+  $("c-plan-uncalibrated").hidden = p.calibrated;
+  const datasets = [
+    {
+      label: t("c_plan_profit"), data: p.curve.map((c) => ({ x: c.size, y: c.profit })),
+      borderColor: "#1976d2", backgroundColor: "#1976d2", pointRadius: 0, borderWidth: 2, order: 3,
+    },
+    {
+      label: `${t("c_plan_optimum")}: ${fmtInt(p.optimum.size)}`, type: "scatter",
+      data: [{ x: p.optimum.size, y: p.optimum.profit }],
+      backgroundColor: "#2e7d32", borderColor: "#1b5e20", pointRadius: 7, pointStyle: "rectRot", order: 1,
+    },
+  ];
+  if (p.min_roi && p.min_roi.point) {
+    datasets.push({
+      label: `${t("c_plan_min_roi_point")}: ${fmtInt(p.min_roi.size)}`, type: "scatter",
+      data: [{ x: p.min_roi.point.size, y: p.min_roi.point.profit }],
+      backgroundColor: "#ef6c00", borderColor: "#e65100", pointRadius: 6, pointStyle: "triangle", order: 2,
+    });
+  }
+  $("c-plan-chart").setAttribute("aria-label", t("c_plan"));
+  upsertChart("plan", "c-plan-chart", {
+    type: "line",
+    data: { datasets },
+    options: {
+      animation: false, responsive: true, aspectRatio: 2.5, parsing: true,
+      scales: {
+        x: { type: "linear", beginAtZero: true, title: { display: true, text: t("c_plan_size") }, ticks: { precision: 0 } },
+        y: { title: { display: true, text: t("c_plan_profit") } },
+      },
+      plugins: { legend: { display: true } },
+    },
+  });
+}
+
+function useOptimum() {
+  if (!composer.plan) return;
+  $("c-amount").value = String(Math.max(1, composer.plan.optimum.size));
+  markPreviewStale();
+}
+
 // --- composer: send / schedule ---------------------------------------------------------------
 
 async function send(extra) {
@@ -442,7 +616,7 @@ function sendOverride() {
 
 function openCampaign(id) {
   clearTimeout(campaignPage.timer);
-  Object.assign(campaignPage, { id, report: null, funnel: null, completedAt: null });
+  Object.assign(campaignPage, { id, report: null, funnel: null, predictions: null, completedAt: null });
   history.replaceState(null, "", `#campaign=${encodeURIComponent(id)}`);
   $("cp-error").hidden = true;
   $("campaign-page").hidden = false;
@@ -454,6 +628,12 @@ function openCampaign(id) {
       if (campaignPage.id !== id) return;
       campaignPage.report = report;
       renderCampaignPage();
+      if (report.status !== "ready") return null;
+      return api(campaignPath(id, "predictions")).then((pred) => {
+        if (campaignPage.id !== id) return;
+        campaignPage.predictions = pred;
+        renderCampaignPage();
+      });
     })
     .catch((err) => showError(err, $("cp-error")));
   refreshFunnel(id);
@@ -564,6 +744,66 @@ function renderCampaignPage() {
   renderDeliveries(f);
   renderReasons(f);
   renderStates(f);
+  renderLift(r.control);
+  renderPredictions(campaignPage.predictions);
+}
+
+// --- a campaign's page: what it caused, and how the predictions held -------------------------
+
+const fmtPoints = (x) => (x === null || x === undefined ? "–" : fmtDec(x * 100, 2));
+
+function renderLift(c) {
+  const box = $("cp-control");
+  box.hidden = !c;
+  if (!c) return;
+  const l = c.lift;
+  box.dataset.verdict = l.verdict;
+  const small = l.verdict === "too_small_to_tell";
+  $("cp-lift-small").hidden = !small;
+  $("cp-lift-summary").textContent = l.difference === null || l.difference === undefined
+    ? t("cp_lift_none")
+    : `${t(`v_${l.verdict}`)} ${tf("cp_lift_text", {
+      inc: fmtDec(l.incremental_conversions), lo: fmtDec(l.incremental_low), hi: fmtDec(l.incremental_high),
+      diff: fmtPoints(l.difference), dlo: fmtPoints(l.difference_low), dhi: fmtPoints(l.difference_high),
+    })}`;
+  const body = $("cp-lift").tBodies[0];
+  body.replaceChildren();
+  for (const [label, n, k, rate] of [
+    ["cp_treatment", l.treatment, l.treatment_converted, l.treatment_rate],
+    ["cp_control_group", l.control, l.control_converted, l.control_rate],
+  ]) {
+    const tr = el("tr");
+    tr.appendChild(el("td", t(label)));
+    tr.appendChild(el("td", fmtInt(n)));
+    tr.appendChild(el("td", fmtInt(k)));
+    tr.appendChild(el("td", fmtPct(rate)));
+    body.appendChild(tr);
+  }
+}
+
+function renderPredictions(p) {
+  const box = $("cp-predictions");
+  box.hidden = !p;
+  if (!p) return;
+  box.dataset.assessment = p.assessment;
+  const o = p.overall;
+  $("cp-pred-summary").textContent = tf("cp_pred_text", {
+    exp: fmtDec(o.expected), low: fmtDec(o.low, 0), high: fmtDec(o.high, 0), act: fmtInt(o.actual),
+    rel: p.relative_error === null ? "–" : fmtPct(p.relative_error), ece: fmtDec(p.ece, 3),
+    auc: p.auc === null ? "–" : fmtDec(p.auc, 3),
+  });
+  $("cp-pred-advice").textContent = state.lang === "en" ? p.recommendation_en : p.recommendation_es;
+  const body = $("cp-pred-deciles").tBodies[0];
+  body.replaceChildren();
+  for (const d of p.by_decile) {
+    const tr = el("tr");
+    tr.dataset.decile = String(d.decile);
+    tr.appendChild(el("td", String(d.decile)));
+    tr.appendChild(el("td", fmtInt(d.contacts)));
+    tr.appendChild(el("td", `${fmtDec(d.expected)} (${fmtDec(d.low, 0)}–${fmtDec(d.high, 0)})`));
+    tr.appendChild(el("td", fmtInt(d.actual)));
+    body.appendChild(tr);
+  }
 }
 
 function minuteLabel(minute) {
@@ -647,6 +887,8 @@ function wireCampaigns() {
   $("cp-resume").addEventListener("click", () => control("resume"));
   $("cp-cancel").addEventListener("click", () => control("cancel"));
   $("cp-close").addEventListener("click", closeCampaign);
+  $("c-plan-run").addEventListener("click", runPlan);
+  $("c-plan-use").addEventListener("click", useOptimum);
   // A campaign opened from a link before the key was given: load it with the key.
   $("key-form").addEventListener("submit", () => {
     if (campaignPage.id) openCampaign(campaignPage.id);
@@ -655,6 +897,7 @@ function wireCampaigns() {
     renderCampaigns();
     renderCounter();
     renderPreview();
+    renderPlan();
     renderCampaignPage();
   });
   renderCounter();

@@ -1,0 +1,58 @@
+"""The recalibration strategies' arithmetic (tools/training/recalibration.py): the
+known-rate shift and Saerens' EM prior estimate, on data with a known answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from chalicelib.scoring.calibration import Calibration, expected_calibration_error
+from tools.training.recalibration import Fitted, em_prior, months_before, shift_to_rate
+
+
+def posterior(s: np.ndarray, prior: float) -> np.ndarray:
+    """Exact P(y=1 | s) when s | y=1 ~ N(1, 1), s | y=0 ~ N(0, 1)."""
+    f1, f0 = np.exp(-((s - 1) ** 2) / 2), np.exp(-(s**2) / 2)
+    return prior * f1 / (prior * f1 + (1 - prior) * f0)
+
+
+def sample(n: int, prior: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < prior
+    return rng.normal(y.astype(float), 1.0), y
+
+
+def test_the_shift_makes_the_mean_the_given_rate_and_keeps_the_order() -> None:
+    p = np.random.default_rng(1).beta(1, 12, 5_000)
+    b = shift_to_rate(p, 0.30)
+    q = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + b)))
+    assert q.mean() == pytest.approx(0.30, abs=1e-6) and b > 0
+    assert (np.diff(q[np.argsort(p)]) >= 0).all()
+
+
+def test_em_recovers_a_moved_prior_from_unlabelled_probabilities() -> None:
+    s, y = sample(20_000, prior=0.40, seed=2)
+    p_train = posterior(s, prior=0.10)  # calibrated for the training prior
+    adjusted = em_prior(p_train, 0.10)
+    assert adjusted.mean() == pytest.approx(0.40, abs=0.02)
+    assert expected_calibration_error(y, adjusted) < 0.02
+    assert expected_calibration_error(y, p_train) > 0.2
+    # No shift: EM leaves calibrated probabilities (nearly) where they were.
+    s2, y2 = sample(20_000, prior=0.10, seed=3)
+    assert em_prior(posterior(s2, 0.10), 0.10).mean() == pytest.approx(y2.mean(), abs=0.01)
+
+
+def test_em_is_applied_per_planned_audience() -> None:
+    s1, _ = sample(5_000, prior=0.05, seed=4)
+    s2, _ = sample(5_000, prior=0.50, seed=5)
+    raw = np.concatenate([posterior(s1, 0.1), posterior(s2, 0.1)])
+    months = [datetime(2009, 5, 1, tzinfo=UTC)] * 5_000 + [datetime(2009, 6, 1, tzinfo=UTC)] * 5_000
+    p = Fitted("em", Calibration(), base_rate=0.1).apply(raw, months)
+    assert p[:5_000].mean() == pytest.approx(0.05, abs=0.02)
+    assert p[5_000:].mean() == pytest.approx(0.50, abs=0.03)
+
+
+def test_months_before_crosses_the_year() -> None:
+    assert months_before(datetime(2009, 2, 1, tzinfo=UTC), 3) == datetime(2008, 11, 1, tzinfo=UTC)
