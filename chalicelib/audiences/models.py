@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.core.schemas import Strict
 
 # ex_: an extraction (or a campaign's snapshot); oc_: a campaign's outcome file;
-# rp_: a REPEP list import (chalicelib/compliance).
+# rp_: a REPEP list import (chalicelib/compliance); rt_: a campaign's report counters
+# built for a campaign without them; pl_: a plan too large for a request.
 TASK_ID_PATTERN = r"^(ex|oc|rp|rt|pl)_[0-9a-f]{8,40}$"
 
 
@@ -75,19 +76,22 @@ class TaskQueued(Strict):
 
 class CountOut(Strict):
     count: int
-    capped: bool = Field(description="There are at least `cap` matches")
-    before_do_not_contact: bool = Field(
-        description="Counted by the index's key alone, before the do-not-contact re-check"
+    method: Literal["counters", "bounded_count"] = Field(
+        description="counters: summed from the maintained cells; bounded_count: read, up to cap"
     )
-    cap: int
+    exact: bool = Field(description="The count is the exact number of matches")
+    capped: bool = Field(description="There are at least `cap` matches")
+    before_do_not_contact: bool = Field(description="Counted before the do-not-contact re-check")
+    cap: int | None = Field(description="null: counted from the cells, never capped")
     seconds: float
 
 
 class TaskOut(Strict):
-    """An extraction task (ex_...) or a campaign's outcome file (oc_..., kind=outcomes)."""
+    """An extraction task (ex_...), a campaign's outcome file (oc_..., kind=outcomes) or
+    a plan too large for a request (pl_..., kind=plan)."""
 
     task_id: str
-    kind: Literal["outcomes"] | None = Field(default=None, description="Absent: extraction")
+    kind: Literal["outcomes", "plan"] | None = Field(default=None, description="Absent: extraction")
     status: str | None
     progress: float | None = None
     written: int | None = None
@@ -102,6 +106,13 @@ class TaskOut(Strict):
     created_at: str | None = None
     finished_at: str | None = None
     download_url: str | None = None
+    # A plan task: why it became one, contacts read of those expected, and the plan.
+    reason: str | None = None
+    read: int | None = None
+    expected: int | None = None
+    result: dict[str, Any] | None = Field(
+        default=None, description="kind=plan, completed: the plan (as POST /v2/campaigns/plan)"
+    )
 
 
 class RejectedNumber(Strict):
