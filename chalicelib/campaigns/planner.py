@@ -97,7 +97,10 @@ def size_for_min_roi(c: Curve, min_roi: float) -> int | None:
 
 
 def sample_sizes(n: int, must: Sequence[int], max_points: int = MAX_POINTS) -> list[int]:
-    """At most `max_points` sizes from 0..n, evenly spread, always with 0, n and `must`."""
+    """At most `max_points` sizes from 0..n, evenly spread, always with 0, n and `must`
+    (so `max_points` must leave room for them: 2 + len(must))."""
+    if max_points < 2 + len(must):
+        raise ValueError(f"max_points={max_points}: 0, n and {len(must)} marked sizes need more")
     keep = {0, n, *(m for m in must if 0 <= m <= n)}
     room = max(0, max_points - len(keep))
     keep |= set(np.linspace(0, n, room).round().astype(int).tolist()) if room else set()

@@ -57,7 +57,9 @@ def test_min_roi_size_is_the_largest_meeting_it(
 
 
 @settings(max_examples=100, deadline=None)
-@given(probs, money, money, st.integers(3, 200))
+# 4 at least: 0, everyone, the optimum and the min-ROI size are always drawn (hypothesis
+# found [0, 0, 1, 1] with 3, where the four are distinct and cannot fit).
+@given(probs, money, money, st.integers(4, 200))
 def test_plan_curve_is_downsampled_with_the_optimum(
     p: list[float], cost: float, value: float, max_points: int
 ) -> None:
@@ -68,6 +70,12 @@ def test_plan_curve_is_downsampled_with_the_optimum(
     assert out["optimum"]["size"] in sizes
     if out["min_roi"]["size"] is not None:
         assert out["min_roi"]["size"] in sizes
+
+
+def test_too_few_points_for_the_marked_sizes_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_points=3"):
+        planner.sample_sizes(10, [4, 7], max_points=3)
+    assert planner.sample_sizes(10, [4, 7], max_points=4) == [0, 4, 7, 10]
 
 
 def test_a_worked_example() -> None:
