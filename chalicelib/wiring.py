@@ -197,7 +197,6 @@ class Wiring:
 
     @cached_property
     def sending(self) -> SendingService:
-        from chalicelib.messaging.config import link_base
         from chalicelib.messaging.service import SendingService
 
         return SendingService(
@@ -207,12 +206,11 @@ class Wiring:
             compliance=self.compliance,
             contacts=self.contacts,
             enqueue=self._send_queue,
-            link_base=link_base(),
+            link_base=self.clients.settings.link_base_url,
         )
 
     @cached_property
     def send_pipeline(self) -> SendPipeline:
-        from chalicelib.messaging.config import link_base
         from chalicelib.messaging.pipeline import SendPipeline, SendSettings
 
         # Every container's share of the origination identity's messages per second.
@@ -228,7 +226,9 @@ class Wiring:
             sender=self.sms_sender,
             rate_per_s=rate,
             requeue=self._send_queue,
-            settings=SendSettings(link_base=link_base(), per_message=_per_message(rate)),
+            settings=SendSettings(
+                link_base=self.clients.settings.link_base_url, per_message=_per_message(rate)
+            ),
         )
 
     @cached_property

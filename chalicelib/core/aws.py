@@ -35,11 +35,10 @@ _PROBE_CONFIG = Config(
 
 def _aws_endpoint(service: str) -> str | None:
     """None: the service's regional AWS endpoint, even when AWS_ENDPOINT_URL is set."""
-    import os
-
-    if not os.environ.get("AWS_ENDPOINT_URL"):
+    settings = get_settings()
+    if not settings.endpoint_url:
         return None
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = settings.region
     prefix = {"pinpoint-sms-voice-v2": "sms-voice"}.get(service, service)
     return f"https://{prefix}.{region}.amazonaws.com"
 

@@ -7,7 +7,6 @@ parameter, so never a phone number."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -16,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from chalice import Response
 
+from chalicelib.core.config import get_settings
 from chalicelib.core.logging import logger
 
 NAMESPACE = "Alcance"
@@ -26,8 +26,7 @@ def status_class(status: int) -> str:
 
 
 def _disabled() -> bool:
-    # single_metric does not honour POWERTOOLS_METRICS_DISABLED (the local stack sets it).
-    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
+    return get_settings().metrics_disabled
 
 
 def record(route: str, status: int, elapsed_ms: float) -> None:

@@ -6,19 +6,15 @@ listed origin on real responses. `*` is refused: the API is authenticated."""
 
 from __future__ import annotations
 
-import os
-
 from chalice import CORSConfig
+
+from chalicelib.core.config import get_settings
 
 ALLOWED_HEADERS = ["Authorization", "Content-Type"]
 
 
 def origins() -> tuple[str, ...]:
-    raw = os.environ.get("CORS_ORIGINS", "")
-    out = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
-    if "*" in out:
-        raise ValueError("CORS_ORIGINS must list origins, not '*'")
-    return out
+    return get_settings().origins
 
 
 def cors_config() -> CORSConfig | bool:

@@ -4,13 +4,13 @@ error answers rewritten into the API's one error shape."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
 from chalice import Response
 from chalice.app import Request, RouteEntry
 
+from chalicelib.core.config import get_settings
 from chalicelib.core.errors import ApiError
 from chalicelib.core.http import MAX_BODY_BYTES, respond
 from chalicelib.core.logging import logger
@@ -22,8 +22,6 @@ from chalicelib.security.ratelimit import Limit, RateLimiter
 
 # Fixed for the life of the process, like the authorizer app.py gave the routes.
 _MODE = auth_mode()
-DEFAULT_RATE_PER_S = 20.0
-DEFAULT_BURST = 40
 
 # Chalice's own error bodies are {"Code": ..., "Message": ...}.
 _CHALICE_CODES: dict[str, tuple[str, str, str]] = {
@@ -49,10 +47,7 @@ _CHALICE_CODES: dict[str, tuple[str, str, str]] = {
 
 
 def default_limit() -> Limit:
-    return Limit(
-        rate_per_s=float(os.environ.get("API_RATE_PER_S", DEFAULT_RATE_PER_S)),
-        burst=int(os.environ.get("API_BURST", DEFAULT_BURST)),
-    )
+    return Limit(rate_per_s=get_settings().api_rate_per_s, burst=get_settings().api_burst)
 
 
 def unauthorized() -> ApiError:

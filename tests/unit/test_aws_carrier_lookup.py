@@ -45,7 +45,7 @@ def _adapter(sim: SimulatorServer, timeout_s: float = 2.0) -> AwsCarrierLookupAd
     session = boto3.session.Session(
         region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
-    clients = Clients(Settings(prefix="t", region="us-east-1", data_bucket="b"), session)
+    clients = Clients(Settings(prefix="t", region="us-east-1", data_bucket_name="b"), session)
     cfg = ProviderConfig(
         platform="sms", adapter="aws_carrier_lookup", base_url=sim.url, timeout_s=timeout_s
     )

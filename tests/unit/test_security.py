@@ -165,7 +165,7 @@ def test_upload_urls_sign_the_single_use_header(monkeypatch: pytest.MonkeyPatch)
     from chalicelib.core.aws import make_clients
     from chalicelib.core.config import Settings
 
-    clients = make_clients(Settings(prefix="t", region="us-east-1", data_bucket="b"))
+    clients = make_clients(Settings(prefix="t", region="us-east-1", data_bucket_name="b"))
     url = clients.s3.generate_presigned_url(
         "put_object", Params={"Bucket": "b", "Key": "k", "IfNoneMatch": "*"}, ExpiresIn=60
     )
