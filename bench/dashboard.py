@@ -20,7 +20,8 @@ moto's overhead and are noisy on a shared 2-core machine.
   count_bounded_ms: the same filter counted the way it was before the cells (the
   Select=COUNT Query on `by_state`), called in-process; count_cases: latency (p50) and
   method for a few more filters (several states with a platform status, no state, and
-  one the cells cannot answer);
+  one the cells cannot answer: read within the count's time budget, `timed_out` if it
+  stopped there);
 - summary_api_ms: median latency of GET /v2/dashboard/summary over 20 calls from
   Python (after one warm-up), and leads_api_ms the same for the first leads page.
 The last line printed is one JSON object.
@@ -144,6 +145,7 @@ def main() -> None:
         # The page loads first: the in-process bounded count below keeps moto busy for
         # minutes at 100,000 contacts (measured: still running after 10 min).
         runs = browser_loads(f"{stack.api_url}/dashboard", key, args.loads)
+        print(f"first loads {runs} ms", file=sys.stderr)
         from chalicelib.audiences.filters import ExtractRequest
         from chalicelib.domain import aggregates
 
@@ -161,7 +163,15 @@ def main() -> None:
         )
         for body in more:
             ms, got = count_latency_ms(count_url, headers, body, 3)
-            cases.append({"filter": body, "ms": ms, "method": got["method"], "count": got["count"]})
+            cases.append(
+                {
+                    "filter": body,
+                    "ms": ms,
+                    "method": got["method"],
+                    "count": got["count"],
+                    "timed_out": got["timed_out"],
+                }
+            )
             print(f"live count {ms} ms (p50) for {body}: {got}", file=sys.stderr)
 
     result = {

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -97,6 +98,10 @@ class ExtractStats:
     dropped_opted_out: int = 0  # opted out, or on the REPEP without consent
     returned: int = 0
     truncated: bool = False
+    # time.monotonic() past which reading stops (counts answer within a request); None
+    # for tasks, which read to the end.
+    deadline: float | None = field(default=None, repr=False)
+    timed_out: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def read(self, n: int, scan: bool = False) -> None:
@@ -107,8 +112,17 @@ class ExtractStats:
             else:
                 self.queries += 1
 
+    def out_of_time(self) -> bool:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.timed_out = True
+        return self.timed_out
+
     def public(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        return {
+            k: v
+            for k, v in self.__dict__.items()
+            if not k.startswith("_") and k not in ("deadline", "timed_out")
+        }
 
 
 # -- fast low-level item decoding: TypeDeserializer costs more than the Query itself --
@@ -198,16 +212,24 @@ class Extractor:
             return
         yield from self._top_k(req, index, ctx, stats, proj, shape)
 
-    def count(self, req: ExtractRequest, cap: int, excluded: Iterable[str] = ()) -> int:
+    def count(
+        self,
+        req: ExtractRequest,
+        cap: int,
+        excluded: Iterable[str] = (),
+        seconds: float | None = None,
+    ) -> tuple[int, bool]:
         """How many contacts `run` would return for an unbounded amount, counted up to
-        `cap` (then the answer is `cap`: "at least"). Unordered, so reading stops at
-        `cap` matches: the state/LADA Queries (and the unscored top-up), or else the
-        bounded parallel Scan. The do-not-contact list is checked as in `run`."""
+        `cap` (then the answer is `cap`: "at least"), and whether reading finished
+        within `seconds` (False: "at least" the count; it stops between pages).
+        Unordered, so reading stops at `cap` matches: the state/LADA Queries (and the
+        unscored top-up), or else the bounded parallel Scan. The do-not-contact list is
+        checked as in `run`."""
         ctx = MatchContext(excluded=frozenset(excluded))
-        stats = ExtractStats()
+        stats = ExtractStats(deadline=None if seconds is None else time.monotonic() + seconds)
         index = self._index_for(req)
         if index is not None and self.key_countable(req) and not ctx.excluded:
-            return min(cap, self._key_count(req, index))
+            return min(cap, self._key_count(req, index, stats)), not stats.timed_out
         if index is not None:
             name, attr, values = index
             candidates: Iterator[Item] = _chain(
@@ -235,7 +257,8 @@ class Extractor:
                 return out
 
             matched = [c for part in self._scan_segments(stats, first_matches) for c in part]
-        return sum(1 for _ in self._rechecked(matched, cap, stats))
+        n = sum(1 for _ in self._rechecked(matched, cap, stats))
+        return n, not stats.timed_out
 
     @staticmethod
     def key_countable(req: ExtractRequest) -> bool:
@@ -252,7 +275,9 @@ class Extractor:
             and not req.needs_exclusions
         )
 
-    def _key_count(self, req: ExtractRequest, index: tuple[str, str, list[str]]) -> int:
+    def _key_count(
+        self, req: ExtractRequest, index: tuple[str, str, list[str]], stats: ExtractStats
+    ) -> int:
         name, attr, values = index
         total = 0
         for v in values:
@@ -267,7 +292,7 @@ class Extractor:
                 **kwargs["ExpressionAttributeValues"],
                 ":yes": {"BOOL": True},
             }
-            while True:
+            while not stats.out_of_time():
                 resp = self._ddb.query(**kwargs)
                 total += int(resp.get("Count", 0))
                 if "LastEvaluatedKey" not in resp:
@@ -336,7 +361,7 @@ class Extractor:
 
     def query_pages(self, kwargs: Item, stats: ExtractStats) -> Iterator[list[Item]]:
         kwargs = {"Limit": PAGE_LIMIT, **kwargs}
-        while True:
+        while not stats.out_of_time():
             resp = self._ddb.query(**kwargs)
             stats.read(len(resp["Items"]))
             yield resp["Items"]
@@ -400,6 +425,8 @@ class Extractor:
                         if read_total[0] >= self.max_scan_items:
                             stats.truncated = True
                             return
+                    if stats.out_of_time():
+                        return
                     resp = self._ddb.scan(**kwargs)
                     with lock:
                         read_total[0] += resp.get("ScannedCount", len(resp["Items"]))

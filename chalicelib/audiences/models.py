@@ -83,6 +83,9 @@ class CountOut(Strict):
     capped: bool = Field(description="There are at least `cap` matches")
     before_do_not_contact: bool = Field(description="Counted before the do-not-contact re-check")
     cap: int | None = Field(description="null: counted from the cells, never capped")
+    timed_out: bool = Field(
+        description="Reading stopped at the request's time budget: there are at least `count`"
+    )
     seconds: float
 
 

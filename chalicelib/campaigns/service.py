@@ -24,7 +24,7 @@ from chalicelib.audiences.export import snapshot_writer
 from chalicelib.audiences.extract import ExtractStats
 from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
 from chalicelib.audiences.models import ExtractMessage
-from chalicelib.audiences.service import PROGRESS_EVERY_S, ExtractionService
+from chalicelib.audiences.service import ExtractionService
 from chalicelib.campaigns import control, planning, roi, tally
 from chalicelib.campaigns.models import OutcomeIn
 from chalicelib.campaigns.outcome_file import parse_outcome_file
@@ -33,7 +33,7 @@ from chalicelib.campaigns.tally import TallyStore
 from chalicelib.core.bounds import Bounded, Seed
 from chalicelib.core.ddb import from_item, to_item
 from chalicelib.core.errors import ApiError
-from chalicelib.core.jobs import JobStore
+from chalicelib.core.jobs import JobStore, TaskRun
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.phone import Accepted, normalize
 from chalicelib.messaging.models import MessageSpec
@@ -405,59 +405,31 @@ class CampaignService:
     def run_plan_task(self, task_id: str) -> None:
         """Worker side: no request deadline here (the Lambda's own 15 min bounds it).
         A redelivered message for a finished plan does nothing."""
-        job = self.jobs.get(task_id)
-        if job is None:
-            raise LookupError(f"unknown task {task_id}")
-        if job.get("status") == "completed":
+        begun = TaskRun.begin(self.jobs, task_id)
+        if begun is None:
             return
-        self.jobs.update(task_id, {"status": "running", "updated_at": now_iso()})
+        run, job = begun
         req = planning.PlanIn.model_validate_json(job["request"])
         expected = max(1, int(job.get("expected") or req.max_contacts))
-        last = [time.monotonic()]
 
         def progress(read: int) -> None:
-            if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
-                last[0] = time.monotonic()
-                self.jobs.update(
-                    task_id,
-                    {
-                        "read": read,
-                        "progress": round(min(0.99, read / expected), 4),
-                        "updated_at": now_iso(),
-                    },
-                )
+            run.progress({"read": read, "progress": round(min(0.99, read / expected), 4)})
 
         try:
             out = self.plan(req, int(job["segments"]), None, progress)
         except ApiError as exc:  # e.g. no revenue to learn the value from
-            self.jobs.update(
-                task_id,
-                {
-                    "status": "failed",
-                    "error": exc.code,
-                    "detail": exc.message_en[:300],
-                    "updated_at": now_iso(),
-                },
-            )
+            run.fail(exc.code, exc.message_en)
             return
         except Exception as exc:
-            self.jobs.update(
-                task_id,
-                {"status": "failed", "error": type(exc).__name__, "updated_at": now_iso()},
-            )
+            run.fail(type(exc).__name__)
             raise
-        self.jobs.update(
-            task_id,
+        run.complete(
             {
-                "status": "completed",
-                "progress": 1.0,
                 "read": out["contacts"] + out["unscored"],
                 # A JSON string: the curve's floats stay floats (DynamoDB numbers would
                 # come back as Decimals) and the item stays one attribute.
                 "result": json.dumps(out),
-                "finished_at": now_iso(),
-                "updated_at": now_iso(),
-            },
+            }
         )
 
     def get_plan_task(self, task_id: str) -> dict[str, Any] | None:
@@ -574,57 +546,29 @@ class CampaignService:
     def run_outcomes_task(self, task_id: str) -> None:
         """Worker side. A redelivered message for a finished task does nothing; a task
         that died half way is recorded again (same rows, same keys: idempotent puts)."""
-        job = self.jobs.get(task_id)
-        if job is None:
-            raise LookupError(f"unknown task {task_id}")
-        if job.get("status") == "completed":
+        begun = TaskRun.begin(self.jobs, task_id)
+        if begun is None:
             return
-        self.jobs.update(task_id, {"status": "running", "updated_at": now_iso()})
-        last = [time.monotonic()]
+        run, job = begun
 
         def progress(done: int, total: int) -> None:
-            if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
-                last[0] = time.monotonic()
-                self.jobs.update(
-                    task_id,
-                    {
-                        "recorded": done,
-                        "progress": round(done / max(total, 1), 4),
-                        "updated_at": now_iso(),
-                    },
-                )
+            run.progress({"recorded": done, "progress": round(done / max(total, 1), 4)})
 
         try:
             body = self.s3.get_object(Bucket=self.bucket, Key=job["input_key"])["Body"].read()
             res = self.record_outcomes_file(job["campaign_id"], body, progress)
         except ValueError as exc:
-            self.jobs.update(
-                task_id,
-                {
-                    "status": "failed",
-                    "error": "bad_csv",
-                    "detail": str(exc)[:300],
-                    "updated_at": now_iso(),
-                },
-            )
+            run.fail("bad_csv", str(exc))
             return
         except Exception as exc:
-            self.jobs.update(
-                task_id,
-                {"status": "failed", "error": type(exc).__name__, "updated_at": now_iso()},
-            )
+            run.fail(type(exc).__name__)
             raise
-        self.jobs.update(
-            task_id,
+        run.complete(
             {
-                "status": "completed",
-                "progress": 1.0,
                 "recorded": res["recorded"],
                 "rejected_count": len(res["rejected"]),
                 "rejected": res["rejected"][:MAX_REJECTED_KEPT],
-                "finished_at": now_iso(),
-                "updated_at": now_iso(),
-            },
+            }
         )
 
     def get_outcomes_task(self, task_id: str) -> dict[str, Any] | None:

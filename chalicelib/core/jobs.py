@@ -1,17 +1,23 @@
-"""Job records (uploads now; extractions and training later): status, counts, outputs."""
+"""Job records (uploads, extractions, plans, outcome files): status, counts, outputs;
+and `TaskRun`, one worker's run of a queued task."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.ddb import from_item, to_item
+from chalicelib.domain.clock import now_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # Jobs are kept for 90 days, then DynamoDB's TTL removes them (their reports stay in S3).
 JOB_TTL_S = 90 * 24 * 3600
+# A task's progress is written at most this often: each write is a DynamoDB request.
+PROGRESS_EVERY_S = 2.0
 
 
 class JobStore:
@@ -122,3 +128,54 @@ class JobStore:
             if "LastEvaluatedKey" not in resp:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+@dataclass
+class TaskRun:
+    """One worker's run of a queued task (`begin`), its throttled progress, and how it
+    ends: `complete` or `fail`. An exception that is not the task's fault is recorded
+    by `fail` and re-raised by the caller, so the queue retries it."""
+
+    jobs: JobStore
+    task_id: str
+    every_s: float = PROGRESS_EVERY_S
+    _last: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def begin(
+        cls, jobs: JobStore, task_id: str, every_s: float = PROGRESS_EVERY_S
+    ) -> tuple[TaskRun, dict[str, Any]] | None:
+        """The run and the job as queued; None when the task is already completed (a
+        redelivered message does nothing). A task that died half way starts again."""
+        job = jobs.get(task_id)
+        if job is None:
+            raise LookupError(f"unknown task {task_id}")
+        if job.get("status") == "completed":
+            return None
+        now = now_iso()
+        jobs.update(task_id, {"status": "running", "started_at": now, "updated_at": now})
+        return cls(jobs, task_id, every_s), job
+
+    def progress(self, fields: Mapping[str, Any]) -> None:
+        if time.monotonic() - self._last >= self.every_s:
+            self._last = time.monotonic()
+            self.jobs.update(self.task_id, {**fields, "updated_at": now_iso()})
+
+    def fail(self, error: str, detail: str | None = None) -> None:
+        fields: dict[str, Any] = {"status": "failed", "error": error, "updated_at": now_iso()}
+        if detail is not None:
+            fields["detail"] = detail[:300]
+        self.jobs.update(self.task_id, fields)
+
+    def completed_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        now = now_iso()
+        return {
+            "status": "completed",
+            "progress": 1.0,
+            **fields,
+            "finished_at": now,
+            "updated_at": now,
+        }
+
+    def complete(self, fields: Mapping[str, Any]) -> None:
+        self.jobs.update(self.task_id, self.completed_fields(fields))

@@ -117,7 +117,8 @@ async function refreshCount() {
     const r = await api("/v2/contacts/count", { body: filters });
     if (seq !== audience.seq) return; // a newer change is being counted
     Object.assign(audience, {
-      count: r.count, capped: r.capped, beforeDnc: Boolean(r.before_do_not_contact), method: r.method,
+      // Capped, or reading stopped at the request's time budget: "at least" either way.
+      count: r.count, capped: r.capped || Boolean(r.timed_out), beforeDnc: Boolean(r.before_do_not_contact), method: r.method,
       counted: JSON.stringify(filters),
     });
     audienceError("");
