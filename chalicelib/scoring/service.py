@@ -7,12 +7,31 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from chalicelib.campaigns.outcomes import OutcomeStore
+from chalicelib.campaigns.outcomes import Outcome
 from chalicelib.scoring.engine import ScoreResult, score_contacts
-from chalicelib.scoring.registry import ModelRegistry
-from chalicelib.scoring.store import ScoreStore
+from chalicelib.scoring.registry import LoadedModel
+
+
+class Scores(Protocol):
+    """scoring/store.ScoreStore."""
+
+    def load(self, numbers: Sequence[str]) -> list[dict[str, Any]]: ...
+    def write(self, result: ScoreResult, now: str | None = None) -> bool: ...
+    def flush_transitions(self) -> None: ...
+
+
+class History(Protocol):
+    """campaigns/outcomes.OutcomeStore."""
+
+    def for_contact(self, e164: str) -> list[Outcome]: ...
+
+
+class Models(Protocol):
+    """scoring/registry.ModelRegistry."""
+
+    def current(self) -> LoadedModel | None: ...
 
 
 @dataclass
@@ -24,7 +43,7 @@ class ScoreRun:
 
 
 class ScoringService:
-    def __init__(self, store: ScoreStore, outcomes: OutcomeStore, registry: ModelRegistry) -> None:
+    def __init__(self, store: Scores, outcomes: History, registry: Models) -> None:
         self.store = store
         self.outcomes = outcomes
         self.registry = registry
