@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from chalicelib.scoring.calibration import Calibration, expected_calibration_error
-from tools.training.recalibration import Fitted, em_prior, months_before, shift_to_rate
+from tools.training.recalibration import (
+    Fitted,
+    em_prior,
+    months_before,
+    shift_to_rate,
+    walk_forward,
+)
 
 
 def posterior(s: np.ndarray, prior: float) -> np.ndarray:
@@ -56,3 +62,26 @@ def test_em_is_applied_per_planned_audience() -> None:
 
 def test_months_before_crosses_the_year() -> None:
     assert months_before(datetime(2009, 2, 1, tzinfo=UTC), 3) == datetime(2008, 11, 1, tzinfo=UTC)
+
+
+def test_walk_forward_follows_a_moving_rate_from_earlier_months_only() -> None:
+    # Same scores every month, base rate 5% then 40%: the map of month k is fitted on
+    # month k-1 (>= 1,000 rows), so it tracks the move one month late, never early.
+    months = [datetime(2009, m, 1, tzinfo=UTC) for m in range(1, 7)]
+    rates = [0.05, 0.05, 0.05, 0.40, 0.40, 0.40]
+    raws, ys, ms = [], [], []
+    for m, r in zip(months, rates, strict=True):
+        s, y = sample(3_000, r, seed=m.month)
+        raws.append(1 / (1 + np.exp(-s)))
+        ys.append(y.astype(int))
+        ms += [m] * len(s)
+    raw, y = np.concatenate(raws), np.concatenate(ys)
+    late = np.array(ms) >= months[1]
+    p = walk_forward(raw, y, ms, raw[late], [m for m, k in zip(ms, late, strict=True) if k], 1_000)
+    late_months = np.array(ms)[late]
+    mean = {m: float(p[late_months == m].mean()) for m in months[1:]}
+    assert abs(mean[months[1]] - 0.05) < 0.015 and abs(mean[months[2]] - 0.05) < 0.015
+    assert mean[months[3]] < 0.1  # the jump is not known before it happens
+    assert abs(mean[months[4]] - 0.40) < 0.03 and abs(mean[months[5]] - 0.40) < 0.03
+    with pytest.raises(ValueError, match="no outcome known"):
+        walk_forward(raw, y, ms, raw[:10], [months[0]] * 10)

@@ -16,6 +16,12 @@ platform can do about it without ever looking at the outcomes it is judged on:
   prior is estimated from the unlabelled probabilities (no outcome of the audience
   is used, only its scores, which the planner has anyway).
 
+- `rolling` (`walk_forward`): the platform that keeps learning from its campaigns'
+  outcomes. Each month's map is refitted (isotonic or Platt by CV log-loss, as in
+  training) on the most recent known outcomes before that month, at least `min_rows`
+  of them (out-of-fold probabilities for the training period, the frozen model's
+  out-of-time ones after it), and applied to that month only.
+
 `select()` chooses among them on a validation period that ends where the evaluation
 period begins (model on < V, strategies judged on [V, T)), so the months judged later
 never influence a fitting choice."""
@@ -234,3 +240,67 @@ def select(validation: dict[str, Any]) -> str:
     """The strategy with the lowest validation log-loss (ECE breaks ties)."""
     s = validation["strategies"]
     return min(s, key=lambda n: (s[n]["log_loss"], s[n]["ece"]))
+
+
+def walk_forward(
+    pool_raw: np.ndarray,
+    pool_y: np.ndarray,
+    pool_months: Sequence[datetime],
+    raw: np.ndarray,
+    months: Sequence[datetime],
+    min_rows: int = 300,
+) -> np.ndarray:
+    """Calibrated probabilities of the rows `raw` (month `months`), each month's from a
+    map fitted on the pool's rows of the latest earlier months holding at least
+    `min_rows` (fewer if the pool has fewer). A pool row of the same or a later month
+    never enters a month's map: the outcomes it uses were known before that month."""
+    pm = np.array(pool_months)
+    arr = np.array(months)
+    out = np.zeros(len(raw))
+    for m in sorted(set(months)):
+        idx = np.flatnonzero(arr == m)
+        known = np.flatnonzero(pm < m)
+        if not len(known):
+            raise ValueError(f"no outcome known before {m:%Y-%m}")
+        taken: list[datetime] = []
+        for mm in sorted(set(pm[known].tolist()), reverse=True):
+            taken.append(mm)
+            if np.isin(pm[known], taken).sum() >= min_rows:
+                break
+        sel = known[np.isin(pm[known], taken)]
+        out[idx] = calibrate.choose(pool_raw[sel], pool_y[sel]).calibration.apply(raw[idx])
+    return out
+
+
+def rolling(
+    examples: Sequence[Example],
+    schema: FeatureSchema,
+    split: datetime,
+    config: TrainConfig,
+    min_rows: Sequence[int] = (300, 1_000, 2_500),
+) -> dict[str, Any]:
+    """One model trained before `split` (frozen), the later months judged with its
+    training map (`oof`) and walk-forward maps for each `min_rows`."""
+    early = [e for e in examples if e.as_of < split]
+    late = [e for e in examples if e.as_of >= split]
+    full = train(early, schema, config).chosen
+    assert full.oof is not None
+    every = outcome_events(examples, [e.label for e in examples])
+    raw_late = raw_out_of_time(full, schema, late, every)
+    y_early = np.array([e.label for e in early])
+    y_late = np.array([e.label for e in late])
+    m_late = [month_of(e.as_of) for e in late]
+    pool_raw = np.concatenate([full.oof, raw_late])
+    pool_y = np.concatenate([y_early, y_late])
+    pool_m = [month_of(e.as_of) for e in early] + m_late
+    results = {"oof": metrics(y_late, full.calibration.apply(raw_late))}
+    for n in min_rows:
+        p = walk_forward(pool_raw, pool_y, pool_m, raw_late, m_late, n)
+        results[f"rolling_{n}"] = metrics(y_late, p)
+    return {
+        "split": split.date().isoformat(),
+        "fit_rows": len(early),
+        "evaluated_rows": len(late),
+        "evaluated_rate": round(float(y_late.mean()), 4),
+        "strategies": results,
+    }
