@@ -262,12 +262,11 @@ def walk_forward(
         known = np.flatnonzero(pm < m)
         if not len(known):
             raise ValueError(f"no outcome known before {m:%Y-%m}")
-        taken: list[datetime] = []
+        sel = known
         for mm in sorted(set(pm[known].tolist()), reverse=True):
-            taken.append(mm)
-            if np.isin(pm[known], taken).sum() >= min_rows:
+            sel = known[pm[known] >= mm]
+            if len(sel) >= min_rows:
                 break
-        sel = known[np.isin(pm[known], taken)]
         out[idx] = calibrate.choose(pool_raw[sel], pool_y[sel]).calibration.apply(raw[idx])
     return out
 
