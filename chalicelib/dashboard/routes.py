@@ -280,8 +280,9 @@ def _top_leads_page(
     page = ranking.top_page(w.top_leads.read(), after, q.limit)
     if page is None:
         return None
-    names: dict[str, str] = {}
-    projection = _projection(names)
+    # Whole items: DynamoDB bills a BatchGetItem by the items' full size whatever the
+    # projection, and moto applies a projection with nested maps slowly (measured at
+    # 30,000 contacts: 25 items in 941 ms with it, 364 ms without).
     by_e164 = {
         i["e164"]["S"]: from_item(i)
         for i in batch_get(
@@ -289,8 +290,6 @@ def _top_leads_page(
             w.contacts.table_name,
             "e164",
             [ranking.rank_e164(r) for r in page.ranks],
-            projection=projection,
-            expression_names=names,
         )
     }
     rows = []

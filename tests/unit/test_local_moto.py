@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import moto.backends
 import pytest
@@ -199,3 +200,121 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(
         }
         ddb.transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
         assert scan() == {"a": "2", "new": "2", "other": "1"}
+
+
+def test_plain_json_item_reads_answer_what_moto_answers() -> None:
+    """The same GetItem, BatchGetItem, Query and Scan answers (items with nested maps,
+    lists, sets, numbers, booleans, nulls; projections; pages) with moto's serializer and
+    with json.dumps; a binary attribute still goes moto's way."""
+    import os
+    from decimal import Decimal
+
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.responses import DynamoHandler
+
+    import tools.local.moto_server as ms
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "x")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "x")
+    original = DynamoHandler.serialized
+    # The item reads moto's own serializer answered (counted under the patch too, where
+    # it is the fallback).
+    by_moto: list[str] = []
+
+    def counted(self: Any, result: Any) -> Any:
+        if self._get_action() in ms._ITEM_READS:
+            by_moto.append(self._get_action())
+        return original(self, result)
+
+    def answers(patched: bool) -> list[Any]:
+        by_moto.clear()
+        DynamoHandler.serialized = counted  # type: ignore[method-assign]
+        if patched:
+            ms.plain_json_item_reads()
+        with mock_aws():
+            c = boto3.client("dynamodb", region_name="us-east-1")
+            c.create_table(
+                TableName="t",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "g", "AttributeType": "S"},
+                    {"AttributeName": "n", "AttributeType": "N"},
+                ],
+                GlobalSecondaryIndexes=[
+                    {
+                        "IndexName": "by_g",
+                        "KeySchema": [
+                            {"AttributeName": "g", "KeyType": "HASH"},
+                            {"AttributeName": "n", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            t = boto3.resource("dynamodb", region_name="us-east-1").Table("t")
+            for i in range(12):
+                t.put_item(
+                    Item={
+                        "pk": f"+5255{i:08d}",
+                        "g": "a" if i % 3 else "b",
+                        "n": Decimal(i) / 4,
+                        "ok": i % 2 == 0,
+                        "none": None,
+                        "tags": {"x", f"t{i}"},
+                        "nums": {Decimal(1), Decimal(i + 2)},
+                        "platforms": {"sms": {"status": "valid", "at": "2026-12-01"}},
+                        "hist": [{"k": "v"}, Decimal("0.5"), "s", [True]],
+                        "nombre": "Peña Ñúñez",
+                    }
+                )
+            c.put_item(TableName="t", Item={"pk": {"S": "bin"}, "b": {"B": b"\x00\xff"}})
+            keys = [{"pk": {"S": f"+5255{i:08d}"}} for i in range(0, 12, 2)]
+            out: list[Any] = [
+                c.get_item(TableName="t", Key=keys[1]),
+                c.get_item(TableName="t", Key={"pk": {"S": "missing"}}),
+                c.get_item(TableName="t", Key={"pk": {"S": "bin"}}),
+                c.batch_get_item(RequestItems={"t": {"Keys": keys}}),
+                c.batch_get_item(
+                    RequestItems={
+                        "t": {
+                            "Keys": keys,
+                            "ProjectionExpression": "pk, #p.sms, hist[1]",
+                            "ExpressionAttributeNames": {"#p": "platforms"},
+                        }
+                    }
+                ),
+                c.query(
+                    TableName="t",
+                    IndexName="by_g",
+                    KeyConditionExpression="g = :g",
+                    ExpressionAttributeValues={":g": {"S": "a"}},
+                    Limit=3,
+                ),
+                c.query(
+                    TableName="t",
+                    IndexName="by_g",
+                    KeyConditionExpression="g = :g",
+                    ExpressionAttributeValues={":g": {"S": "a"}},
+                    Select="COUNT",
+                ),
+                c.scan(TableName="t", Limit=5),
+                c.scan(
+                    TableName="t",
+                    FilterExpression="ok = :t",
+                    ExpressionAttributeValues={":t": {"BOOL": True}},
+                ),
+            ]
+        for r in out:
+            r.pop("ResponseMetadata", None)
+        return out
+
+    try:
+        plain = answers(True)
+        assert by_moto == ["GetItem"]  # only the binary attribute's
+        assert plain == answers(False)
+        assert len(by_moto) == 9
+    finally:
+        DynamoHandler.serialized = original  # type: ignore[method-assign]
