@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.messaging.store import MessageStore
     from chalicelib.meta.health import StorageCheck
     from chalicelib.scoring.service import ScoringService
+    from chalicelib.scoring.store import ScoreStore
     from chalicelib.scoring.sweep import SweepResult
     from chalicelib.security.keys import ApiKeyStore
     from chalicelib.security.ratelimit import RateLimiter
@@ -320,18 +321,23 @@ class Wiring:
 
     # -- lead scoring (chalicelib/scoring): numpy only at serve time.
     @cached_property
+    def score_store(self) -> ScoreStore:
+        from chalicelib.scoring.store import ScoreStore
+
+        return ScoreStore(
+            self.clients.dynamodb,
+            self.settings.name(resources.CONTACTS.suffix),
+            stats=self.stats,
+            top_leads=self.top_leads,
+        )
+
+    @cached_property
     def scoring(self) -> ScoringService:
         from chalicelib.scoring.registry import ModelRegistry
         from chalicelib.scoring.service import ScoringService
-        from chalicelib.scoring.store import ScoreStore
 
         return ScoringService(
-            ScoreStore(
-                self.clients.dynamodb,
-                self.settings.name(resources.CONTACTS.suffix),
-                stats=self.stats,
-                top_leads=self.top_leads,
-            ),
+            self.score_store,
             self.outcomes,
             ModelRegistry(self.clients.s3, self.settings.data_bucket),
         )

@@ -100,6 +100,27 @@ class ExtractionService:
         out["download_url"] = self.presign(key)
         return out
 
+    def queue_task(self, task_id: str, kind: str, fields: Mapping[str, Any] | None = None) -> None:
+        """Record a queued task and put it on the `extract` queue, whose function runs
+        every kind (extractions, plans, outcome files, report counters)."""
+        if fields is not None:
+            now = now_iso()
+            self.jobs.create(
+                {
+                    "job_id": task_id,
+                    "kind": kind,
+                    "status": "queued",
+                    "progress": 0.0,
+                    **fields,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+                int(time.time()),
+            )
+        self.sqs.send_message(
+            QueueUrl=self.queue_url(), MessageBody=ExtractMessage(task_id=task_id).model_dump_json()
+        )
+
     def start_task(
         self,
         req: ExtractRequest,
@@ -110,26 +131,17 @@ class ExtractionService:
         """`control`: a campaign's control group ({"share", "seed"}) assigned as the
         snapshot is written."""
         task_id = new_task_id()
-        now = now_iso()
-        self.jobs.create(
+        self.queue_task(
+            task_id,
+            "extraction",
             {
-                "job_id": task_id,
-                "kind": "extraction",
-                "status": "queued",
                 "request": req.model_dump_json(by_alias=True),
                 "output_key": output_key or export_key(task_id),
                 "campaign_id": campaign_id,
                 "control": json.dumps(dict(control)) if control else None,
                 "amount": req.amount,
                 "written": 0,
-                "progress": 0.0,
-                "created_at": now,
-                "updated_at": now,
             },
-            int(time.time()),
-        )
-        self.sqs.send_message(
-            QueueUrl=self.queue_url(), MessageBody=ExtractMessage(task_id=task_id).model_dump_json()
         )
         return {"task_id": task_id, "status": "queued", "status_url": f"/v2/tasks/{task_id}"}
 

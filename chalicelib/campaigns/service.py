@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.audiences.export import snapshot_writer
 from chalicelib.audiences.extract import ExtractStats
 from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
-from chalicelib.audiences.models import ExtractMessage
 from chalicelib.audiences.service import ExtractionService
 from chalicelib.campaigns import control, planning, roi, tally
 from chalicelib.campaigns.models import OutcomeIn
@@ -234,10 +233,9 @@ class CampaignService:
         """Claim the build (one reader wins) and queue it for the `extract` function."""
         if not self.tally.begin(campaign_id):
             return False
-        task_id = TALLY_TASK_PREFIX + campaign_id.removeprefix(CAMPAIGN_PREFIX)
-        self.extraction.sqs.send_message(
-            QueueUrl=self.extraction.queue_url(),
-            MessageBody=ExtractMessage(task_id=task_id).model_dump_json(),
+        # No job record: the tally item itself says the build is claimed.
+        self.extraction.queue_task(
+            TALLY_TASK_PREFIX + campaign_id.removeprefix(CAMPAIGN_PREFIX), "tally"
         )
         return True
 
@@ -370,28 +368,18 @@ class CampaignService:
     def start_plan_task(self, req: planning.PlanIn, segments: int, reason: str) -> dict[str, Any]:
         """Queue the plan on the `extract` queue; its result is kept on the task."""
         task_id = PLAN_TASK_PREFIX + secrets.token_hex(12)
-        now = now_iso()
         # Sizes the progress bar only (DynamoDB's item count is hours old at worst).
         expected = min(req.max_contacts, self.extraction.extractor.table_items())
-        self.jobs.create(
+        self.extraction.queue_task(
+            task_id,
+            "plan",
             {
-                "job_id": task_id,
-                "kind": "plan",
-                "status": "queued",
                 "request": req.model_dump_json(),
                 "segments": segments,
                 "reason": reason,
                 "read": 0,
                 "expected": expected,
-                "progress": 0.0,
-                "created_at": now,
-                "updated_at": now,
             },
-            int(time.time()),
-        )
-        self.extraction.sqs.send_message(
-            QueueUrl=self.extraction.queue_url(),
-            MessageBody=ExtractMessage(task_id=task_id).model_dump_json(),
         )
         return {
             "task_id": task_id,
@@ -516,25 +504,10 @@ class CampaignService:
         task_id = OUTCOMES_TASK_PREFIX + secrets.token_hex(12)
         key = f"campaigns/{campaign_id}/outcomes/{task_id}.csv"
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="text/csv")
-        now = now_iso()
-        self.jobs.create(
-            {
-                "job_id": task_id,
-                "kind": "outcomes",
-                "status": "queued",
-                "campaign_id": campaign_id,
-                "input_key": key,
-                "bytes": len(data),
-                "recorded": 0,
-                "progress": 0.0,
-                "created_at": now,
-                "updated_at": now,
-            },
-            int(time.time()),
-        )
-        self.extraction.sqs.send_message(
-            QueueUrl=self.extraction.queue_url(),
-            MessageBody=ExtractMessage(task_id=task_id).model_dump_json(),
+        self.extraction.queue_task(
+            task_id,
+            "outcomes",
+            {"campaign_id": campaign_id, "input_key": key, "bytes": len(data), "recorded": 0},
         )
         return {
             "task_id": task_id,

@@ -99,7 +99,7 @@ def contact_score(w: Wiring, phone: str) -> dict[str, Any]:
     run = w.scoring.score_numbers([number.e164])
     if not run.results:
         raise not_found("Contacto", "Contact", number.e164)
-    stored = w.scoring.store.stored_score(number.e164) or {}
+    stored = w.score_store.stored_score(number.e164) or {}
     r = run.results[0]
     return {**r.to_json(), "scored_at": stored.get("scored_at")}
 

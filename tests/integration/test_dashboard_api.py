@@ -197,7 +197,7 @@ def test_score_writers_keep_top_leads_and_readers_never_trust_a_stale_item(
     best = _ranked(list(items.values()))[0]
 
     # A scoring run drops the best lead to 1: the writer moves it out of the item.
-    store = w.scoring.store
+    store = w.score_store
     assert store.write(ScoreResult(best, 1.0, "test-2", 40.0, {}, "h1"))
     store.flush_transitions()
     items[best]["score"] = 1.0
@@ -242,9 +242,9 @@ def test_backfill_ranks_contacts_scored_before_the_index(stack: LocalStack) -> N
         )
     w.clients.dynamodb.delete_item(TableName=w.stats.table_name, Key={"pk": {"S": TOP_ITEM}})
 
-    ranks = w.scoring.store.backfill_ranks()
+    ranks = w.score_store.backfill_ranks()
     assert len(ranks) == sum(1 for i in items if i.get("score") is not None)
-    assert w.scoring.store.backfill_ranks() == []  # only unranked contacts, once
+    assert w.score_store.backfill_ranks() == []  # only unranked contacts, once
     w.top_leads.rebuild(ranks)
     pages = _walk(stack, _key(), limit=25)
     assert pages[0]["source"] == "top_leads"

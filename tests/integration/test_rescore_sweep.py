@@ -45,7 +45,7 @@ def test_sweep_sends_only_settled_unscored_contacts(stack: LocalStack) -> None:
     assert result.next_key is None and result.scanned == 4
     assert result.sent == 1 and result.sample == [lost]
     assert stack.pump.drain(timeout_s=60)
-    got = {n: w.scoring.store.stored_score(n) or {} for n in (lost, partial, recent)}
+    got = {n: w.score_store.stored_score(n) or {} for n in (lost, partial, recent)}
     assert got[lost].get("score") is not None
     assert got[partial].get("score") is None and got[recent].get("score") is None
     # A bounded run stops after `max_scanned` items and says where to go on.
@@ -65,4 +65,4 @@ def test_cli_rescore_unscored_on_the_local_stack(stack: LocalStack) -> None:
     last = json.loads(out.output.strip().splitlines()[-1])
     assert last == {"scanned": 1, "sent": 1, "complete": True}
     assert stack.pump.drain(timeout_s=60)
-    assert (wiring().scoring.store.stored_score(lost) or {}).get("score") is not None
+    assert (wiring().score_store.stored_score(lost) or {}).get("score") is not None

@@ -111,7 +111,7 @@ def backfill_ranks(moto_port: int | None) -> None:
     from chalicelib.wiring import Wiring
 
     w = Wiring(make_clients())
-    ranks = w.scoring.store.backfill_ranks()
+    ranks = w.score_store.backfill_ranks()
     top = w.top_leads.rebuild(ranks)
     click.echo(json.dumps({"ranked": len(ranks), "top_leads": len(top.ranks), "floor": top.floor}))
 
