@@ -202,7 +202,7 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(
         assert scan() == {"a": "2", "new": "2", "other": "1"}
 
 
-def test_plain_json_item_reads_answer_what_moto_answers() -> None:
+def test_plain_json_item_reads_answer_what_moto_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same GetItem, BatchGetItem, Query and Scan answers (items with nested maps,
     lists, sets, numbers, booleans, nulls; projections; pages) with moto's serializer and
     with json.dumps; a binary attribute still goes moto's way."""
@@ -215,6 +215,9 @@ def test_plain_json_item_reads_answer_what_moto_answers() -> None:
 
     import tools.local.moto_server as ms
 
+    # A session stack earlier in the run exports its moto server's endpoint: without
+    # this, boto3 would ask that server and mock_aws (and the counting below) see nothing.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "x")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "x")
     original = DynamoHandler.serialized
