@@ -202,7 +202,7 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(
         assert scan() == {"a": "2", "new": "2", "other": "1"}
 
 
-def test_plain_json_item_reads_answer_what_moto_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plain_json_item_answers_answer_what_moto_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same GetItem, BatchGetItem, Query and Scan answers (items with nested maps,
     lists, sets, numbers, booleans, nulls; projections; pages) with moto's serializer and
     with json.dumps; a binary attribute still goes moto's way."""
@@ -226,7 +226,7 @@ def test_plain_json_item_reads_answer_what_moto_answers(monkeypatch: pytest.Monk
     by_moto: list[str] = []
 
     def counted(self: Any, result: Any) -> Any:
-        if self._get_action() in ms._ITEM_READS:
+        if self._get_action() in ms._ITEM_ANSWERS:
             by_moto.append(self._get_action())
         return original(self, result)
 
@@ -234,7 +234,7 @@ def test_plain_json_item_reads_answer_what_moto_answers(monkeypatch: pytest.Monk
         by_moto.clear()
         DynamoHandler.serialized = counted  # type: ignore[method-assign]
         if patched:
-            ms.plain_json_item_reads()
+            ms.plain_json_item_answers()
         with mock_aws():
             c = boto3.client("dynamodb", region_name="us-east-1")
             c.create_table(
@@ -309,6 +309,34 @@ def test_plain_json_item_reads_answer_what_moto_answers(monkeypatch: pytest.Monk
                     FilterExpression="ok = :t",
                     ExpressionAttributeValues={":t": {"BOOL": True}},
                 ),
+                # Writes that answer with items.
+                c.update_item(
+                    TableName="t",
+                    Key=keys[2],
+                    UpdateExpression="SET #p.sms.#s = :v ADD tags :t",
+                    ExpressionAttributeNames={"#p": "platforms", "#s": "status"},
+                    ExpressionAttributeValues={":v": {"S": "invalid"}, ":t": {"SS": ["y"]}},
+                    ReturnValues="ALL_OLD",
+                ),
+                c.update_item(
+                    TableName="t",
+                    Key=keys[3],
+                    UpdateExpression="ADD n :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}},
+                    ReturnValues="UPDATED_NEW",
+                ),
+                c.update_item(
+                    TableName="t",
+                    Key=keys[4],
+                    UpdateExpression="REMOVE hist",
+                    ReturnValues="ALL_NEW",
+                ),
+                c.put_item(
+                    TableName="t",
+                    Item={"pk": keys[5]["pk"], "g": {"S": "c"}},
+                    ReturnValues="ALL_OLD",
+                ),
+                c.delete_item(TableName="t", Key=keys[0], ReturnValues="ALL_OLD"),
             ]
         for r in out:
             r.pop("ResponseMetadata", None)
@@ -318,6 +346,111 @@ def test_plain_json_item_reads_answer_what_moto_answers(monkeypatch: pytest.Monk
         plain = answers(True)
         assert by_moto == ["GetItem"]  # only the binary attribute's
         assert plain == answers(False)
-        assert len(by_moto) == 9
+        # 13 puts to seed, 9 reads, 5 writes that answer with items.
+        assert len(by_moto) == 27
     finally:
         DynamoHandler.serialized = original  # type: ignore[method-assign]
+
+
+def size_scenario(patched: bool) -> dict[str, Any]:
+    """Writes around the 400 KB limit and 50-clause ADDs on a 3,000-counter item, in
+    process with mock_aws: what each write answered, the items, and how many times
+    moto sized an attribute value for one 50-clause ADD."""
+    import os
+
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    import tools.local.moto_server as ms
+
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "x")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "x")
+    if patched:
+        ms.incremental_item_size()
+    sized = [0]
+    original_size = DynamoType.size
+
+    def counted_size(self: Any) -> int:
+        sized[0] += 1
+        return original_size(self)
+
+    DynamoType.size = counted_size  # type: ignore[method-assign]
+
+    def adds(names: list[str]) -> dict[str, Any]:
+        return {
+            "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(names))),
+            "ExpressionAttributeNames": {f"#a{i}": a for i, a in enumerate(names)},
+            "ExpressionAttributeValues": {f":v{i}": {"N": "1"} for i in range(len(names))},
+        }
+
+    outcomes: list[str] = []
+    with mock_aws():
+        c = boto3.client("dynamodb", region_name="us-east-1")
+        c.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        c.put_item(TableName="t", Item={"pk": {"S": "big"}, "big": {"S": "x" * 390_000}})
+        writes = [
+            ("SET small = :v", {":v": {"S": "y" * 5_000}}),  # 395 KB: fits
+            ("SET more = :v", {":v": {"S": "y" * 20_000}}),  # 415 KB: refused
+            ("REMOVE big SET more = :v", {":v": {"S": "y" * 20_000}}),  # fits again
+            ("SET big = :v", {":v": {"S": "z" * 100_000}}),
+        ]
+        for expr, values in writes:
+            try:
+                c.update_item(
+                    TableName="t",
+                    Key={"pk": {"S": "big"}},
+                    UpdateExpression=expr,
+                    ExpressionAttributeValues=values,
+                )
+                outcomes.append("ok")
+            except ClientError as exc:
+                outcomes.append(exc.response["Error"]["Code"])
+        names = [f"55|{i:05d}nnnnnn" for i in range(3_000)]
+        for start in range(0, len(names), 50):
+            c.update_item(
+                TableName="t", Key={"pk": {"S": "cells"}}, **adds(names[start : start + 50])
+            )
+        sized[0] = 0
+        c.update_item(TableName="t", Key={"pk": {"S": "cells"}}, **adds(names[:50]))
+        one_update = sized[0]
+        items = [c.get_item(TableName="t", Key={"pk": {"S": k}})["Item"] for k in ("big", "cells")]
+    return {"outcomes": outcomes, "items": items, "sized": one_update}
+
+
+def test_incremental_item_size_answers_what_moto_answers() -> None:
+    """The 400 KB limit refuses and allows the same writes with the sum made once per
+    request, and a 50-clause ADD on a 3,000-counter item sizes it once, not 50 times.
+    Each side in a fresh interpreter: the patch is process-wide."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def run(patched: bool) -> dict[str, Any]:
+        code = (
+            "import json; from tests.unit.test_local_moto import size_scenario as s; "
+            f"print(json.dumps(s({patched})))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    patched, plain = run(True), run(False)
+    assert patched["outcomes"] == plain["outcomes"] == ["ok", "ValidationException", "ok", "ok"]
+    assert patched["items"] == plain["items"]
+    assert plain["sized"] > 50 * 3_000  # moto sums the whole item at every clause
+    assert patched["sized"] < 2 * 3_000 + 100
