@@ -45,7 +45,9 @@ def stack(local_stack: LocalStack) -> LocalStack:
     from chalicelib.wiring import wiring
     from tools.local.provision import provision
 
-    assert local_stack.pump.drain(timeout_s=60)
+    # What a failed test left running ends first (it would write into the fresh state);
+    # generous, so one slow test does not fail the next one's setup too.
+    assert local_stack.pump.drain(timeout_s=180)
     httpx.post(f"{local_stack.endpoint}/moto-api/reset", timeout=30).raise_for_status()
     local_stack.queue_urls = provision(wiring().clients)
     local_stack.wire_simulator()

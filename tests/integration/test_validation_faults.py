@@ -92,7 +92,9 @@ def test_faults_2000_contacts_six_platforms_match_ground_truth(stack: LocalStack
     )
     nationals = numbers(2000)
     ingest_csv(stack, "uploads/faults.csv", nationals)
-    assert stack.pump.drain(timeout_s=240)
+    # A hang guard, not a speed goal: 117 s on a quiet 2-core machine, and the last CI
+    # machine (about 2.6x slower) ran past 240 s.
+    assert stack.pump.drain(timeout_s=900)
 
     e164s = [f"+52{n}" for n in nationals]
     stored = platform_statuses(e164s)
