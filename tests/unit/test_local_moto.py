@@ -429,25 +429,12 @@ def test_incremental_item_size_answers_what_moto_answers() -> None:
     """The 400 KB limit refuses and allows the same writes with the sum made once per
     request, and a 50-clause ADD on a 3,000-counter item sizes it once, not 50 times.
     Each side in a fresh interpreter: the patch is process-wide."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.fresh import in_fresh_interpreter
 
     def run(patched: bool) -> dict[str, Any]:
-        code = (
-            "import json; from tests.unit.test_local_moto import size_scenario as s; "
-            f"print(json.dumps(s({patched})))"
+        return in_fresh_interpreter(  # type: ignore[no-any-return]
+            "tests.unit.test_local_moto", "size_scenario", patched
         )
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=Path(__file__).resolve().parents[2],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
-        return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
     patched, plain = run(True), run(False)
     assert patched["outcomes"] == plain["outcomes"] == ["ok", "ValidationException", "ok", "ok"]

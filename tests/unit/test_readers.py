@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import io
-import json
-import subprocess
-import sys
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +18,7 @@ from chalicelib.ingest.readers import (
     open_table,
     open_xlsx,
 )
+from tests.fresh import in_fresh_interpreter
 
 
 class ForwardOnlyStream:
@@ -354,19 +352,7 @@ def test_constant_memory_on_large_stream() -> None:
     # In a fresh interpreter: tracemalloc counts every thread's allocations, and a
     # session stack's pump threads in this process would be counted as the reader's.
     n = 200_000
-    code = (
-        "import json, sys; from tests.unit.test_readers import measure_large_stream as m; "
-        f"print(json.dumps(m({n})))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=Path(__file__).resolve().parents[2],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = in_fresh_interpreter("tests.unit.test_readers", "measure_large_stream", n)
     assert got["count"] == n
     assert got["last_phone"] == f"55{n - 1:08d}"
     assert got["bytes_read"] == got["size"] > 10_000_000
