@@ -354,14 +354,15 @@ def test_plain_json_item_answers_answer_what_moto_answers(monkeypatch: pytest.Mo
 
 def size_scenario(patched: bool) -> dict[str, Any]:
     """Writes around the 400 KB limit and 50-clause ADDs on a 3,000-counter item, in
-    process with mock_aws: what each write answered, the items, and how many times
-    moto sized an attribute value for one 50-clause ADD."""
+    process with mock_aws: what each write answered, the items, and for one 50-clause
+    ADD how many times moto sized an attribute value and copied the item; then an
+    update that answers its old image (ALL_OLD), and its copies."""
     import os
 
     import boto3
     from botocore.exceptions import ClientError
     from moto import mock_aws
-    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
     import tools.local.moto_server as ms
 
@@ -370,6 +371,15 @@ def size_scenario(patched: bool) -> dict[str, Any]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "x")
     if patched:
         ms.incremental_item_size()
+        ms.uncopied_blind_updates()
+    copies = [0]
+    original_copy = Item.__deepcopy__
+
+    def counted_copy(self: Any, memo: Any) -> Any:
+        copies[0] += 1
+        return original_copy(self, memo)
+
+    Item.__deepcopy__ = counted_copy  # type: ignore[method-assign]
     sized = [0]
     original_size = DynamoType.size
 
@@ -418,16 +428,29 @@ def size_scenario(patched: bool) -> dict[str, Any]:
             c.update_item(
                 TableName="t", Key={"pk": {"S": "cells"}}, **adds(names[start : start + 50])
             )
-        sized[0] = 0
+        sized[0] = copies[0] = 0
         c.update_item(TableName="t", Key={"pk": {"S": "cells"}}, **adds(names[:50]))
-        one_update = sized[0]
+        one_update, blind_copies = sized[0], copies[0]
+        copies[0] = 0
+        old_image = c.update_item(
+            TableName="t", Key={"pk": {"S": "cells"}}, ReturnValues="ALL_OLD", **adds(names[:2])
+        )["Attributes"]
+        answering_copies = copies[0]
         items = [c.get_item(TableName="t", Key={"pk": {"S": k}})["Item"] for k in ("big", "cells")]
-    return {"outcomes": outcomes, "items": items, "sized": one_update}
+    return {
+        "outcomes": outcomes,
+        "items": items,
+        "sized": one_update,
+        "blind_copies": blind_copies,
+        "old_image": old_image,
+        "answering_copies": answering_copies,
+    }
 
 
-def test_incremental_item_size_answers_what_moto_answers() -> None:
+def test_item_size_and_copy_tunes_answer_what_moto_answers() -> None:
     """The 400 KB limit refuses and allows the same writes with the sum made once per
-    request, and a 50-clause ADD on a 3,000-counter item sizes it once, not 50 times.
+    request; a 50-clause ADD on a 3,000-counter item sizes it once, not 50 times, and
+    copies it not at all; an update answering its old image answers the same one.
     Each side in a fresh interpreter: the patch is process-wide."""
     from tests.fresh import in_fresh_interpreter
 
@@ -441,3 +464,6 @@ def test_incremental_item_size_answers_what_moto_answers() -> None:
     assert patched["items"] == plain["items"]
     assert plain["sized"] > 50 * 3_000  # moto sums the whole item at every clause
     assert patched["sized"] < 2 * 3_000 + 100
+    assert plain["blind_copies"] == 2 and patched["blind_copies"] == 0
+    assert patched["old_image"] == plain["old_image"]
+    assert patched["answering_copies"] == plain["answering_copies"] == 2
