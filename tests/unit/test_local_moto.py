@@ -467,3 +467,79 @@ def test_item_size_and_copy_tunes_answer_what_moto_answers() -> None:
     assert plain["blind_copies"] == 2 and patched["blind_copies"] == 0
     assert patched["old_image"] == plain["old_image"]
     assert patched["answering_copies"] == plain["answering_copies"] == 2
+
+
+def tuned_transaction_copies(items: int) -> dict[str, int]:
+    """With every tune of `tune_moto` on: attribute values moto deep-copies for one
+    1-item transaction on a table of `items` items, and for one blind counter ADD."""
+    import os
+
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "x")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "x")
+    tune_moto()
+    copies = [0]
+    original = DynamoType.__deepcopy__
+
+    def counted(self: Any, memo: Any) -> Any:
+        copies[0] += 1
+        return original(self, memo)
+
+    DynamoType.__deepcopy__ = counted  # type: ignore[method-assign]
+    out: dict[str, int] = {}
+    with mock_aws():
+        c = boto3.client("dynamodb", region_name="us-east-1")
+        c.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for start in range(0, items, 25):
+            c.batch_write_item(
+                RequestItems={
+                    "t": [
+                        {"PutRequest": {"Item": {"pk": {"S": f"k{i}"}, "v": {"N": "1"}}}}
+                        for i in range(start, min(items, start + 25))
+                    ]
+                }
+            )
+        copies[0] = 0
+        c.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"pk": {"S": "k1"}},
+                        "UpdateExpression": "ADD v :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+            ]
+        )
+        out["transaction"] = copies[0]
+        copies[0] = 0
+        c.update_item(
+            TableName="t",
+            Key={"pk": {"S": "k2"}},
+            UpdateExpression="ADD v :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        out["blind_update"] = copies[0]
+    return out
+
+
+def test_all_tunes_together_copy_neither_tables_nor_blind_updated_items() -> None:
+    """`uncopied_blind_updates` once replaced the shim `cheap_transactions` had put in
+    moto's models module, and every transaction copied its whole table again: the
+    moto server grew to 17 GB in a CI run. With every tune on, a transaction on a
+    3,000-item table copies no more than its item, and a blind ADD copies nothing."""
+    from tests.fresh import in_fresh_interpreter
+
+    got = in_fresh_interpreter("tests.unit.test_local_moto", "tuned_transaction_copies", 3_000)
+    assert got["transaction"] < 50, got  # a whole-table copy is > 3,000 per copy
+    assert got["blind_update"] == 0, got

@@ -297,17 +297,22 @@ def uncopied_blind_updates() -> None:
     if getattr(responses, "_alcance_uncopied", False):
         return
     _request_scope()
-    real = copy.deepcopy
 
-    def deepcopy(x: Any, memo: Any = None) -> Any:
-        if type(x) is Item and getattr(_REQUEST, "blind_update", False):
-            return x
-        return real(x, memo)
+    def skipping(module: Any) -> Any:
+        # On top of what the module calls now: `cheap_transactions` has its own shim in
+        # `models` (no whole-table copies in a transaction), which must stay in force.
+        inner = module.copy.deepcopy
+
+        def deepcopy(x: Any, memo: Any = None) -> Any:
+            if type(x) is Item and getattr(_REQUEST, "blind_update", False):
+                return x
+            return inner(x, memo)
+
+        return types.SimpleNamespace(copy=copy.copy, deepcopy=deepcopy, Error=copy.Error)
 
     # Both modules call `copy.deepcopy` through their own global `copy`.
-    shim = types.SimpleNamespace(copy=copy.copy, deepcopy=deepcopy, Error=copy.Error)
-    responses.copy = shim  # type: ignore[assignment]
-    models.copy = shim  # type: ignore[assignment]
+    responses.copy = skipping(responses)  # type: ignore[assignment]
+    models.copy = skipping(models)  # type: ignore[assignment]
     responses._alcance_uncopied = True  # type: ignore[attr-defined]
 
 
