@@ -352,6 +352,20 @@ def test_plain_json_item_answers_answer_what_moto_answers(monkeypatch: pytest.Mo
         DynamoHandler.serialized = original  # type: ignore[method-assign]
 
 
+def _count_calls(cls: Any, name: str) -> list[int]:
+    """Count the calls of `cls.name` from now on, in a one-element list (the scenarios
+    below run in a fresh interpreter, so the wrapper is never taken off)."""
+    calls = [0]
+    original = getattr(cls, name)
+
+    def counted(self: Any, *args: Any) -> Any:
+        calls[0] += 1
+        return original(self, *args)
+
+    setattr(cls, name, counted)
+    return calls
+
+
 def size_scenario(patched: bool) -> dict[str, Any]:
     """Writes around the 400 KB limit and 50-clause ADDs on a 3,000-counter item, in
     process with mock_aws: what each write answered, the items, and for one 50-clause
@@ -372,22 +386,8 @@ def size_scenario(patched: bool) -> dict[str, Any]:
     if patched:
         ms.incremental_item_size()
         ms.uncopied_blind_updates()
-    copies = [0]
-    original_copy = Item.__deepcopy__
-
-    def counted_copy(self: Any, memo: Any) -> Any:
-        copies[0] += 1
-        return original_copy(self, memo)
-
-    Item.__deepcopy__ = counted_copy  # type: ignore[method-assign]
-    sized = [0]
-    original_size = DynamoType.size
-
-    def counted_size(self: Any) -> int:
-        sized[0] += 1
-        return original_size(self)
-
-    DynamoType.size = counted_size  # type: ignore[method-assign]
+    copies = _count_calls(Item, "__deepcopy__")
+    sized = _count_calls(DynamoType, "size")
 
     def adds(names: list[str]) -> dict[str, Any]:
         return {
@@ -482,14 +482,7 @@ def tuned_transaction_copies(items: int) -> dict[str, int]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "x")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "x")
     tune_moto()
-    copies = [0]
-    original = DynamoType.__deepcopy__
-
-    def counted(self: Any, memo: Any) -> Any:
-        copies[0] += 1
-        return original(self, memo)
-
-    DynamoType.__deepcopy__ = counted  # type: ignore[method-assign]
+    copies = _count_calls(DynamoType, "__deepcopy__")
     out: dict[str, int] = {}
     with mock_aws():
         c = boto3.client("dynamodb", region_name="us-east-1")
