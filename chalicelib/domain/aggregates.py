@@ -179,6 +179,9 @@ def summary(items: Mapping[str, Mapping[str, Any]], top_ladas: int = 15) -> dict
 # writers take both from the item as the conditional write saw it (`ReturnValues`), so a
 # write that changed nothing, or was refused, moves nothing: redeliveries are free.
 # Opted-out contacts (the `opt_out` flag) are in no cell: they never match a filter.
+# Nor is "not checked" kept: a filter on a platform accepts statuses only, so a contact
+# checked nowhere is in no full cell and a platform it was not checked on in no
+# per-platform cell (it is still in its state's LADA x band counts).
 
 CELL_PREFIX = "cell#"
 UNSCORED = "n"  # the band of contacts without a score
@@ -193,6 +196,7 @@ STATUS_LETTERS = {
 }
 LETTER_STATUS = {v: k for k, v in STATUS_LETTERS.items()}
 NO_STATUS = "-"
+UNCHECKED = NO_STATUS * len(PLATFORMS)
 # Per-state measures of the map (one item, attribute `<measure>#<state>`) and per-state
 # municipality counts (one item per state, attribute = the stored municipality name).
 STATE_ITEM = "states"
@@ -346,10 +350,16 @@ def contact_deltas(old: ContactView | None, new: ContactView | None) -> Deltas:
             continue
         if not view.opted_out:
             b = band(view.score)
-            d[(cell_item(view.state, b), f"{view.lada}|{view.vector}")] += sign
             d[(LADA_BANDS + view.state, f"{view.lada}|{b}")] += sign
-            for p, letter in zip(PLATFORMS, view.vector, strict=True):
-                d[(platform_cell_item(view.state, b), f"{p}|{view.lada}|{letter}")] += sign
+            # "Not checked" is never counted (no filter accepts it), so it is not kept:
+            # a new contact moves 1 cell attribute instead of 8, and a check only the
+            # letters it changes.
+            vector = view.vector
+            if vector != UNCHECKED:
+                d[(cell_item(view.state, b), f"{view.lada}|{vector}")] += sign
+            for p, letter in zip(PLATFORMS, vector, strict=True):
+                if letter != NO_STATUS:
+                    d[(platform_cell_item(view.state, b), f"{p}|{view.lada}|{letter}")] += sign
         st = view.state
         if view.valid_anywhere:
             d[(STATE_ITEM, f"valid#{st}")] += sign
