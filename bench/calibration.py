@@ -3,6 +3,7 @@
     python bench/calibration.py [--split 2009-05-01] [--limit N]
     python bench/calibration.py --strategies [--validation-start 2008-10-01] [--fast]
     python bench/calibration.py --rolling [--fast]
+    python bench/calibration.py --retrain [--fast]
 
 Bank-marketing rows (../shared/data/bank-marketing) before `--split` train the model
 and its calibration like any customer's training; the later months are scored month by
@@ -18,7 +19,9 @@ the strategy with the lowest validation log-loss is the one reported as `chosen`
 every strategy is refitted with all data before `--split` and judged on the later
 months, which no fitting choice has seen. `--rolling`: the frozen model's later months
 with walk-forward maps (each month's map from the outcomes known before it; at least
-300 / 1,000 / 2,500 rows) next to the training map. `--fast`: 3 folds, 50 trees, 100
+300 / 1,000 / 2,500 rows) next to the training map. `--retrain`: a model retrained
+every month on the outcomes known before it (walk-forward retraining), with its
+training map and with maps on its newest out-of-fold rows. `--fast`: 3 folds, 50 trees, 100
 boosting rounds (a loaded machine)."""
 
 from __future__ import annotations
@@ -38,7 +41,12 @@ if str(ROOT) not in sys.path:
 from chalicelib.scoring.features import infer_schema  # noqa: E402
 from tools.training import bank_marketing as bm  # noqa: E402
 from tools.training.out_of_time import SPLIT, evaluate  # noqa: E402
-from tools.training.recalibration import rolling, run, select  # noqa: E402
+from tools.training.recalibration import (  # noqa: E402
+    retrain_walk_forward,
+    rolling,
+    run,
+    select,
+)
 from tools.training.train import TrainConfig  # noqa: E402
 
 
@@ -50,6 +58,7 @@ def main() -> int:
     parser.add_argument("--validation-start", default="2008-10-01")
     parser.add_argument("--window-months", type=int, default=2)
     parser.add_argument("--rolling", action="store_true")
+    parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--fast", action="store_true")
     args = parser.parse_args()
     src = bm.locate(ROOT)
@@ -61,10 +70,15 @@ def main() -> int:
     split = datetime.fromisoformat(args.split).replace(tzinfo=UTC)
     if args.strategies:
         return strategies(examples, split, args, t0)
+    config = (
+        TrainConfig(cv=True, folds=3, rf_trees=50, hgb_iter=100) if args.fast else TrainConfig()
+    )
+    if args.retrain:
+        out = retrain_walk_forward(examples, bm.DECLARED, split, config)
+        out["seconds"] = round(time.perf_counter() - t0, 1)
+        print(json.dumps(out))
+        return 0
     if args.rolling:
-        config = (
-            TrainConfig(cv=True, folds=3, rf_trees=50, hgb_iter=100) if args.fast else TrainConfig()
-        )
         schema = infer_schema([e.contact for e in examples if e.as_of < split], bm.DECLARED)
         out = rolling(examples, schema, split, config)
         out["seconds"] = round(time.perf_counter() - t0, 1)

@@ -42,7 +42,12 @@ from chalicelib.scoring.calibration import (
     expected_calibration_error,
     logit,
 )
-from chalicelib.scoring.features import FeatureBuilder, FeatureSchema, OutcomeCalendar
+from chalicelib.scoring.features import (
+    FeatureBuilder,
+    FeatureSchema,
+    OutcomeCalendar,
+    infer_schema,
+)
 from chalicelib.scoring.serve import probability
 from tools.training import calibrate
 from tools.training.train import Candidate, Example, TrainConfig, outcome_events, train
@@ -302,4 +307,47 @@ def rolling(
         "evaluated_rows": len(late),
         "evaluated_rate": round(float(y_late.mean()), 4),
         "strategies": results,
+    }
+
+
+def retrain_walk_forward(
+    examples: Sequence[Example],
+    declared: Any,
+    split: datetime,
+    config: TrainConfig,
+    min_rows: Sequence[int] = (300, 1_000),
+) -> dict[str, Any]:
+    """The platform that retrains every month: for each month from `split`, a model
+    trained (as `train()` does for a customer: schema, CV, calibration) on every
+    outcome known before that month, scoring that month only. Judged with the map
+    training fits (`retrain`), and with maps fitted on the newest out-of-fold
+    probabilities of that same training (`retrain_recent_<n>`: the latest months
+    holding at least n rows), which follow a moving base rate without seeing the
+    month they score."""
+    late = [e for e in examples if e.as_of >= split]
+    every = outcome_events(examples, [e.label for e in examples])
+    months = sorted({month_of(e.as_of) for e in late})
+    names = ["retrain", *(f"retrain_recent_{n}" for n in min_rows)]
+    p = {name: np.zeros(len(late)) for name in names}
+    for m in months:
+        known = [e for e in examples if e.as_of < m]
+        schema = infer_schema([e.contact for e in known], declared)
+        chosen = train(known, schema, config).chosen
+        assert chosen.oof is not None
+        idx = [i for i, e in enumerate(late) if month_of(e.as_of) == m]
+        raw = raw_out_of_time(chosen, schema, [late[i] for i in idx], every)
+        p["retrain"][idx] = chosen.calibration.apply(raw)
+        y_known = np.array([e.label for e in known])
+        m_known = [month_of(e.as_of) for e in known]
+        for n in min_rows:
+            p[f"retrain_recent_{n}"][idx] = walk_forward(
+                chosen.oof, y_known, m_known, raw, [m] * len(idx), n
+            )
+    y_late = np.array([e.label for e in late])
+    return {
+        "split": split.date().isoformat(),
+        "months": len(months),
+        "evaluated_rows": len(late),
+        "evaluated_rate": round(float(y_late.mean()), 4),
+        "strategies": {name: metrics(y_late, p[name]) for name in names},
     }
