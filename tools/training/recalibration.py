@@ -29,7 +29,7 @@ never influence a fitting choice."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -312,7 +312,7 @@ def rolling(
 
 def retrain_walk_forward(
     examples: Sequence[Example],
-    declared: Any,
+    declared: Mapping[str, Mapping[str, Any]] | None,
     split: datetime,
     config: TrainConfig,
     min_rows: Sequence[int] = (300, 1_000),
