@@ -4,6 +4,7 @@
     python bench/calibration.py --strategies [--validation-start 2008-10-01] [--fast]
     python bench/calibration.py --rolling [--fast]
     python bench/calibration.py --retrain [--fast]
+    python bench/calibration.py --pilot [--fast]
 
 Bank-marketing rows (../shared/data/bank-marketing) before `--split` train the model
 and its calibration like any customer's training; the later months are scored month by
@@ -22,7 +23,10 @@ with walk-forward maps (each month's map from the outcomes known before it; at l
 300 / 1,000 / 2,500 rows) next to the training map. `--retrain`: a model retrained
 every month on the outcomes known before it (walk-forward retraining), with its
 training map and with maps on its newest out-of-fold rows. `--fast`: 3 folds, 50 trees, 100
-boosting rounds (a loaded machine)."""
+boosting rounds (a loaded machine). `--pilot`: the frozen model's later months, each
+planned after a random pilot of 10% / 20% of it (chalicelib/campaigns/pilot.py), from
+the training map and from the walk-forward map, judged on the rows outside the pilot
+(20 draws each)."""
 
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ from chalicelib.scoring.features import infer_schema  # noqa: E402
 from tools.training import bank_marketing as bm  # noqa: E402
 from tools.training.out_of_time import SPLIT, evaluate  # noqa: E402
 from tools.training.recalibration import (  # noqa: E402
+    pilots,
     retrain_walk_forward,
     rolling,
     run,
@@ -59,6 +64,7 @@ def main() -> int:
     parser.add_argument("--window-months", type=int, default=2)
     parser.add_argument("--rolling", action="store_true")
     parser.add_argument("--retrain", action="store_true")
+    parser.add_argument("--pilot", action="store_true")
     parser.add_argument("--fast", action="store_true")
     args = parser.parse_args()
     src = bm.locate(ROOT)
@@ -78,9 +84,9 @@ def main() -> int:
         out["seconds"] = round(time.perf_counter() - t0, 1)
         print(json.dumps(out))
         return 0
-    if args.rolling:
+    if args.rolling or args.pilot:
         schema = infer_schema([e.contact for e in examples if e.as_of < split], bm.DECLARED)
-        out = rolling(examples, schema, split, config)
+        out = (pilots if args.pilot else rolling)(examples, schema, split, config)
         out["seconds"] = round(time.perf_counter() - t0, 1)
         print(json.dumps(out))
         return 0

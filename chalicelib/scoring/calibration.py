@@ -92,6 +92,25 @@ class Calibration:
 UNCALIBRATED = Calibration()
 
 
+def shift_to_rate(p: np.ndarray, rate: float) -> float:
+    """The log-odds shift b with mean(sigmoid(logit(p) + b)) = rate (bisection: the mean
+    is increasing in b)."""
+    z = logit(p)
+    lo, hi = -15.0, 15.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if float(np.mean(1 / (1 + np.exp(-(z + mid))))) < rate:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def shifted(p: np.ndarray, b: float) -> np.ndarray:
+    """Probabilities moved by b in log-odds (monotone: the order is kept)."""
+    return 1 / (1 + np.exp(-(logit(p) + b)))
+
+
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     """ECE: the share-weighted mean |observed rate - mean probability| over equal-width
     probability bins (the usual definition, 10 bins)."""

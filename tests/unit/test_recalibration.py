@@ -8,12 +8,16 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from chalicelib.scoring.calibration import Calibration, expected_calibration_error
+from chalicelib.scoring.calibration import (
+    Calibration,
+    expected_calibration_error,
+    shift_to_rate,
+)
 from tools.training.recalibration import (
     Fitted,
     em_prior,
     months_before,
-    shift_to_rate,
+    pilot_trials,
     walk_forward,
 )
 
@@ -85,3 +89,16 @@ def test_walk_forward_follows_a_moving_rate_from_earlier_months_only() -> None:
     assert abs(mean[months[4]] - 0.40) < 0.03 and abs(mean[months[5]] - 0.40) < 0.03
     with pytest.raises(ValueError, match="no outcome known"):
         walk_forward(raw, y, ms, raw[:10], [months[0]] * 10)
+
+
+def test_a_pilot_per_month_follows_each_months_own_rate() -> None:
+    # Probabilities calibrated for a 10% prior; the months convert at 30% and at 60%.
+    s1, y1 = sample(4_000, prior=0.30, seed=6)
+    s2, y2 = sample(1_000, prior=0.60, seed=7)
+    p = np.concatenate([posterior(s1, 0.10), posterior(s2, 0.10)])
+    y = np.concatenate([y1, y2])
+    months = [datetime(2009, 5, 1, tzinfo=UTC)] * 4_000 + [datetime(2009, 6, 1, tzinfo=UTC)] * 1_000
+    out = pilot_trials(p, y, months, share=0.2, prior_rows=10, seeds=3)
+    assert out["judged_rows"] == 4_000
+    assert expected_calibration_error(y, p) > 0.1
+    assert out["ece"] < 0.04 and out["ece_worst"] >= out["ece"]

@@ -37,10 +37,12 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import log_loss, roc_auc_score
 
+from chalicelib.campaigns import pilot
 from chalicelib.scoring.calibration import (
     Calibration,
     expected_calibration_error,
-    logit,
+    shift_to_rate,
+    shifted,
 )
 from chalicelib.scoring.features import (
     FeatureBuilder,
@@ -93,20 +95,6 @@ def raw_out_of_time(
     return raw
 
 
-def shift_to_rate(p: np.ndarray, rate: float) -> float:
-    """The log-odds shift b with mean(sigmoid(logit(p) + b)) = rate (bisection: the mean
-    is increasing in b)."""
-    z = logit(p)
-    lo, hi = -15.0, 15.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if float(np.mean(1 / (1 + np.exp(-(z + mid))))) < rate:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 def em_prior(p: np.ndarray, train_prior: float) -> np.ndarray:
     """Saerens et al. (2002): re-estimate the prior of an unlabelled set from calibrated
     probabilities under the training prior, and return the adjusted probabilities."""
@@ -138,7 +126,7 @@ class Fitted:
     def apply(self, raw: np.ndarray, months: Sequence[datetime]) -> np.ndarray:
         p = self.calibration.apply(raw)
         if self.shift:
-            p = 1 / (1 + np.exp(-(logit(p) + self.shift)))
+            p = shifted(p, self.shift)
         if self.name == "em":  # per planned audience: here, each month's rows
             out = np.zeros(len(p))
             arr = np.array(months)
@@ -350,4 +338,86 @@ def retrain_walk_forward(
         "evaluated_rows": len(late),
         "evaluated_rate": round(float(y_late.mean()), 4),
         "strategies": {name: metrics(y_late, p[name]) for name in names},
+    }
+
+
+def pilot_trials(
+    p: np.ndarray,
+    y: np.ndarray,
+    months: Sequence[datetime],
+    share: float,
+    prior_rows: int,
+    seeds: int = 20,
+) -> dict[str, Any]:
+    """Each month a campaign whose pilot is a random `share` of it (order "random", as
+    the product sends one): the rest's probabilities moved by that pilot's shift
+    (chalicelib/campaigns/pilot.py), judged on the rest only (the pilot's outcomes
+    are seen, so its rows are not judged). Repeated over `seeds` draws: the mean of
+    each figure, and the worst ECE."""
+    arr = np.array(months)
+    eces, logs, tops = [], [], []
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        out = p.copy()
+        rest = np.ones(len(p), dtype=bool)
+        for m in sorted(set(months)):
+            idx = np.flatnonzero(arr == m)
+            chosen = rng.choice(idx, max(1, round(share * len(idx))), replace=False)
+            rest[chosen] = False
+            others = np.setdiff1d(idx, chosen)
+            out[others] = pilot.fit(p[chosen], y[chosen], prior_rows).apply(p[others])
+        mt = metrics(y[rest], out[rest])
+        eces.append(mt["ece"])
+        logs.append(mt["log_loss"])
+        tops.append([mt["top"][k]["relative_error"] for k in ("1000", "5000")])
+    top = np.mean(np.array(tops, dtype=np.float64), axis=0)
+    return {
+        "share": share,
+        "prior_rows": prior_rows,
+        "seeds": seeds,
+        "judged_rows": int(rest.sum()),
+        "ece": round(float(np.mean(eces)), 4),
+        "ece_worst": round(float(np.max(eces)), 4),
+        "log_loss": round(float(np.mean(logs)), 4),
+        "top_1000_relative_error": round(float(top[0]), 4),
+        "top_5000_relative_error": round(float(top[1]), 4),
+    }
+
+
+def pilots(
+    examples: Sequence[Example],
+    schema: FeatureSchema,
+    split: datetime,
+    config: TrainConfig,
+    shares: Sequence[float] = (0.1, 0.2),
+    prior_rows: Sequence[int] = (0, pilot.PRIOR_ROWS, 30),
+) -> dict[str, Any]:
+    """One model frozen at `split`; its later months planned after a pilot, from the
+    probabilities the product serves (`oof`: the training map) and from the
+    walk-forward map of at least 300 rows (`rolling_300`, see `rolling`)."""
+    early = [e for e in examples if e.as_of < split]
+    late = [e for e in examples if e.as_of >= split]
+    full = train(early, schema, config).chosen
+    assert full.oof is not None
+    every = outcome_events(examples, [e.label for e in examples])
+    raw = raw_out_of_time(full, schema, late, every)
+    y_early = np.array([e.label for e in early])
+    y = np.array([e.label for e in late])
+    months = [month_of(e.as_of) for e in late]
+    pool_m = [month_of(e.as_of) for e in early] + months
+    base = {
+        "oof": full.calibration.apply(raw),
+        "rolling_300": walk_forward(
+            np.concatenate([full.oof, raw]), np.concatenate([y_early, y]), pool_m, raw, months
+        ),
+    }
+    return {
+        "split": split.date().isoformat(),
+        "evaluated_rows": len(late),
+        "months": len(set(months)),
+        "without_pilot": {name: metrics(y, p)["ece"] for name, p in base.items()},
+        "with_pilot": {
+            name: [pilot_trials(p, y, months, s, k) for s in shares for k in prior_rows]
+            for name, p in base.items()
+        },
     }
