@@ -50,6 +50,10 @@ class PlanIn(BaseModel):
     value_per_conversion: Annotated[float, Bounded(0, 1e9)] | None = None
     value_from_campaigns: list[CampaignId] = Field(default_factory=list, max_length=20)
     min_roi: Annotated[float, Bounded(-1, 1e6)] | None = None
+    # Pilots already sent to a random sample of this audience, outcomes recorded: the
+    # plan moves every probability to the level they measured (campaigns/pilot.py) and
+    # plans the rest (their contacts are left out of the audience).
+    calibrate_from_campaigns: list[CampaignId] = Field(default_factory=list, max_length=20)
     max_contacts: Annotated[int, Bounded(1, PLAN_MAX_CONTACTS)] = PLAN_MAX_CONTACTS
 
     @model_validator(mode="after")
@@ -84,6 +88,16 @@ class EveryoneVsOptimum(BaseModel):
     profit_lost: float
 
 
+class PilotOut(BaseModel):
+    campaigns: list[str]
+    contacts: int = Field(description="messaged pilot contacts with a probability")
+    predicted_conversions: float = Field(description="the model's sum of p over them")
+    conversions: int
+    rate: float = Field(description="the rate the shift aims at, shrunk toward the model")
+    shift: float = Field(description="log-odds added to every probability of the plan")
+    prior_rows: int = Field(description="the shrinkage: contacts' worth of the model's rate")
+
+
 class PlanOut(BaseModel):
     contacts: int = Field(description="ranked contacts (scored, matching, not opted out)")
     unscored: int
@@ -99,6 +113,9 @@ class PlanOut(BaseModel):
     everyone: PlanPoint
     everyone_vs_optimum: EveryoneVsOptimum
     curve: list[PlanPoint] = Field(description="at most 200 sizes, 0 and the optimum included")
+    pilot: PilotOut | None = Field(
+        default=None, description="With calibrate_from_campaigns: the level they measured"
+    )
     extract: dict[str, Any] = Field(default_factory=dict)
 
 

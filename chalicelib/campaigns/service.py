@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.audiences.export import snapshot_writer
 from chalicelib.audiences.extract import ExtractStats
 from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
 from chalicelib.audiences.service import ExtractionService
-from chalicelib.campaigns import control, planning, roi, tally
+from chalicelib.campaigns import control, pilot, planning, roi, tally
 from chalicelib.campaigns.models import OutcomeIn
 from chalicelib.campaigns.outcome_file import parse_outcome_file
 from chalicelib.campaigns.outcomes import Outcome, OutcomeStore
@@ -302,8 +303,13 @@ class CampaignService:
 
     # -- planning: how many of the audience to send to ------------------------------------
     def _plan_extract(self, req: planning.PlanIn) -> ExtractRequest:
+        audience = req.audience.model_dump(by_alias=True)
+        # The pilots' contacts have their message: the plan is for the rest.
+        audience["exclude_campaigns"] = list(
+            dict.fromkeys([*audience["exclude_campaigns"], *req.calibrate_from_campaigns])
+        )
         return ExtractRequest(
-            **req.audience.model_dump(by_alias=True),
+            **audience,
             amount=req.max_contacts + 1,
             order="score_desc",
             format="json",
@@ -344,6 +350,9 @@ class CampaignService:
             value, source = req.value_per_conversion, "given"
         else:
             value, source = self.learned_value(req.value_from_campaigns), "learned"
+        measured = (
+            self.pilot(req.calibrate_from_campaigns) if req.calibrate_from_campaigns else None
+        )
         extract = self._plan_extract(req)
         stats = ExtractStats()
         rows: list[Mapping[str, Any]] = []
@@ -359,8 +368,12 @@ class CampaignService:
                     progress(len(rows))
         truncated = len(rows) > req.max_contacts
         probs = planning.probabilities(rows[: req.max_contacts])
+        if measured is not None:
+            probs.values = measured.apply(probs.values)
         out = planning.plan_json(probs, segments, req.price_per_segment, value, source, req.min_roi)
         out["truncated"] = truncated
+        if measured is not None:
+            out["pilot"] = {"campaigns": list(req.calibrate_from_campaigns), **measured.public()}
         out["extract"] = {k: stats.public()[k] for k in ("plan", "items_read", "truncated")}
         return out
 
@@ -430,6 +443,32 @@ class CampaignService:
         if job.get("status") == "completed":
             out["result"] = json.loads(job["result"])
         return out
+
+    def pilot(self, campaign_ids: Iterable[str]) -> pilot.Pilot:
+        """The level measured by these pilots (campaigns/pilot.py) on the contacts they
+        messaged, with the probability each had at targeting time. A model retrained
+        since moves what a probability means: plan soon after the pilot."""
+        probs: list[float] = []
+        converted: list[bool] = []
+        recorded = 0
+        for cid in campaign_ids:
+            c = self.get(cid)
+            if c is None:
+                raise ApiError(422, "pilot_not_found", campaign_id=cid)
+            if c.get("status") != "ready":
+                raise ApiError(422, "pilot_not_ready", campaign_id=cid)
+            outcomes = self.outcomes_of(cid)
+            for r in self.snapshot_rows(c):
+                p = r.get("conversion_probability") or ""
+                if not p or (r.get("group") or control.TREATMENT) != control.TREATMENT:
+                    continue
+                o = outcomes.get(r["e164"])
+                recorded += o is not None
+                probs.append(float(p))
+                converted.append(o is not None and o.converted)
+        if not recorded:
+            raise ApiError(422, "pilot_without_outcomes")
+        return pilot.fit(np.asarray(probs), np.asarray(converted, dtype=bool))
 
     def learned_value(self, campaign_ids: Iterable[str]) -> float:
         """Mean revenue of the converted contacts (with a revenue) of these campaigns."""

@@ -137,6 +137,20 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "Those campaigns have no converted outcome with revenue: give value_per_conversion",
     ),
     "not_ready": ("La audiencia aún se está armando", "The audience is still being built"),
+    "pilot_not_found": (
+        "No existe la campaña piloto {campaign_id}",
+        "There is no pilot campaign {campaign_id}",
+    ),
+    "pilot_not_ready": (
+        "La audiencia de la campaña piloto {campaign_id} aún se está armando",
+        "The audience of pilot campaign {campaign_id} is still being built",
+    ),
+    "pilot_without_outcomes": (
+        "Las campañas piloto no tienen resultados registrados ni probabilidades: "
+        "registre sus resultados antes de planear con ellas",
+        "The pilot campaigns have no recorded outcome on a contact with a probability: "
+        "record their outcomes before planning with them",
+    ),
     "no_message": ("La campaña no tiene mensaje", "The campaign has no message"),
     "channel": ("Solo se envían campañas por SMS", "Only SMS campaigns can be sent"),
     "admin_required": (

@@ -4,10 +4,11 @@ the extraction path, the curve checked against the planner on the same contacts.
 from __future__ import annotations
 
 import httpx
+import numpy as np
 import pytest
 
 from chalicelib.audiences.filters import MatchContext, matches
-from chalicelib.campaigns import planner
+from chalicelib.campaigns import pilot, planner
 from chalicelib.campaigns.planning import PlanIn
 from chalicelib.wiring import wiring
 from tools.local.stack import LocalStack
@@ -127,3 +128,76 @@ def test_a_large_or_slow_plan_is_a_task_whose_result_is_the_plan(
     assert task2["status"] == "completed", task2
     assert task2["result"] == small.json()
     assert api.get("/v2/tasks/pl_000000000000000000000000").status_code == 404
+
+
+def test_a_plan_after_a_pilot_moves_the_probabilities_to_its_measured_level(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    """A random pilot converts far above what the model says; the plan of the rest
+    (the pilot's contacts left out) has every probability moved by the pilot's shift."""
+    w = wiring()
+    opted = load(
+        w.clients.dynamodb, w.contacts.table_name, w.optouts.table_name, N, 7, 0.05, scored_contact
+    )
+    audience = {"states": ["JAL", "NL"]}
+    body = {
+        "audience": audience,
+        "segments": 1,
+        "price_per_segment": 0.25,
+        "value_per_conversion": 12.0,
+    }
+    before = api.post("/v2/campaigns/plan", json=body)
+    assert before.status_code == 200, before.text
+    created = api.post(
+        "/v2/campaigns",
+        json={
+            "name": "Piloto",
+            "channel": "sms",
+            "audience": audience,
+            "amount": 60,
+            "order": "random",
+            "cost_per_message": 0.25,
+        },
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["campaign_id"]
+    with_pilot = {**body, "calibrate_from_campaigns": [cid]}
+
+    # Sent, no outcome yet: nothing measured, so no plan reads it as 0 conversions.
+    r = api.post("/v2/campaigns/plan", json=with_pilot)
+    assert r.status_code == 422 and r.json()["error"] == "pilot_without_outcomes", r.text
+
+    rows = list(w.campaigns.snapshot_rows(w.campaigns.get(cid) or {}))
+    assert len(rows) == 60
+    won = {r["e164"] for r in rows[::2]}  # half convert
+    outcomes = [
+        {"phone": r["e164"], "delivered": True, "converted": r["e164"] in won} for r in rows
+    ]
+    assert api.post(f"/v2/campaigns/{cid}/outcomes", json={"outcomes": outcomes}).status_code == 200
+
+    r = api.post("/v2/campaigns/plan", json=with_pilot)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    p_pilot = np.array([float(r["conversion_probability"]) for r in rows])
+    converted = np.array([r["e164"] in won for r in rows])
+    fit = pilot.fit(p_pilot, converted)
+    assert got["pilot"] == {"campaigns": [cid], **fit.public()}
+    assert got["pilot"]["conversions"] == 30 and got["pilot"]["shift"] > 0
+    # The rest: the audience without the pilot's 60, at the pilot's level.
+    assert got["contacts"] == before.json()["contacts"] - 60
+    ctx = MatchContext(opted_out=frozenset(opted), excluded=frozenset(r["e164"] for r in rows))
+    req = PlanIn.model_validate(with_pilot)
+    rest = np.array(
+        [
+            c["conversion_probability"]
+            for c in generate(N, 7, scored_contact)
+            if matches(c, req.audience, ctx) and c["e164"] not in opted
+        ]
+    )
+    want = planner.plan(fit.apply(rest), 0.25, 12.0, None)
+    assert got["optimum"] == want["optimum"] and got["curve"] == want["curve"]
+    assert got["everyone"]["expected_conversions"] > rest.sum() + 1
+
+    unknown = {**body, "calibrate_from_campaigns": ["cmp_00000000000000000000"]}
+    r = api.post("/v2/campaigns/plan", json=unknown)
+    assert r.status_code == 422 and r.json()["error"] == "pilot_not_found", r.text

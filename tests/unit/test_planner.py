@@ -127,3 +127,21 @@ def test_the_cli_prints_the_table_with_the_optimum() -> None:
     assert lines[0].split()[0] == "size"
     assert any(line.split()[0] == "10" and line.endswith("<- optimum") for line in lines)
     assert lines[-1].startswith("warning: 20 contacts")
+
+
+def test_the_cli_says_what_a_pilot_measured() -> None:
+    from tools.cli.campaigns import plan_table
+
+    out = planner.plan([0.2] * 10, 1.0, 4.0)
+    out.update(calibrated=True, uncalibrated_contacts=0)
+    out["pilot"] = {
+        "campaigns": ["cmp_a"],
+        "contacts": 60,
+        "predicted_conversions": 7.5,
+        "conversions": 30,
+        "shift": 1.61,
+    }
+    assert plan_table(out, 5)[-1] == (
+        "pilot cmp_a: 30 conversions of 60 contacts (model said 7.5): probabilities "
+        "moved by +1.61 log-odds, pilot contacts left out"
+    )

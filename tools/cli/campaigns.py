@@ -163,6 +163,12 @@ def create(
 @click.option("--value-per-conversion", type=float, default=None)
 @click.option("--value-from", "value_from", multiple=True, help="Learn the value: campaign ids.")
 @click.option("--min-roi", type=float, default=None)
+@click.option(
+    "--pilot",
+    "pilots",
+    multiple=True,
+    help="Pilot campaign ids (random sample, outcomes recorded): plan the rest at their level.",
+)
 @click.option("--rows", type=int, default=15, show_default=True, help="Table rows shown.")
 @API
 @KEY
@@ -174,6 +180,7 @@ def plan(
     value_per_conversion: float | None,
     value_from: tuple[str, ...],
     min_roi: float | None,
+    pilots: tuple[str, ...],
     rows: int,
     api_url: str,
     api_key: str | None,
@@ -188,6 +195,7 @@ def plan(
         "value_per_conversion": value_per_conversion,
         "value_from_campaigns": list(value_from),
         "min_roi": min_roi,
+        "calibrate_from_campaigns": list(pilots),
     }
     body.update({"message": {"text": text}} if text else {"segments": segments or 1})
     with StackHTTP(api_url, api_key) as http:
@@ -219,6 +227,13 @@ def plan_table(out: dict[str, Any], rows: int) -> list[str]:
         lines.append(
             f"{size:>9} {band:>24} {p['cost']:>12,.2f} {p['revenue']:>12,.2f} "
             f"{p['profit']:>12,.2f} {roi:>8}{mark}"
+        )
+    if out.get("pilot"):
+        pl = out["pilot"]
+        lines.append(
+            f"pilot {', '.join(pl['campaigns'])}: {pl['conversions']} conversions of "
+            f"{pl['contacts']} contacts (model said {pl['predicted_conversions']:.1f}): "
+            f"probabilities moved by {pl['shift']:+.2f} log-odds, pilot contacts left out"
         )
     if not out["calibrated"]:
         lines.append(
