@@ -140,21 +140,28 @@ class Probabilities:
     unscored: int
 
 
+def probability_of(row: Mapping[str, Any]) -> tuple[float, bool] | None:
+    """(probability, calibrated) of an item (typed) or a snapshot CSV row (strings);
+    None when unscored."""
+    p = row.get("conversion_probability")
+    if p is None or p == "":
+        s = row.get("score")
+        if s is None or s == "":
+            return None
+        return float(s) / 100.0, False
+    return float(p), row.get("probability_calibrated") in (True, "True")
+
+
 def probabilities(rows: Iterable[Mapping[str, Any]]) -> Probabilities:
     values: list[float] = []
     uncalibrated = unscored = 0
-    for r in rows:  # items (typed) or snapshot CSV rows (strings)
-        p = r.get("conversion_probability")
-        if p is None or p == "":
-            s = r.get("score")
-            if s is None or s == "":
-                unscored += 1
-                continue
-            p = float(s) / 100.0
-            uncalibrated += 1
-        elif r.get("probability_calibrated") not in (True, "True"):
-            uncalibrated += 1
-        values.append(float(p))
+    for r in rows:
+        got = probability_of(r)
+        if got is None:
+            unscored += 1
+            continue
+        values.append(got[0])
+        uncalibrated += not got[1]
     return Probabilities(np.asarray(values, dtype=np.float64), uncalibrated, unscored)
 
 

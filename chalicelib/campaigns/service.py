@@ -459,12 +459,12 @@ class CampaignService:
                 raise ApiError(422, "pilot_not_ready", campaign_id=cid)
             outcomes = self.outcomes_of(cid)
             for r in self.snapshot_rows(c):
-                p = r.get("conversion_probability") or ""
-                if not p or (r.get("group") or control.TREATMENT) != control.TREATMENT:
+                got = planning.probability_of(r)  # as the plan reads its own contacts
+                if got is None or (r.get("group") or control.TREATMENT) != control.TREATMENT:
                     continue
                 o = outcomes.get(r["e164"])
                 recorded += o is not None
-                probs.append(float(p))
+                probs.append(got[0])
                 converted.append(o is not None and o.converted)
         if not recorded:
             raise ApiError(422, "pilot_without_outcomes")

@@ -146,10 +146,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "The audience of pilot campaign {campaign_id} is still being built",
     ),
     "pilot_without_outcomes": (
-        "Las campañas piloto no tienen resultados registrados ni probabilidades: "
-        "registre sus resultados antes de planear con ellas",
-        "The pilot campaigns have no recorded outcome on a contact with a probability: "
-        "record their outcomes before planning with them",
+        "Las campañas piloto aún no tienen resultados de contactos que recibieron el "
+        "mensaje y tienen puntuación: regístrelos antes de planear con ellas",
+        "The pilot campaigns have no outcome yet for a messaged, scored contact: record "
+        "their outcomes before planning with them",
     ),
     "no_message": ("La campaña no tiene mensaje", "The campaign has no message"),
     "channel": ("Solo se envían campañas por SMS", "Only SMS campaigns can be sent"),

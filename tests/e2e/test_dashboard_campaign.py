@@ -5,7 +5,9 @@ the replacement brings the message back to GSM-7; the plan draws the profit curv
 its optimum (the numbers the API gives, also written as text); the preview counts
 recipients; the send (with a control group) fills the campaign page's funnel with sent
 and delivered messages; recorded outcomes give the page its lift against the control
-group ("sample too small" at this size) and its prediction vs reality by decile. axe-core
+group ("sample too small" at this size) and its prediction vs reality by decile; with
+that campaign picked as the pilot, the plan of the rest leaves its messaged contacts out
+and says what the pilot measured. axe-core
 finds no serious or critical violation in the plan and the campaign page.
 
 Sends are refused while no REPEP list is in force, so the test imports one through the
@@ -229,11 +231,34 @@ def test_compose_preview_send_and_follow_the_funnel(
         assert pred["recommendation_es"] in page.inner_text("#cp-pred-advice")
         page.screenshot(path=str(SHOTS / "campaign-lift.png"), full_page=True)
 
+        # The sent campaign as the pilot: the rest planned at the level it measured.
+        page.select_option("#c-pilot", campaign_id)
+        page.click("#c-plan-run")
+        browser.wait_for_js(
+            page, "() => !!(window.dashboardState.composer.plan || {}).pilot", None, 60.0
+        )
+        assert page.is_hidden("#c-plan-error")
+        req = page.evaluate("planRequest()")
+        assert req["calibrate_from_campaigns"] == [campaign_id]
+        assert req["audience"]["exclude_campaigns"] == [campaign_id]
+        piloted = api.post("/v2/campaigns/plan", json=req).json()
+        assert piloted["pilot"]["campaigns"] == [campaign_id]
+        assert piloted["pilot"]["contacts"] == len(treated)
+        assert piloted["pilot"]["conversions"] == sum(r["converted"] for r in rows)
+        # Its messaged contacts leave the audience; its control group was not messaged.
+        assert piloted["contacts"] == plan["contacts"] - len(treated)
+        optimum = piloted["optimum"]["size"]
+        assert page.get_attribute("#c-plan-box", "data-optimum-size") == str(optimum)
+        summary = page.inner_text("#c-plan-summary")
+        assert f"Con el piloto: {piloted['pilot']['conversions']} conversiones de" in summary
+        assert page.evaluate("campaignRequest().audience.exclude_campaigns") == [campaign_id]
+
         page.click("#lang-en")
         assert page.inner_text("[data-i18n='cp_delivered']") == "Delivered"
         assert "characters" in page.inner_text("#c-counter")
         assert "Sample too small" in page.inner_text("#cp-lift-small")
         assert f"best {optimum} of" in page.inner_text("#c-plan-summary")
+        assert "With the pilot: " in page.inner_text("#c-plan-summary")
         assert pred["recommendation_en"] in page.inner_text("#cp-pred-advice")
         assert not errors, errors
     finally:

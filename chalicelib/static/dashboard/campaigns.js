@@ -62,6 +62,8 @@ Object.assign(I18N.es, {
   c_plan_everyone: "Enviar a todos costaría {cost} más y traería {conv} conversiones más (ganancia {lost} menor).",
   c_plan_min_roi_text: "El mayor tamaño con ROI de al menos {roi}: {size}.",
   c_plan_min_roi_none: "Ningún tamaño alcanza un ROI de {roi}.",
+  c_pilot: "Piloto (opcional): planear el resto con sus resultados", c_pilot_none: "Sin piloto",
+  c_plan_pilot: "Con el piloto: {conv} conversiones de {n} contactos (el modelo esperaba {pred}); las probabilidades se ajustaron a ese nivel y los contactos del piloto quedan fuera.",
   cp_lift: "Efecto contra el grupo de control", cp_group: "Grupo", cp_contacts: "Contactos", cp_rate: "Tasa",
   cp_treatment: "Con mensaje", cp_control_group: "Control (sin mensaje)",
   cp_too_small: "Muestra demasiado pequeña para saber si la campaña tuvo efecto.",
@@ -130,6 +132,8 @@ Object.assign(I18N.en, {
   c_plan_everyone: "Sending to everyone would cost {cost} more and bring {conv} more conversions ({lost} less profit).",
   c_plan_min_roi_text: "The largest size with an ROI of at least {roi}: {size}.",
   c_plan_min_roi_none: "No size reaches an ROI of {roi}.",
+  c_pilot: "Pilot (optional): plan the rest with its outcomes", c_pilot_none: "No pilot",
+  c_plan_pilot: "With the pilot: {conv} conversions of {n} contacts (the model expected {pred}); probabilities were moved to that level and the pilot's contacts are left out.",
   cp_lift: "Effect against the control group", cp_group: "Group", cp_contacts: "Contacts", cp_rate: "Rate",
   cp_treatment: "Messaged", cp_control_group: "Control (not messaged)",
   cp_too_small: "Sample too small to tell whether the campaign had an effect.",
@@ -213,6 +217,32 @@ function renderCampaigns() {
     body.appendChild(tr);
   }
   $("campaigns-empty").hidden = items.length > 0;
+  renderPilotOptions(items);
+}
+
+// A pilot is any campaign whose audience is built; the API refuses one with no outcome.
+function renderPilotOptions(items) {
+  const select = $("c-pilot");
+  const chosen = select.value;
+  const none = el("option", t("c_pilot_none"));
+  none.value = "";
+  none.dataset.i18n = "c_pilot_none";
+  select.replaceChildren(none);
+  for (const c of items) {
+    if (c.status !== "ready") continue;
+    const o = el("option", c.name ? `${c.name} (${c.campaign_id})` : c.campaign_id);
+    o.value = c.campaign_id;
+    select.appendChild(o);
+  }
+  select.value = [...select.options].some((o) => o.value === chosen) ? chosen : "";
+}
+
+// The pilot's contacts already had their message: the plan and the campaign leave them out.
+function pilotAudience() {
+  const f = audienceFilters();
+  const pilot = $("c-pilot").value;
+  if (pilot) f.exclude_campaigns = [...new Set([...(f.exclude_campaigns || []), pilot])];
+  return f;
 }
 
 // --- composer: the live counter ------------------------------------------------------------
@@ -311,7 +341,7 @@ function campaignRequest() {
   const fields = messageFields();
   return {
     name: $("c-name").value.trim(),
-    audience: audienceFilters(),
+    audience: pilotAudience(),
     amount: Number($("c-amount").value),
     order: $("c-order").value,
     cost_per_message: Number($("c-price").value),
@@ -450,8 +480,10 @@ const fmtRoi = (x) => (x === null || x === undefined ? "–" : `${fmtDec(x, 2)}�
 function planRequest() {
   const fields = messageFields();
   const minRoi = $("c-min-roi").value;
+  const pilot = $("c-pilot").value;
   return {
-    audience: audienceFilters(),
+    audience: pilotAudience(),
+    calibrate_from_campaigns: pilot ? [pilot] : [],
     message: { text: fields.text, opt_out_line: fields.opt_out_line, gsm_replace: fields.gsm_replace },
     price_per_segment: Number($("c-price").value),
     value_per_conversion: Number($("c-value").value),
@@ -512,6 +544,9 @@ function planSummary(p) {
     lines.push(p.min_roi.size === null
       ? tf("c_plan_min_roi_none", { roi: fmtRoi(p.min_roi.min_roi) })
       : tf("c_plan_min_roi_text", { roi: fmtRoi(p.min_roi.min_roi), size: fmtInt(p.min_roi.size) }));
+  }
+  if (p.pilot) {
+    lines.push(tf("c_plan_pilot", { conv: fmtInt(p.pilot.conversions), n: fmtInt(p.pilot.contacts), pred: fmtDec(p.pilot.predicted_conversions) }));
   }
   return lines.join(" ");
 }
