@@ -59,18 +59,19 @@ class Wiring:
     def jobs(self) -> JobStore:
         return JobStore(self.clients.dynamodb, self.settings.name(resources.JOBS.suffix))
 
-    def rescore_unscored(self, **kwargs: Any) -> SweepResult:
-        """Settled, unscored contacts back to `score` (chalicelib/scoring/sweep.py)."""
+    def rescore(self, **kwargs: Any) -> SweepResult:
+        """Settled contacts with no score (or, given `model_version`, another model's)
+        back to `score` (chalicelib/scoring/sweep.py)."""
         from chalicelib.core.queues import Followups
-        from chalicelib.scoring.sweep import rescore_unscored
+        from chalicelib.scoring.sweep import rescore
 
         score = Followups(
             self.clients.sqs,
             [self.clients.queue_url(resources.SCORE.suffix)],
             self.settings.followup_batch,
-            source="rescore-unscored",
+            source="rescore",
         )
-        return rescore_unscored(
+        return rescore(
             self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), score, **kwargs
         )
 

@@ -4,9 +4,14 @@ the status write and the send, or to a store that did not serialize writes on on
 as the local emulator once did). Scoring is idempotent, so a contact sent twice costs
 one scoring and no write.
 
-A paginated Scan of the contacts table (`attribute_not_exists(score)`, two attributes
-projected), bounded by `max_scanned` per run; `start_key` resumes where a bounded run
-stopped. Contacts settled less than `grace_s` ago are left to the hand-off in flight."""
+With `model_version` (the promoted model's, or "prior"), the contacts scored by any
+other model go too: a promotion changes no stored score by itself, and a plan, an
+extraction or a campaign reads the stored `score` and `conversion_probability`.
+
+A paginated Scan of the contacts table (`attribute_not_exists(score)`, or a different
+`score_model_version`; two attributes projected), bounded by `max_scanned` per run;
+`start_key` resumes where a bounded run stopped. Contacts settled less than `grace_s`
+ago are left to the hand-off in flight."""
 
 from __future__ import annotations
 
@@ -38,10 +43,11 @@ def settled_before(platforms: Any, cutoff: str) -> bool:
     return all(str(platforms[p].get("checked_at", "")) < cutoff for p in PLATFORMS)
 
 
-def rescore_unscored(
+def rescore(
     dynamodb: Any,
     contacts_table: str,
     score: Followups,
+    model_version: str | None = None,
     max_scanned: int | None = None,
     grace_s: float = 300.0,
     start_key: dict[str, Any] | None = None,
@@ -57,6 +63,10 @@ def rescore_unscored(
         "ExpressionAttributeNames": {"#s": "score", "#e": "e164", "#p": "platforms"},
         "Limit": PAGE,
     }
+    if model_version is not None:
+        kwargs["FilterExpression"] += " OR #v <> :v"
+        kwargs["ExpressionAttributeNames"]["#v"] = "score_model_version"
+        kwargs["ExpressionAttributeValues"] = {":v": {"S": model_version}}
     if start_key:
         kwargs["ExclusiveStartKey"] = start_key
     while True:

@@ -38,19 +38,22 @@ def train(moto_port: int | None, schema_file: Path | None, no_cv: bool) -> None:
     from chalicelib.wiring import Wiring
     from tools.local.busy import StackBusy
     from tools.training.columns import column_lines
-    from tools.training.commands import dumps, report
+    from tools.training.commands import dumps, report, rescore_if_promoted
     from tools.training.pipeline import run_training
     from tools.training.train import TrainConfig
 
     declared = json.loads(schema_file.read_text()) if schema_file else None
+    w = Wiring(make_clients())
     try:
-        version, result = run_training(Wiring(make_clients()), declared, TrainConfig(cv=not no_cv))
+        version, result = run_training(w, declared, TrainConfig(cv=not no_cv))
     except StackBusy as exc:
         raise click.ClickException(str(exc)) from exc
     for line in column_lines(result.columns) if result.columns else []:
         click.echo(line)
+    out = report(version, result)
+    out["rescore"] = rescore_if_promoted(w, version, result)
     # The JSON line last: scripts read the last line.
-    click.echo(dumps(report(version, result)))
+    click.echo(dumps(out))
 
 
 @cli.command("train-files")
@@ -145,9 +148,17 @@ def bank_marketing_cmd(limit: int | None, no_cv: bool) -> None:
     show_default=True,
     help="Skip contacts settled less than this many seconds ago (their hand-off is in flight).",
 )
-def rescore_unscored(moto_port: int | None, max_scanned: int | None, grace_s: float) -> None:
-    """Send contacts with six settled platforms and no score to the score queue
-    / reenviar a puntuar los contactos validados sin puntuación."""
+@click.option(
+    "--stale",
+    is_flag=True,
+    help="Also the contacts scored by a model other than the promoted one.",
+)
+def rescore_unscored(
+    moto_port: int | None, max_scanned: int | None, grace_s: float, stale: bool
+) -> None:
+    """Send contacts with six settled platforms and no score (with --stale: or another
+    model's score) to the score queue / reenviar a puntuar los contactos validados sin
+    puntuación (con --stale: o con la de otro modelo)."""
     import os
 
     if moto_port is not None:
@@ -160,12 +171,17 @@ def rescore_unscored(moto_port: int | None, max_scanned: int | None, grace_s: fl
     from chalicelib.core.aws import make_clients
     from chalicelib.scoring.sweep import SweepResult
     from chalicelib.wiring import Wiring
+    from tools.training.commands import serving_version
 
     def progress(r: SweepResult) -> None:
         click.echo(f"scanned {r.scanned}, sent {r.sent}", err=True)
 
-    result = Wiring(make_clients()).rescore_unscored(
-        max_scanned=max_scanned, grace_s=grace_s, progress=progress
+    w = Wiring(make_clients())
+    result = w.rescore(
+        model_version=serving_version(w) if stale else None,
+        max_scanned=max_scanned,
+        grace_s=grace_s,
+        progress=progress,
     )
     click.echo(
         json.dumps(

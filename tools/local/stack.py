@@ -194,7 +194,7 @@ class LocalStack:
             try:
                 # Bounded per run: on a large table the sweep shares the emulator's core
                 # with the pump; the next run goes on from where this one stopped.
-                r = wiring().rescore_unscored(
+                r = wiring().rescore(
                     max_scanned=50_000, grace_s=self.sweep_grace_s, start_key=self._sweep_key
                 )
                 self._sweep_key = r.next_key

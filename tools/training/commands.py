@@ -84,6 +84,24 @@ def print_score_distribution(w: Wiring, pump: Any, echo: Echo) -> dict[str, int]
     return dist
 
 
+def serving_version(w: Wiring) -> str:
+    """The version scoring uses now: the promoted model's, "prior" before any."""
+    from chalicelib.scoring.prior import PRIOR_VERSION
+    from chalicelib.scoring.registry import ModelRegistry
+
+    return ModelRegistry(w.clients.s3, w.settings.data_bucket).promoted_version() or PRIOR_VERSION
+
+
+def rescore_if_promoted(w: Wiring, version: str, result: TrainResult) -> dict[str, Any] | None:
+    """A promotion changes no stored score, and plans, extractions and campaigns read
+    the stored ones: the settled contacts scored by another model go back to `score`
+    (the score function, or the local stack's pump, rescores them)."""
+    if not result.promote:
+        return None
+    r = w.rescore(model_version=version, grace_s=0)
+    return {"scanned": r.scanned, "sent": r.sent, "complete": r.next_key is None}
+
+
 def report(version: str, result: TrainResult) -> dict[str, Any]:
     out: dict[str, Any] = {"version": version, **result.metrics()}
     if result.columns is not None:
