@@ -264,6 +264,48 @@ def walk_forward(
     return out
 
 
+@dataclass
+class FrozenLater:
+    """A model trained before a split, its raw probabilities for the later rows, and
+    the pool a walk-forward map reads (out-of-fold before the split, out of time
+    after)."""
+
+    model: Candidate
+    raw: np.ndarray
+    y: np.ndarray
+    months: list[datetime]
+    pool_raw: np.ndarray
+    pool_y: np.ndarray
+    pool_months: list[datetime]
+
+    def walk_forward(self, min_rows: int = 300) -> np.ndarray:
+        return walk_forward(
+            self.pool_raw, self.pool_y, self.pool_months, self.raw, self.months, min_rows
+        )
+
+
+def frozen_later(
+    examples: Sequence[Example], schema: FeatureSchema, split: datetime, config: TrainConfig
+) -> FrozenLater:
+    early = [e for e in examples if e.as_of < split]
+    late = [e for e in examples if e.as_of >= split]
+    full = train(early, schema, config).chosen
+    assert full.oof is not None
+    every = outcome_events(examples, [e.label for e in examples])
+    raw = raw_out_of_time(full, schema, late, every)
+    y = np.array([e.label for e in late])
+    months = [month_of(e.as_of) for e in late]
+    return FrozenLater(
+        full,
+        raw,
+        y,
+        months,
+        np.concatenate([full.oof, raw]),
+        np.concatenate([np.array([e.label for e in early]), y]),
+        [month_of(e.as_of) for e in early] + months,
+    )
+
+
 def rolling(
     examples: Sequence[Example],
     schema: FeatureSchema,
@@ -273,27 +315,15 @@ def rolling(
 ) -> dict[str, Any]:
     """One model trained before `split` (frozen), the later months judged with its
     training map (`oof`) and walk-forward maps for each `min_rows`."""
-    early = [e for e in examples if e.as_of < split]
-    late = [e for e in examples if e.as_of >= split]
-    full = train(early, schema, config).chosen
-    assert full.oof is not None
-    every = outcome_events(examples, [e.label for e in examples])
-    raw_late = raw_out_of_time(full, schema, late, every)
-    y_early = np.array([e.label for e in early])
-    y_late = np.array([e.label for e in late])
-    m_late = [month_of(e.as_of) for e in late]
-    pool_raw = np.concatenate([full.oof, raw_late])
-    pool_y = np.concatenate([y_early, y_late])
-    pool_m = [month_of(e.as_of) for e in early] + m_late
-    results = {"oof": metrics(y_late, full.calibration.apply(raw_late))}
+    f = frozen_later(examples, schema, split, config)
+    results = {"oof": metrics(f.y, f.model.calibration.apply(f.raw))}
     for n in min_rows:
-        p = walk_forward(pool_raw, pool_y, pool_m, raw_late, m_late, n)
-        results[f"rolling_{n}"] = metrics(y_late, p)
+        results[f"rolling_{n}"] = metrics(f.y, f.walk_forward(n))
     return {
         "split": split.date().isoformat(),
-        "fit_rows": len(early),
-        "evaluated_rows": len(late),
-        "evaluated_rate": round(float(y_late.mean()), 4),
+        "fit_rows": len(f.pool_y) - len(f.y),
+        "evaluated_rows": len(f.y),
+        "evaluated_rate": round(float(f.y.mean()), 4),
         "strategies": results,
     }
 
@@ -395,29 +425,15 @@ def pilots(
     """One model frozen at `split`; its later months planned after a pilot, from the
     probabilities the product serves (`oof`: the training map) and from the
     walk-forward map of at least 300 rows (`rolling_300`, see `rolling`)."""
-    early = [e for e in examples if e.as_of < split]
-    late = [e for e in examples if e.as_of >= split]
-    full = train(early, schema, config).chosen
-    assert full.oof is not None
-    every = outcome_events(examples, [e.label for e in examples])
-    raw = raw_out_of_time(full, schema, late, every)
-    y_early = np.array([e.label for e in early])
-    y = np.array([e.label for e in late])
-    months = [month_of(e.as_of) for e in late]
-    pool_m = [month_of(e.as_of) for e in early] + months
-    base = {
-        "oof": full.calibration.apply(raw),
-        "rolling_300": walk_forward(
-            np.concatenate([full.oof, raw]), np.concatenate([y_early, y]), pool_m, raw, months
-        ),
-    }
+    f = frozen_later(examples, schema, split, config)
+    base = {"oof": f.model.calibration.apply(f.raw), "rolling_300": f.walk_forward(300)}
     return {
         "split": split.date().isoformat(),
-        "evaluated_rows": len(late),
-        "months": len(set(months)),
-        "without_pilot": {name: metrics(y, p)["ece"] for name, p in base.items()},
+        "evaluated_rows": len(f.y),
+        "months": len(set(f.months)),
+        "without_pilot": {name: metrics(f.y, p)["ece"] for name, p in base.items()},
         "with_pilot": {
-            name: [pilot_trials(p, y, months, s, k) for s in shares for k in prior_rows]
+            name: [pilot_trials(p, f.y, f.months, s, k) for s in shares for k in prior_rows]
             for name, p in base.items()
         },
     }
