@@ -59,7 +59,7 @@ class Wiring:
     def jobs(self) -> JobStore:
         return JobStore(self.clients.dynamodb, self.settings.name(resources.JOBS.suffix))
 
-    def rescore(self, **kwargs: Any) -> SweepResult:
+    def rescore(self, model_version: str | None = None, **kwargs: Any) -> SweepResult:
         """Settled contacts with no score (or, given `model_version`, another model's)
         back to `score` (chalicelib/scoring/sweep.py)."""
         from chalicelib.core.queues import Followups
@@ -70,10 +70,10 @@ class Wiring:
             [self.clients.queue_url(resources.SCORE.suffix)],
             self.settings.followup_batch,
             source="rescore",
+            model_version=model_version or "",
         )
-        return rescore(
-            self.clients.dynamodb, self.settings.name(resources.CONTACTS.suffix), score, **kwargs
-        )
+        table = self.settings.name(resources.CONTACTS.suffix)
+        return rescore(self.clients.dynamodb, table, score, model_version, **kwargs)
 
     def finish_stale_uploads(self, **kwargs: Any) -> StaleResult:
         """Uploads left `processing` by a killed ingest (chalicelib/ingest/stale.py)."""

@@ -54,6 +54,9 @@ OUTPUT_FIELDS = (
     "lada",
     "municipality",
     "score",
+    # Which model made the score: a campaign's snapshot keeps it, and a map refitted on
+    # the campaign's outcomes reads only the scores of its own trees.
+    "score_model_version",
     "conversion_probability",
     "probability_calibrated",
 )

@@ -45,6 +45,7 @@ class ExtractedContact(BaseModel):
     lada: str | None = None
     municipality: str | None = None
     score: float | None = None
+    score_model_version: str | None = None
     conversion_probability: float | None = None
     probability_calibrated: bool | None = None
     platforms: dict[str, Any] | None = None

@@ -20,12 +20,15 @@ SQS_BATCH = 10
 
 
 class NumbersMessage(BaseModel):
-    """`{"source", "numbers", "attempt"}`: who sent it, up to 1,000 E.164 numbers, and
-    for validation's re-enqueues the deliveries so far after provider errors."""
+    """`{"source", "numbers", "attempt", "model_version"}`: who sent it, up to 1,000
+    E.164 numbers, for validation's re-enqueues the deliveries so far after provider
+    errors, and for a rescore after a promotion the version it is for (a scorer still
+    serving another one re-reads the promoted pointer first)."""
 
     source: str = ""
     numbers: list[str] = Field(default_factory=list, max_length=1000)
     attempt: int = 0
+    model_version: str = ""
 
 
 def send_batches(sqs: SQSClient, url: str, bodies: Sequence[str], delay_s: int = 0) -> int:
@@ -55,12 +58,18 @@ class Followups:
     """Numbers for the next queues, buffered until ten messages' worth are ready."""
 
     def __init__(
-        self, sqs: SQSClient, queue_urls: Sequence[str], per_message: int, source: str
+        self,
+        sqs: SQSClient,
+        queue_urls: Sequence[str],
+        per_message: int,
+        source: str,
+        model_version: str = "",
     ) -> None:
         self._sqs = sqs
         self._queue_urls = list(queue_urls)
         self._per_message = per_message
         self._source = source
+        self._model_version = model_version
         self._buffer: list[str] = []
         self._lock = threading.Lock()
         self.sent_messages = 0
@@ -85,7 +94,9 @@ class Followups:
     def _send(self, numbers: list[str]) -> None:
         bodies = [
             NumbersMessage(
-                source=self._source, numbers=numbers[i : i + self._per_message]
+                source=self._source,
+                numbers=numbers[i : i + self._per_message],
+                model_version=self._model_version,
             ).model_dump_json(exclude_defaults=True)
             for i in range(0, len(numbers), self._per_message)
         ]

@@ -25,7 +25,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def record_handler(record: SQSRecord) -> None:
         msg = NumbersMessage.model_validate_json(record.body)
-        run = w.scoring.score_numbers(msg.numbers)
+        run = w.scoring.score_numbers(msg.numbers, msg.model_version)
         metrics.add_metric("ContactsScored", MetricUnit.Count, len(run.results))
         metrics.add_metric("ScoresWritten", MetricUnit.Count, run.written)
         if run.missing:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from chalicelib.campaigns.outcomes import Outcome
 from chalicelib.scoring.engine import ScoreResult, score_contacts
+from chalicelib.scoring.prior import PRIOR_VERSION
 from chalicelib.scoring.registry import LoadedModel
 
 
@@ -32,6 +33,7 @@ class Models(Protocol):
     """scoring/registry.ModelRegistry."""
 
     def current(self) -> LoadedModel | None: ...
+    def invalidate(self) -> None: ...
 
 
 @dataclass
@@ -48,7 +50,10 @@ class ScoringService:
         self.outcomes = outcomes
         self.registry = registry
 
-    def score_numbers(self, numbers: Sequence[str]) -> ScoreRun:
+    def score_numbers(self, numbers: Sequence[str], model_version: str = "") -> ScoreRun:
+        """`model_version`: the version these are sent for (a rescore after a
+        promotion); a container serving another re-reads the promoted pointer first,
+        instead of waiting out its refresh interval with the old model."""
         wanted = list(dict.fromkeys(numbers))
         contacts = self.store.load(wanted)
         found = {c["e164"] for c in contacts}
@@ -59,6 +64,9 @@ class ScoringService:
         with ThreadPoolExecutor(max_workers=8) as pool:
             history = list(pool.map(lambda c: self.outcomes.for_contact(c["e164"]), contacts))
         model = self.registry.current()
+        if model_version and model_version != (model.version if model else PRIOR_VERSION):
+            self.registry.invalidate()
+            model = self.registry.current()
         run.results = score_contacts(model, contacts, history, datetime.now(UTC))
         previous: dict[str, Any] = {c["e164"]: c.get("score_input_hash") for c in contacts}
         changed = [r for r in run.results if previous.get(r.e164) != r.input_hash]

@@ -39,8 +39,14 @@ class NoHistory:
 
 
 class Prior:
+    def __init__(self) -> None:
+        self.invalidations = 0
+
     def current(self) -> LoadedModel | None:
         return None
+
+    def invalidate(self) -> None:
+        self.invalidations += 1
 
 
 def contact(i: int) -> dict[str, Any]:
@@ -74,3 +80,13 @@ def test_nothing_stored_writes_nothing() -> None:
     scores = FakeScores([])
     run = ScoringService(scores, NoHistory(), Prior()).score_numbers(["+525510000001"])
     assert run.results == [] and run.written == 0 and scores.flushes == 0
+
+
+def test_a_rescore_for_another_version_rereads_the_promoted_pointer_first() -> None:
+    registry = Prior()
+    svc = ScoringService(FakeScores([contact(1)]), NoHistory(), registry)
+    svc.score_numbers([contact(1)["e164"]])
+    svc.score_numbers([contact(1)["e164"]], "prior")  # the version it serves: no re-read
+    assert registry.invalidations == 0
+    svc.score_numbers([contact(1)["e164"]], "v-new")  # promoted since its last look
+    assert registry.invalidations == 1
