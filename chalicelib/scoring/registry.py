@@ -101,12 +101,22 @@ class ModelRegistry:
             return None
         return str(json.loads(resp["Body"].read())["version"])
 
+    def metadata(self, version: str) -> dict[str, Any] | None:
+        """A version's metadata.json; None for no such version (e.g. "prior")."""
+        key = f"{PREFIX}{version}/metadata.json"
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except self._s3.exceptions.NoSuchKey:
+            return None
+        meta: dict[str, Any] = json.loads(body)
+        return meta
+
     def load(self, version: str) -> LoadedModel:
         base = f"{PREFIX}{version}/"
         npz = self._s3.get_object(Bucket=self._bucket, Key=base + "model.npz")["Body"].read()
-        meta = json.loads(
-            self._s3.get_object(Bucket=self._bucket, Key=base + "metadata.json")["Body"].read()
-        )
+        meta = self.metadata(version)
+        if meta is None:
+            raise ValueError(f"model {version}: no metadata.json")
         model = TreeEnsemble.from_npz(npz)
         schema = FeatureSchema.from_json(meta["feature_schema"])
         if len(schema.names) != model.n_features:

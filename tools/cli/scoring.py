@@ -56,6 +56,49 @@ def train(moto_port: int | None, schema_file: Path | None, no_cv: bool) -> None:
     click.echo(dumps(out))
 
 
+@cli.command()
+@click.option(
+    "--campaign",
+    "campaigns",
+    multiple=True,
+    required=True,
+    help="A campaign whose outcomes are recorded (repeat for several; the most recent).",
+)
+@click.option(
+    "--moto-port", type=int, default=None, help="A running local stack's moto (cli local: 5123)."
+)
+def recalibrate(campaigns: tuple[str, ...], moto_port: int | None) -> None:
+    """Refit the promoted model's probability map on campaigns' outcomes (same trees),
+    promote it and rescore / reajustar las probabilidades con los resultados de campañas."""
+    import os
+
+    if moto_port is not None:
+        from tools.local.stack import local_environment
+
+        os.environ.update(local_environment(moto_port))
+        from chalicelib.core.config import get_settings
+
+        get_settings.cache_clear()
+    from chalicelib.core.aws import make_clients
+    from chalicelib.wiring import Wiring
+    from tools.training.commands import dumps
+    from tools.training.recalibrate import RecalibrationRefused
+    from tools.training.recalibrate import recalibrate as run
+
+    try:
+        out = run(Wiring(make_clients()), list(campaigns))
+    except RecalibrationRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    s = out["recalibration"]
+    click.echo(
+        f"{out['version']}: the trees of {out['previous_version']} with a {s['method']} map "
+        f"fitted on {s['rows']} messaged contacts ({s['conversions']} converted); ECE on "
+        f"them {s['ece_previous_map']} -> {s['ece']}; {out['rescore']['sent']} contacts "
+        "sent to rescore"
+    )
+    click.echo(dumps(out))
+
+
 @cli.command("train-files")
 @click.argument("contacts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("outcomes", type=click.Path(exists=True, dir_okay=False, path_type=Path))
