@@ -89,24 +89,31 @@ def test_after_a_promotion_the_other_models_scores_go_back_to_score(stack: Local
 
     w = wiring()
     w.scoring.registry.invalidate()
-    unscored, by_prior, by_current = store_contacts(3)
+    unscored, by_prior, by_current, unnamed = store_contacts(4)
     old = datetime.now(UTC) - timedelta(hours=1)
-    for n in (unscored, by_prior, by_current):
+    for n in (unscored, by_prior, by_current, unnamed):
         set_platforms(n, PLATFORMS, old)
-    w.scoring.score_numbers([by_prior, by_current])
+    w.scoring.score_numbers([by_prior, by_current, unnamed])
     set_version(by_current, "v-current")
+    # Scored before versions were stored: `<>` on a missing attribute is true in
+    # DynamoDB (and in moto), so it is sent too.
+    w.clients.dynamodb.update_item(
+        TableName=w.settings.name("contacts"),
+        Key={"e164": {"S": unnamed}},
+        UpdateExpression="REMOVE score_model_version",
+    )
 
     only_unscored = w.rescore(grace_s=60)
     assert only_unscored.sent == 1 and only_unscored.sample == [unscored]
     stale = w.rescore(model_version="v-current", grace_s=60)
-    assert stale.scanned == 3 and stale.sent == 2
-    assert sorted(stale.sample) == sorted([unscored, by_prior])
+    assert stale.scanned == 4 and stale.sent == 3
+    assert sorted(stale.sample) == sorted([unscored, by_prior, unnamed])
 
     kept = SimpleNamespace(promote=False)
     assert rescore_if_promoted(w, "v-current", kept) is None  # type: ignore[arg-type]
     promoted = SimpleNamespace(promote=True)
     out = rescore_if_promoted(w, "v-current", promoted)  # type: ignore[arg-type]
-    assert out == {"scanned": 3, "sent": 2, "complete": True}
+    assert out == {"scanned": 4, "sent": 3, "complete": True}
     assert stack.pump.drain(timeout_s=60)
 
 
