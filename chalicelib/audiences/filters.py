@@ -46,6 +46,7 @@ from chalicelib.domain.text import fold
 
 SYNC_LIMIT = 10_000
 MAX_AMOUNT = 1_000_000
+MAX_EXCLUDED_CAMPAIGNS = 50
 LineType = Literal["mobile", "fixed"]
 PlatformStatus = Literal["valid", "invalid", "business", "premium", "unknown"]
 CAMPAIGN_ID_PATTERN = r"^cmp_[0-9a-f]{8,40}$"
@@ -88,7 +89,9 @@ class AudienceFilters(BaseModel):
     attributes: dict[str, AttributeFilter] = Field(default_factory=dict)
     # Well-formed ids only (an empty or malformed one used to fail the extraction task);
     # a well-formed id of no campaign excludes nobody.
-    exclude_campaigns: list[CampaignId] = Field(default_factory=list, max_length=50)
+    exclude_campaigns: list[CampaignId] = Field(
+        default_factory=list, max_length=MAX_EXCLUDED_CAMPAIGNS
+    )
     not_contacted_within_days: Annotated[int, Bounded(1, 3650)] | None = None
 
     @field_validator("states")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.campaigns.planning import PilotOut
 from chalicelib.core.bounds import Bounded
 from chalicelib.core.schemas import Strict
 
@@ -43,6 +44,9 @@ class CampaignCreated(Strict):
     control_share: float | None = None
     control_seed: int | None = None
     control_count: int | None = None
+    pilot: PilotOut | None = Field(
+        default=None, description="With calibrate_from_campaigns: the level they measured"
+    )
     task_id: str | None = None
     status_url: str
     task_url: str | None = None
@@ -75,6 +79,9 @@ class CampaignReport(BaseModel):
     written: int | None = None
     task_status: str | None = None
     control: dict[str, Any] | None = None
+    pilot: PilotOut | None = Field(
+        default=None, description="With calibrate_from_campaigns: the level they measured"
+    )
     sending: dict[str, Any] | None = None
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from chalicelib.campaigns import control
 from chalicelib.campaigns.roi import ContactOutcome
 from chalicelib.domain import prediction
+from chalicelib.scoring.calibration import shifted
 
 
 class Block(BaseModel):
@@ -28,6 +30,14 @@ class Decile(Block):
     decile: int = Field(description="1 = the tenth with the highest probabilities")
     score_min: float | None
     score_max: float | None
+
+
+class AtPilotLevel(Block):
+    """The campaign judged at the level its pilots measured (it was planned at it)."""
+
+    campaigns: list[str]
+    shift: float = Field(description="log-odds added to every probability")
+    ece: float
 
 
 class Thresholds(BaseModel):
@@ -48,6 +58,9 @@ class PredictionReport(BaseModel):
     ece: float = Field(description="expected calibration error, 10 equal-width bins")
     auc: float | None = Field(description="the campaign's ROC AUC; null with one class")
     by_decile: list[Decile]
+    at_pilot_level: AtPilotLevel | None = Field(
+        default=None, description="Planned after pilots: the same, at their measured level"
+    )
     enough_outcomes: bool
     drift: list[Literal["ece", "total"]]
     assessment: Literal["wait", "uncalibrated", "retrain", "ok"]
@@ -86,9 +99,12 @@ def report(
     campaign_id: str,
     snapshot: Iterable[Mapping[str, Any]],
     outcomes: Mapping[str, ContactOutcome],
+    pilot: Mapping[str, Any] | None = None,
 ) -> PredictionReport:
     """`snapshot`: the campaign's snapshot rows as written (strings); only the
-    treatment group (everyone without a control group) is judged."""
+    treatment group (everyone without a control group) is judged. `pilot`: the level
+    kept with a campaign planned after pilots (its `shift`); the verdict stays the
+    model's own (it is what a retraining would change)."""
     contacts = [
         prediction.Predicted(
             probability=_num(r.get("conversion_probability")),
@@ -101,6 +117,13 @@ def report(
         if (r.get("group") or control.TREATMENT) == control.TREATMENT
     ]
     out = prediction.assess(contacts)
+    if pilot is not None:
+        shift = float(pilot["shift"])
+        out["at_pilot_level"] = {
+            "campaigns": list(pilot["campaigns"]),
+            "shift": shift,
+            **prediction.at_level(contacts, lambda ps: shifted(np.asarray(ps), shift).tolist()),
+        }
     es, en = ADVICE[out["assessment"]]
     return PredictionReport(
         campaign_id=campaign_id, recommendation_es=es, recommendation_en=en, **out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -32,6 +33,7 @@ routes = Routes(__name__, tag="campaigns")
     extra_ok=(202,),
     body=CreateCampaign,
     response=CampaignCreated,
+    errors=(422,),
     summary=(
         "Crear una campaña con su audiencia (grande: la audiencia es una tarea, 202)",
         "Create a campaign with its audience (large: the snapshot is a task, 202)",
@@ -39,7 +41,9 @@ routes = Routes(__name__, tag="campaigns")
 )
 def create_campaign(w: Wiring, body: CreateCampaign) -> WithStatus:
     rec = w.campaigns.create(body)
-    out = {k: v for k, v in rec.items() if k not in ("filters", "message")}
+    out = {k: v for k, v in rec.items() if k not in ("filters", "message", "pilot")}
+    if rec.get("pilot"):
+        out["pilot"] = json.loads(rec["pilot"])
     out["status_url"] = f"/v2/campaigns/{rec['campaign_id']}"
     if rec.get("task_id"):
         out["task_url"] = f"/v2/tasks/{rec['task_id']}"
@@ -118,7 +122,10 @@ def get_predictions(w: Wiring, campaign_id: str) -> PredictionReport:
     if campaign.get("status") != "ready":
         raise ApiError(409, "not_ready")
     return predictions.report(
-        campaign_id, w.campaigns.snapshot_rows(campaign), w.campaigns.outcomes_of(campaign_id)
+        campaign_id,
+        w.campaigns.snapshot_rows(campaign),
+        w.campaigns.outcomes_of(campaign_id),
+        json.loads(campaign["pilot"]) if campaign.get("pilot") else None,
     )
 
 

@@ -23,7 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.audiences.export import snapshot_writer
 from chalicelib.audiences.extract import ExtractStats
-from chalicelib.audiences.filters import AudienceFilters, ExtractRequest
+from chalicelib.audiences.filters import (
+    MAX_EXCLUDED_CAMPAIGNS,
+    AudienceFilters,
+    CampaignId,
+    ExtractRequest,
+)
 from chalicelib.audiences.service import ExtractionService
 from chalicelib.campaigns import control, pilot, planning, roi, tally
 from chalicelib.campaigns.models import OutcomeIn
@@ -85,12 +90,26 @@ class CreateCampaign(BaseModel):
     control: bool = False
     control_share: Annotated[float, Bounded(0.01, 0.5, places=2)] = 0.10
     control_seed: Seed | None = None
+    # Pilots sent first to a random sample of this audience, outcomes recorded (as in
+    # the plan): their contacts are left out, and the level they measured is kept
+    # with the campaign for its preview's plan and its prediction report.
+    calibrate_from_campaigns: list[CampaignId] = Field(default_factory=list, max_length=20)
 
 
 class OutcomesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcomes: list[OutcomeIn] = Field(min_length=1, max_length=5000)
+
+
+def without_pilots(audience: AudienceFilters, pilots: Iterable[str]) -> dict[str, Any]:
+    """The audience's filters (by alias) with the pilots' contacts left out: they had
+    their message."""
+    out = audience.model_dump(by_alias=True)
+    out["exclude_campaigns"] = list(dict.fromkeys([*out["exclude_campaigns"], *pilots]))
+    if len(out["exclude_campaigns"]) > MAX_EXCLUDED_CAMPAIGNS:
+        raise ApiError(422, "too_many_exclusions", limit=MAX_EXCLUDED_CAMPAIGNS)
+    return out
 
 
 def audience_key(campaign_id: str) -> str:
@@ -134,8 +153,15 @@ class CampaignService:
     def create(self, req: CreateCampaign) -> dict[str, Any]:
         campaign_id = CAMPAIGN_PREFIX + secrets.token_hex(10)
         key = audience_key(campaign_id)
+        # Measured before anything is written: a pilot not ready is a 422, no campaign.
+        measured = (
+            self.pilot(req.calibrate_from_campaigns) if req.calibrate_from_campaigns else None
+        )
+        audience = AudienceFilters.model_validate(
+            without_pilots(req.audience, req.calibrate_from_campaigns)
+        )
         extract = ExtractRequest(
-            **req.audience.model_dump(by_alias=True),
+            **audience.model_dump(by_alias=True),
             amount=req.amount,
             order=req.order,
             seed=req.seed,
@@ -145,7 +171,7 @@ class CampaignService:
             "campaign_id": campaign_id,
             "name": req.name,
             "channel": req.channel,
-            "filters": req.audience.model_dump_json(by_alias=True),
+            "filters": audience.model_dump_json(by_alias=True),
             "amount": req.amount,
             "order": req.order,
             "cost_per_message": req.cost_per_message,
@@ -157,6 +183,11 @@ class CampaignService:
         }
         if req.message is not None:
             record.update(message=req.message.model_dump_json(), send_status="draft", run=0)
+        if measured is not None:
+            # A JSON string, as `filters`: the shift stays a float.
+            record["pilot"] = json.dumps(
+                {"campaigns": list(req.calibrate_from_campaigns), **measured.public()}
+            )
         held: dict[str, Any] | None = None
         if req.control:
             seed = req.control_seed if req.control_seed is not None else secrets.randbelow(2**31)
@@ -303,13 +334,8 @@ class CampaignService:
 
     # -- planning: how many of the audience to send to ------------------------------------
     def _plan_extract(self, req: planning.PlanIn) -> ExtractRequest:
-        audience = req.audience.model_dump(by_alias=True)
-        # The pilots' contacts have their message: the plan is for the rest.
-        audience["exclude_campaigns"] = list(
-            dict.fromkeys([*audience["exclude_campaigns"], *req.calibrate_from_campaigns])
-        )
         return ExtractRequest(
-            **audience,
+            **without_pilots(req.audience, req.calibrate_from_campaigns),
             amount=req.max_contacts + 1,
             order="score_desc",
             format="json",
@@ -633,6 +659,8 @@ class CampaignService:
         }
         if c.get("message"):
             out["message"] = MessageSpec.model_validate_json(c["message"]).model_dump()
+        if c.get("pilot"):
+            out["pilot"] = json.loads(c["pilot"])
         out["audience"] = AudienceFilters.model_validate_json(c["filters"]).model_dump(
             by_alias=True, exclude_defaults=True
         )

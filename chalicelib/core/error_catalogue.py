@@ -145,6 +145,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "La audiencia de la campaña piloto {campaign_id} aún se está armando",
         "The audience of pilot campaign {campaign_id} is still being built",
     ),
+    "too_many_exclusions": (
+        "Entre exclude_campaigns y las campañas piloto hay más de {limit} campañas",
+        "exclude_campaigns and the pilot campaigns add up to more than {limit} campaigns",
+    ),
     "pilot_without_outcomes": (
         "Las campañas piloto aún no tienen resultados de contactos que recibieron el "
         "mensaje y tienen puntuación: regístrelos antes de planear con ellas",

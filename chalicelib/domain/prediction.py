@@ -29,7 +29,7 @@ non-conversions mostly are not); `with_outcome` says how many records there were
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,12 +116,30 @@ def _split(n: int, parts: int) -> list[tuple[int, int]]:
     return out
 
 
-def assess(contacts: Sequence[Predicted]) -> dict[str, Any]:
-    """The prediction-vs-reality report of a campaign's messaged contacts."""
+def _ranked(contacts: Sequence[Predicted]) -> tuple[list[Predicted], list[float]]:
+    """The contacts with a probability or a score, and their probabilities (score / 100
+    for one scored before probabilities were stored)."""
     ranked = [c for c in contacts if c.probability is not None or c.score is not None]
     probs = [
         c.probability if c.probability is not None else float(c.score or 0) / 100 for c in ranked
     ]
+    return ranked, probs
+
+
+def at_level(
+    contacts: Sequence[Predicted], move: Callable[[list[float]], list[float]]
+) -> dict[str, Any]:
+    """The overall block and ECE of the probabilities as `move` changed them: a campaign
+    planned after a pilot was planned at the pilot's level, and is judged at it too."""
+    ranked, probs = _ranked(contacts)
+    moved = move(probs)
+    converted = [c.converted for c in ranked]
+    return {**_block(moved, converted), "ece": round(ece(converted, moved), 4)}
+
+
+def assess(contacts: Sequence[Predicted]) -> dict[str, Any]:
+    """The prediction-vs-reality report of a campaign's messaged contacts."""
+    ranked, probs = _ranked(contacts)
     uncalibrated = sum(1 for c in ranked if c.probability is None or not c.calibrated)
     order = sorted(range(len(ranked)), key=lambda i: -probs[i])
     p_sorted = [probs[i] for i in order]

@@ -37,6 +37,7 @@ from chalicelib.messaging.models import (
 )
 from chalicelib.messaging.pipeline import Requeue, send_until
 from chalicelib.messaging.store import MessageStore
+from chalicelib.scoring.calibration import shifted
 
 # A funnel this recent is served from the campaign item.
 FUNNEL_FRESH_S = 3.0
@@ -186,19 +187,7 @@ class SendingService:
             "estimated_cost": round(to_send * segments * price, 2),
             "samples": renders,
             "repep": _repep_json(self.compliance.repep_status(now)),
-            # The profit curve of the snapshot's probabilities (at targeting time), with
-            # this message's segments: only when the campaign says what a conversion is
-            # worth.
-            "plan": None
-            if value is None
-            else planning.plan_json(
-                planning.probabilities(planned),
-                round(segments, 2),
-                price,
-                float(value),
-                "given",
-                None,
-            ),
+            "plan": None if value is None else _plan(campaign, planned, segments, float(value)),
         }
 
     # -- send / schedule / pause / resume / cancel ------------------------------------------
@@ -417,6 +406,23 @@ def _seconds_since_iso(text: Any) -> float:
     if not text:
         return float("inf")
     return (clock.now_utc() - datetime.fromisoformat(str(text))).total_seconds()
+
+
+def _plan(
+    campaign: Mapping[str, Any], rows: list[dict[str, str]], segments: float, value: float
+) -> dict[str, Any]:
+    """The profit curve of the snapshot's probabilities (at targeting time), with the
+    message's segments; at the level its pilots measured when it was planned after them
+    (campaigns/pilot.py: the shift is kept with the campaign)."""
+    probs = planning.probabilities(rows)
+    measured = json.loads(campaign["pilot"]) if campaign.get("pilot") else None
+    if measured is not None and len(probs.values):
+        probs.values = shifted(probs.values, float(measured["shift"]))
+    price = float(campaign.get("cost_per_message") or 0)
+    out = planning.plan_json(probs, round(segments, 2), price, value, "given", None)
+    if measured is not None:
+        out["pilot"] = measured
+    return out
 
 
 def _spec(campaign: Mapping[str, Any]) -> MessageSpec:

@@ -166,6 +166,19 @@ def test_a_plan_after_a_pilot_moves_the_probabilities_to_its_measured_level(
     # Sent, no outcome yet: nothing measured, so no plan reads it as 0 conversions.
     r = api.post("/v2/campaigns/plan", json=with_pilot)
     assert r.status_code == 422 and r.json()["error"] == "pilot_without_outcomes", r.text
+    rest_campaign = {
+        "name": "El resto",
+        "audience": audience,
+        "amount": 5_000,
+        "cost_per_message": 0.25,
+        "value_per_conversion": 12.0,
+        "message": {"text": "Hola, 2x1 hoy"},
+        "calibrate_from_campaigns": [cid],
+    }
+    campaigns = len(w.campaigns.recent(100))
+    r = api.post("/v2/campaigns", json=rest_campaign)
+    assert r.status_code == 422 and r.json()["error"] == "pilot_without_outcomes", r.text
+    assert len(w.campaigns.recent(100)) == campaigns  # refused before anything is written
 
     rows = list(w.campaigns.snapshot_rows(w.campaigns.get(cid) or {}))
     assert len(rows) == 60
@@ -197,6 +210,41 @@ def test_a_plan_after_a_pilot_moves_the_probabilities_to_its_measured_level(
     want = planner.plan(fit.apply(rest), 0.25, 12.0, None)
     assert got["optimum"] == want["optimum"] and got["curve"] == want["curve"]
     assert got["everyone"]["expected_conversions"] > rest.sum() + 1
+
+    # The rest as a campaign: its snapshot leaves the pilot out, its preview plans at
+    # the pilot's level (the same plan, 1 segment), its report judges it there too.
+    r = api.post("/v2/campaigns", json=rest_campaign)
+    assert r.status_code == 202, r.text  # 5,000 asked for: the snapshot is a task
+    assert r.json()["pilot"] == got["pilot"]
+    rid = r.json()["campaign_id"]
+    assert stack.pump.drain(timeout_s=120)
+    snap = list(w.campaigns.snapshot_rows(w.campaigns.get(rid) or {}))
+    assert len(snap) == got["contacts"] and not {r["e164"] for r in snap} & set(ctx.excluded)
+    preview = api.post(f"/v2/campaigns/{rid}/preview").json()
+    assert preview["segments_per_message"] == 1
+    assert preview["plan"]["pilot"] == got["pilot"]
+    # The snapshot's probabilities are the plan's, summed in another order.
+    assert [{k: v for k, v in p.items() if v is not None} for p in preview["plan"]["curve"]] == [
+        pytest.approx({k: v for k, v in p.items() if v is not None}, rel=1e-4) for p in got["curve"]
+    ]
+    assert preview["plan"]["optimum"]["size"] == got["optimum"]["size"]
+    assert api.get(f"/v2/campaigns/{rid}").json()["pilot"] == got["pilot"]
+    won_rest = {r["e164"] for r in snap[::3]}
+    outcomes = [{"phone": r["e164"], "converted": r["e164"] in won_rest} for r in snap]
+    assert api.post(f"/v2/campaigns/{rid}/outcomes", json={"outcomes": outcomes}).status_code == 200
+    report = api.get(f"/v2/campaigns/{rid}/predictions").json()
+    level = report["at_pilot_level"]
+    p_rest = fit.apply(np.array([float(r["conversion_probability"]) for r in snap]))
+    assert level["campaigns"] == [cid] and level["shift"] == got["pilot"]["shift"]
+    assert level["expected"] == round(float(p_rest.sum()), 2) > report["overall"]["expected"]
+    assert level["actual"] == report["overall"]["actual"] == len(won_rest)
+    assert 0 <= level["ece"] < 1
+    assert api.get(f"/v2/campaigns/{cid}/predictions").json()["at_pilot_level"] is None
+
+    many = [f"cmp_{i:020x}" for i in range(50)]
+    crowded = {**with_pilot, "audience": {**audience, "exclude_campaigns": many}}
+    r = api.post("/v2/campaigns/plan", json=crowded)
+    assert r.status_code == 422 and r.json()["error"] == "too_many_exclusions", r.text
 
     unknown = {**body, "calibrate_from_campaigns": ["cmp_00000000000000000000"]}
     r = api.post("/v2/campaigns/plan", json=unknown)

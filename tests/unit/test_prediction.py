@@ -13,7 +13,7 @@ from chalicelib.campaigns import predictions
 from chalicelib.campaigns.roi import ContactOutcome
 from chalicelib.domain import prediction
 from chalicelib.domain.prediction import Predicted, assess
-from chalicelib.scoring.calibration import expected_calibration_error
+from chalicelib.scoring.calibration import expected_calibration_error, shifted
 
 
 def campaign(
@@ -109,3 +109,33 @@ def test_the_report_judges_the_treatment_group_only() -> None:
     # Without a control group (group "") everyone is judged.
     rep_all = predictions.report("cmp_y", [{**r, "group": ""} for r in rows], outcomes)
     assert rep_all.contacts == 3_000
+
+
+def test_a_campaign_planned_after_a_pilot_is_judged_at_the_pilot_level_too() -> None:
+    """The true rate is the model's moved by +1 log-odds (what a pilot would measure):
+    at that level the total holds; the model's own figures still say retrain."""
+    rng = random.Random(8)
+    rows, outcomes = [], {}
+    for i in range(6_000):
+        p = round(rng.betavariate(1.2, 8), 4)
+        e164 = f"+5233{i:08d}"
+        converted = rng.random() < float(shifted(np.array([p]), 1.0)[0])
+        rows.append(
+            {
+                "e164": e164,
+                "score": str(p * 100),
+                "conversion_probability": str(p),
+                "probability_calibrated": "True",
+            }
+        )
+        outcomes[e164] = ContactOutcome(True, False, converted, 0.0)
+    pilot = {"campaigns": ["cmp_pilot"], "shift": 1.0}
+    rep = predictions.report("cmp_rest", rows, outcomes, pilot)
+    level = rep.at_pilot_level
+    assert level is not None and level.campaigns == ["cmp_pilot"] and level.shift == 1.0
+    assert level.actual == rep.overall.actual and level.contacts == rep.contacts == 6_000
+    assert level.within_band and level.ece < 0.03
+    assert not rep.overall.within_band and rep.assessment == "retrain"
+    p = np.array([float(r["conversion_probability"]) for r in rows])
+    assert level.expected == pytest.approx(shifted(p, 1.0).sum(), abs=0.01)
+    assert predictions.report("cmp_rest", rows, outcomes).at_pilot_level is None
