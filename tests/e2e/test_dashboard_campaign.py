@@ -240,7 +240,6 @@ def test_compose_preview_send_and_follow_the_funnel(
         assert page.is_hidden("#c-plan-error")
         req = page.evaluate("planRequest()")
         assert req["calibrate_from_campaigns"] == [campaign_id]
-        assert req["audience"]["exclude_campaigns"] == [campaign_id]
         piloted = api.post("/v2/campaigns/plan", json=req).json()
         assert piloted["pilot"]["campaigns"] == [campaign_id]
         assert piloted["pilot"]["contacts"] == len(treated)
@@ -251,7 +250,8 @@ def test_compose_preview_send_and_follow_the_funnel(
         assert page.get_attribute("#c-plan-box", "data-optimum-size") == str(optimum)
         summary = page.inner_text("#c-plan-summary")
         assert f"Con el piloto: {piloted['pilot']['conversions']} conversiones de" in summary
-        assert page.evaluate("campaignRequest().audience.exclude_campaigns") == [campaign_id]
+        rest = page.evaluate("campaignRequest()")
+        assert rest["calibrate_from_campaigns"] == [campaign_id]
 
         page.click("#lang-en")
         assert page.inner_text("[data-i18n='cp_delivered']") == "Delivered"
@@ -260,6 +260,25 @@ def test_compose_preview_send_and_follow_the_funnel(
         assert f"best {optimum} of" in page.inner_text("#c-plan-summary")
         assert "With the pilot: " in page.inner_text("#c-plan-summary")
         assert pred["recommendation_en"] in page.inner_text("#cp-pred-advice")
+        assert page.is_hidden("#cp-pred-pilot")  # the pilot itself was planned without one
+
+        # The rest as the composer asks for it: its page judges it at the pilot's level.
+        created = api.post("/v2/campaigns", json={**rest, "name": "El resto"})
+        assert created.status_code == 201, created.text
+        rest_id = created.json()["campaign_id"]
+        rest_rows = list(w.campaigns.snapshot_rows(w.campaigns.get(rest_id) or {}))
+        assert rest_rows and not {r["e164"] for r in rest_rows} & set(treated)
+        outcomes = [{"phone": r["e164"], "converted": i % 2 == 0} for i, r in enumerate(rest_rows)]
+        rec = api.post(f"/v2/campaigns/{rest_id}/outcomes", json={"outcomes": outcomes})
+        assert rec.status_code == 200, rec.text
+        page.evaluate("(id) => openCampaign(id)", rest_id)
+        page.wait_for_selector("#cp-pred-pilot:not([hidden])", timeout=30_000)
+        level = api.get(f"/v2/campaigns/{rest_id}/predictions").json()["at_pilot_level"]
+        assert level["campaigns"] == [campaign_id]
+        text = page.inner_text("#cp-pred-pilot")
+        assert text.startswith("Planned with a pilot") and f"actual {level['actual']}" in text
+        page.click("#lang-es")
+        assert page.inner_text("#cp-pred-pilot").startswith("Planeada con un piloto")
         assert not errors, errors
     finally:
         page.close()

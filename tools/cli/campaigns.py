@@ -72,6 +72,14 @@ def follow_task(
     return task
 
 
+PILOTS = click.option(
+    "--pilot",
+    "pilots",
+    multiple=True,
+    help="Pilot campaign ids (random sample, outcomes recorded): the rest, at their level.",
+)
+
+
 @campaign.command("create")
 @click.option("--name", required=True)
 @audience_options
@@ -99,6 +107,7 @@ def follow_task(
     help="Hold out this share (e.g. 0.1) as a control group, never messaged.",
 )
 @click.option("--value-per-conversion", type=float, default=None, help="For the preview's plan.")
+@PILOTS
 @API
 @KEY
 @TIMEOUT
@@ -115,6 +124,7 @@ def create(
     window: str,
     control_share: float | None,
     value_per_conversion: float | None,
+    pilots: tuple[str, ...],
     api_url: str,
     api_key: str | None,
     timeout: int,
@@ -130,6 +140,7 @@ def create(
         "seed": seed,
         "cost_per_message": cost_per_message,
         "value_per_conversion": value_per_conversion,
+        "calibrate_from_campaigns": list(pilots),
     }
     if control_share is not None:
         body.update(control=True, control_share=control_share)
@@ -163,12 +174,7 @@ def create(
 @click.option("--value-per-conversion", type=float, default=None)
 @click.option("--value-from", "value_from", multiple=True, help="Learn the value: campaign ids.")
 @click.option("--min-roi", type=float, default=None)
-@click.option(
-    "--pilot",
-    "pilots",
-    multiple=True,
-    help="Pilot campaign ids (random sample, outcomes recorded): plan the rest at their level.",
-)
+@PILOTS
 @click.option("--rows", type=int, default=15, show_default=True, help="Table rows shown.")
 @API
 @KEY

@@ -73,6 +73,7 @@ Object.assign(I18N.es, {
   v_no_detectable_effect: "Sin efecto detectable.", v_too_small_to_tell: "Muestra demasiado pequeña.",
   cp_predictions: "Predicción vs realidad", cp_decile: "Decil", cp_expected: "Esperadas (95%)", cp_actual: "Reales",
   cp_pred_text: "Conversiones esperadas {exp} ({low}–{high}), reales {act}; error relativo {rel}; error de calibración (ECE) {ece}; AUC de la campaña {auc}.",
+  cp_pred_pilot: "Planeada con un piloto: al nivel que midió, esperadas {exp} ({low}–{high}), reales {act}; ECE {ece}.",
 });
 
 Object.assign(I18N.en, {
@@ -143,6 +144,7 @@ Object.assign(I18N.en, {
   v_no_detectable_effect: "No detectable effect.", v_too_small_to_tell: "Sample too small.",
   cp_predictions: "Prediction vs reality", cp_decile: "Decile", cp_expected: "Expected (95%)", cp_actual: "Actual",
   cp_pred_text: "Expected conversions {exp} ({low}–{high}), actual {act}; relative error {rel}; calibration error (ECE) {ece}; the campaign's AUC {auc}.",
+  cp_pred_pilot: "Planned with a pilot: at the level it measured, expected {exp} ({low}–{high}), actual {act}; ECE {ece}.",
 });
 
 const COMPOSE_DEBOUNCE_MS = 300;
@@ -237,12 +239,11 @@ function renderPilotOptions(items) {
   select.value = [...select.options].some((o) => o.value === chosen) ? chosen : "";
 }
 
-// The pilot's contacts already had their message: the plan and the campaign leave them out.
-function pilotAudience() {
-  const f = audienceFilters();
+// The plan and the campaign name the pilot: the API leaves its contacts out (they had
+// their message) and moves the probabilities to the level it measured.
+function pilotCampaigns() {
   const pilot = $("c-pilot").value;
-  if (pilot) f.exclude_campaigns = [...new Set([...(f.exclude_campaigns || []), pilot])];
-  return f;
+  return pilot ? [pilot] : [];
 }
 
 // --- composer: the live counter ------------------------------------------------------------
@@ -341,7 +342,8 @@ function campaignRequest() {
   const fields = messageFields();
   return {
     name: $("c-name").value.trim(),
-    audience: pilotAudience(),
+    audience: audienceFilters(),
+    calibrate_from_campaigns: pilotCampaigns(),
     amount: Number($("c-amount").value),
     order: $("c-order").value,
     cost_per_message: Number($("c-price").value),
@@ -480,10 +482,9 @@ const fmtRoi = (x) => (x === null || x === undefined ? "–" : `${fmtDec(x, 2)}�
 function planRequest() {
   const fields = messageFields();
   const minRoi = $("c-min-roi").value;
-  const pilot = $("c-pilot").value;
   return {
-    audience: pilotAudience(),
-    calibrate_from_campaigns: pilot ? [pilot] : [],
+    audience: audienceFilters(),
+    calibrate_from_campaigns: pilotCampaigns(),
     message: { text: fields.text, opt_out_line: fields.opt_out_line, gsm_replace: fields.gsm_replace },
     price_per_segment: Number($("c-price").value),
     value_per_conversion: Number($("c-value").value),
@@ -827,6 +828,14 @@ function renderPredictions(p) {
     rel: p.relative_error === null ? "–" : fmtPct(p.relative_error), ece: fmtDec(p.ece, 3),
     auc: p.auc === null ? "–" : fmtDec(p.auc, 3),
   });
+  const level = p.at_pilot_level;
+  $("cp-pred-pilot").hidden = !level;
+  $("cp-pred-pilot").textContent = level
+    ? tf("cp_pred_pilot", {
+      exp: fmtDec(level.expected), low: fmtDec(level.low, 0), high: fmtDec(level.high, 0),
+      act: fmtInt(level.actual), ece: fmtDec(level.ece, 3),
+    })
+    : "";
   $("cp-pred-advice").textContent = state.lang === "en" ? p.recommendation_en : p.recommendation_es;
   const body = $("cp-pred-deciles").tBodies[0];
   body.replaceChildren();
