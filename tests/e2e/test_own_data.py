@@ -54,6 +54,10 @@ def test_own_files_train_and_campaign_through_the_cli(stack: LocalStack, tmp_pat
     used_line = next(ln for ln in lines if ln.startswith("columnas usadas"))
     assert all(c in used_line for c in USED)
     assert f"outcomes: {N} recorded ({converted} converted)" in res.output
+    # Trained into the running stack: a promotion sends its contacts back to `score`.
+    rescore = summary["rescore"]
+    assert (rescore is not None) == summary["promoted"]
+    assert rescore is None or rescore["complete"]
 
     key = ["--api", stack.api_url, "--api-key", stack.admin_key]
     t0 = time.monotonic()

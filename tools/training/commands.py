@@ -272,7 +272,11 @@ def train_files(
         version, result = run_training(w, None, TrainConfig(cv=cv), (outcome_column,))
         echo(f"training: {time.monotonic() - t0:.0f} s")
         lines = column_lines(result.columns) if result.columns else []
-        return report(version, result), lines
+        out = report(version, result)
+        # A running stack's contacts are scored by the model this one replaces; an
+        # embedded stack's are gone when it stops.
+        out["rescore"] = rescore_if_promoted(w, version, result) if stack is None else None
+        return out, lines
     finally:
         if stack is not None:
             stack.stop()
