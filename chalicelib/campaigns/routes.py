@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -13,7 +12,7 @@ from chalicelib.campaigns.models import CampaignCreated, CampaignReport, Outcome
 from chalicelib.campaigns.outcome_file import UnreadableOutcomeFile, open_outcome_file
 from chalicelib.campaigns.planning import PlanIn, PlanOut, PlanTaskOut
 from chalicelib.campaigns.predictions import PredictionReport
-from chalicelib.campaigns.service import CreateCampaign, OutcomesIn
+from chalicelib.campaigns.service import CreateCampaign, OutcomesIn, kept_pilot
 from chalicelib.core.errors import ApiError, check_id, not_found
 from chalicelib.core.http import WithStatus, body_bytes
 from chalicelib.core.routes import Routes
@@ -42,8 +41,7 @@ routes = Routes(__name__, tag="campaigns")
 def create_campaign(w: Wiring, body: CreateCampaign) -> WithStatus:
     rec = w.campaigns.create(body)
     out = {k: v for k, v in rec.items() if k not in ("filters", "message", "pilot")}
-    if rec.get("pilot"):
-        out["pilot"] = json.loads(rec["pilot"])
+    out["pilot"] = kept_pilot(rec)
     out["status_url"] = f"/v2/campaigns/{rec['campaign_id']}"
     if rec.get("task_id"):
         out["task_url"] = f"/v2/tasks/{rec['task_id']}"
@@ -125,7 +123,7 @@ def get_predictions(w: Wiring, campaign_id: str) -> PredictionReport:
         campaign_id,
         w.campaigns.snapshot_rows(campaign),
         w.campaigns.outcomes_of(campaign_id),
-        json.loads(campaign["pilot"]) if campaign.get("pilot") else None,
+        kept_pilot(campaign),
     )
 
 

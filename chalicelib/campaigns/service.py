@@ -112,6 +112,11 @@ def without_pilots(audience: AudienceFilters, pilots: Iterable[str]) -> dict[str
     return out
 
 
+def kept_pilot(campaign: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The pilots' level a campaign was created with (a JSON string on its record)."""
+    return json.loads(campaign["pilot"]) if campaign.get("pilot") else None
+
+
 def audience_key(campaign_id: str) -> str:
     return f"campaigns/{campaign_id}/audience.csv"
 
@@ -659,8 +664,7 @@ class CampaignService:
         }
         if c.get("message"):
             out["message"] = MessageSpec.model_validate_json(c["message"]).model_dump()
-        if c.get("pilot"):
-            out["pilot"] = json.loads(c["pilot"])
+        out["pilot"] = kept_pilot(c)
         out["audience"] = AudienceFilters.model_validate_json(c["filters"]).model_dump(
             by_alias=True, exclude_defaults=True
         )

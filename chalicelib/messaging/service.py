@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from chalicelib.campaigns import planning
 from chalicelib.campaigns.control import CONTROL
-from chalicelib.campaigns.service import CampaignService
+from chalicelib.campaigns.service import CampaignService, kept_pilot
 from chalicelib.compliance.rules import RepepStatus, StaleOverride, may_send, stale_refusal
 from chalicelib.core.ddb import to_item
 from chalicelib.core.errors import ApiError
@@ -415,8 +415,8 @@ def _plan(
     message's segments; at the level its pilots measured when it was planned after them
     (campaigns/pilot.py: the shift is kept with the campaign)."""
     probs = planning.probabilities(rows)
-    measured = json.loads(campaign["pilot"]) if campaign.get("pilot") else None
-    if measured is not None and len(probs.values):
+    measured = kept_pilot(campaign)
+    if measured is not None:
         probs.values = shifted(probs.values, float(measured["shift"]))
     price = float(campaign.get("cost_per_message") or 0)
     out = planning.plan_json(probs, round(segments, 2), price, value, "given", None)
