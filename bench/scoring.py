@@ -34,8 +34,7 @@ if str(ROOT) not in sys.path:
 from chalicelib.scoring.engine import score_contacts  # noqa: E402
 from chalicelib.scoring.explain import score_with_factors  # noqa: E402
 from chalicelib.scoring.features import FeatureBuilder, infer_schema  # noqa: E402
-from chalicelib.scoring.registry import LoadedModel  # noqa: E402
-from tools.training.pipeline import new_version  # noqa: E402
+from chalicelib.scoring.registry import LoadedModel, new_version  # noqa: E402
 from tools.training.train import Example, TrainConfig, train  # noqa: E402
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.messaging.service import SendingService
     from chalicelib.messaging.store import MessageStore
     from chalicelib.meta.health import StorageCheck
+    from chalicelib.scoring.recalibration import Recalibrations
     from chalicelib.scoring.service import ScoringService
     from chalicelib.scoring.store import ScoreStore
     from chalicelib.scoring.sweep import SweepResult
@@ -342,6 +343,12 @@ class Wiring:
             self.outcomes,
             ModelRegistry(self.clients.s3, self.settings.data_bucket),
         )
+
+    @cached_property
+    def recalibrations(self) -> Recalibrations:
+        from chalicelib.scoring.recalibration import Recalibrations
+
+        return Recalibrations(self)
 
     @cached_property
     def ingest(self) -> IngestService:

@@ -1,8 +1,9 @@
 """SQS `extract` handler: one task per message: a large audience extraction -> CSV in
 S3, a campaign's outcome file (kept in S3 by the upload) -> outcome records, a
 campaign's report counters (campaigns/tally.py) built for a campaign without them, a
-plan too large for a request's 29 s -> its curve on the task, or a REPEP list file
-(chalicelib/compliance) -> the list in force.
+plan too large for a request's 29 s -> its curve on the task, a REPEP list file
+(chalicelib/compliance) -> the list in force, or a recalibration of the model's
+probabilities (chalicelib/scoring/recalibration.py) -> a new promoted version.
 
 A redelivered message for a finished task is a no-op (the task's status says so); a
 task that died half way is run again from the start (its CSV is only published when
@@ -24,6 +25,7 @@ from chalicelib.campaigns.service import (
 from chalicelib.compliance.service import TASK_PREFIX as REPEP_TASK_PREFIX
 from chalicelib.core.batch import process_sqs_batch
 from chalicelib.core.metrics import metrics
+from chalicelib.scoring.recalibration import TASK_PREFIX as RECALIBRATION_TASK_PREFIX
 from chalicelib.wiring import wiring
 
 
@@ -43,6 +45,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if msg.task_id.startswith(PLAN_TASK_PREFIX):
             w.campaigns.run_plan_task(msg.task_id)
             metrics.add_metric(name="PlansCompleted", unit="Count", value=1)
+            return
+        if msg.task_id.startswith(RECALIBRATION_TASK_PREFIX):
+            w.recalibrations.run_task(msg.task_id)
+            metrics.add_metric(name="RecalibrationsCompleted", unit="Count", value=1)
             return
         if msg.task_id.startswith(REPEP_TASK_PREFIX):
             w.repep_imports.run_task(msg.task_id)

@@ -11,7 +11,7 @@ from chalicelib.core.schemas import Strict
 # ex_: an extraction (or a campaign's snapshot); oc_: a campaign's outcome file;
 # rp_: a REPEP list import (chalicelib/compliance); rt_: a campaign's report counters
 # built for a campaign without them; pl_: a plan too large for a request.
-TASK_ID_PATTERN = r"^(ex|oc|rp|rt|pl)_[0-9a-f]{8,40}$"
+TASK_ID_PATTERN = r"^(ex|oc|rp|rt|pl|rc)_[0-9a-f]{8,40}$"
 
 
 class ExtractMessage(BaseModel):
@@ -91,11 +91,14 @@ class CountOut(Strict):
 
 
 class TaskOut(Strict):
-    """An extraction task (ex_...), a campaign's outcome file (oc_..., kind=outcomes) or
-    a plan too large for a request (pl_..., kind=plan)."""
+    """An extraction task (ex_...), a campaign's outcome file (oc_..., kind=outcomes), a
+    plan too large for a request (pl_..., kind=plan) or a recalibration of the model's
+    probabilities on campaign outcomes (rc_..., kind=recalibration)."""
 
     task_id: str
-    kind: Literal["outcomes", "plan"] | None = Field(default=None, description="Absent: extraction")
+    kind: Literal["outcomes", "plan", "recalibration"] | None = Field(
+        default=None, description="Absent: extraction"
+    )
     status: str | None
     progress: float | None = None
     written: int | None = None
@@ -107,6 +110,7 @@ class TaskOut(Strict):
     rejected: list[dict[str, Any]] | None = None
     error: Any = None
     detail: str | None = None
+    detail_es: str | None = None
     created_at: str | None = None
     finished_at: str | None = None
     download_url: str | None = None
@@ -115,8 +119,16 @@ class TaskOut(Strict):
     read: int | None = None
     expected: int | None = None
     result: dict[str, Any] | None = Field(
-        default=None, description="kind=plan, completed: the plan (as POST /v2/campaigns/plan)"
+        default=None,
+        description=(
+            "Completed. kind=plan: the plan (as POST /v2/campaigns/plan); "
+            "kind=recalibration: the new version, its map and the rescore"
+        ),
     )
+    # A recalibration: the campaigns it reads, and where it is (reading, rescoring, done).
+    campaign_ids: list[str] | None = None
+    phase: str | None = None
+    scanned: int | None = None
 
 
 class RejectedNumber(Strict):

@@ -90,8 +90,10 @@ def count_contacts(w: Wiring, body: AudienceFilters) -> dict[str, Any]:
     response=TaskOut,
     path_params={"task_id": "Task id"},
     summary=(
-        "Estado y resultado de una tarea (extracción, audiencia, archivo de resultados o plan)",
-        "A task's status, progress and result (extraction, snapshot, outcome file or plan)",
+        "Estado y resultado de una tarea (extracción, audiencia, archivo de resultados, plan "
+        "o recalibración)",
+        "A task's status, progress and result (extraction, snapshot, outcome file, plan or "
+        "recalibration)",
     ),
 )
 def get_task(w: Wiring, task_id: str) -> dict[str, Any]:
@@ -100,6 +102,7 @@ def get_task(w: Wiring, task_id: str) -> dict[str, Any]:
         w.extraction.get_task(task_id)
         or w.campaigns.get_outcomes_task(task_id)
         or w.campaigns.get_plan_task(task_id)
+        or w.recalibrations.get_task(task_id)
     )
     if task is None:
         raise not_found("Tarea", "Task", task_id)

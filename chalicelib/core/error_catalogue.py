@@ -155,6 +155,28 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "The pilot campaigns have no outcome yet for a messaged, scored contact: record "
         "their outcomes before planning with them",
     ),
+    # -- recalibrating the model's probabilities (chalicelib/scoring/recalibration.py) --
+    "no_trained_model": (
+        "No hay un modelo entrenado promovido: el modelo inicial no tiene mapa de "
+        "probabilidades que reajustar",
+        "No trained model is promoted: the prior has no probability map to refit",
+    ),
+    "recalibration_campaign_not_found": (
+        "No existe la campaña {campaign_id}",
+        "There is no campaign {campaign_id}",
+    ),
+    "recalibration_campaign_not_ready": (
+        "La audiencia de la campaña {campaign_id} aún se está armando",
+        "The audience of campaign {campaign_id} is still being built",
+    ),
+    "too_few_outcomes_to_recalibrate": (
+        "{rows} contactos que recibieron el mensaje con puntuación del modelo {trees} y "
+        "{conversions} conversiones ({other} con puntuación de otro modelo): el mapa necesita "
+        "al menos {min_rows} contactos y {min_each} de cada resultado",
+        "{rows} messaged contacts scored by model {trees} with {conversions} conversions "
+        "({other} scored by another model): a map needs at least {min_rows} rows and "
+        "{min_each} of each outcome",
+    ),
     "no_message": ("La campaña no tiene mensaje", "The campaign has no message"),
     "channel": ("Solo se envían campañas por SMS", "Only SMS campaigns can be sent"),
     "admin_required": (

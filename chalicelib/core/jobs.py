@@ -161,10 +161,14 @@ class TaskRun:
             self._last = time.monotonic()
             self.jobs.update(self.task_id, {**fields, "updated_at": now_iso()})
 
-    def fail(self, error: str, detail: str | None = None) -> None:
+    def fail(self, error: str, detail: str | None = None, detail_es: str | None = None) -> None:
+        """`detail`: what went wrong, in English; `detail_es` the same in Spanish, for a
+        refusal a person reads (the task's own answer, not a stack trace)."""
         fields: dict[str, Any] = {"status": "failed", "error": error, "updated_at": now_iso()}
         if detail is not None:
             fields["detail"] = detail[:300]
+        if detail_es is not None:
+            fields["detail_es"] = detail_es[:300]
         self.jobs.update(self.task_id, fields)
 
     def completed_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 A tree ensemble ranks well but its raw output is not a probability one can add up: a
 forest's leaf averages are pulled toward the middle, boosting over-fits the tails.
-Training (tools/training/calibrate.py) fits a monotone map from the raw probability
-(score / 100) to the observed conversion rate on out-of-fold predictions and stores it
-in the model's metadata.json:
+Training (calibration_fit.py, which the recalibration task uses too) fits a monotone
+map from the raw probability (score / 100) to the observed conversion rate on
+out-of-fold predictions and stores it in the model's metadata.json:
 
 - `isotonic`: the step function of isotonic regression, kept as its knots (x, y) and
   evaluated with `np.interp` (linear between knots, flat beyond the ends);
@@ -51,7 +51,8 @@ class Calibration:
         if self.method == "isotonic":
             return np.clip(np.interp(r, self.x, self.y), 0.0, 1.0)
         if self.method == "platt":
-            return 1.0 / (1.0 + np.exp(-(self.a * logit(r) + self.b)))
+            z = np.clip(self.a * logit(r) + self.b, -700.0, 700.0)  # exp stays finite
+            return 1.0 / (1.0 + np.exp(-z))
         return r
 
     def to_json(self) -> dict[str, Any]:

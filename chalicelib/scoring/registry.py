@@ -53,6 +53,12 @@ def metadata_for(
     }
 
 
+def new_version(digest_hex: str) -> str:
+    """A version name: when it was made, and which data (8 hex digits of its hash)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"v{stamp}-{digest_hex[:8]}"
+
+
 class ModelRegistry:
     def __init__(self, s3: S3Client, bucket: str, refresh_s: float = 60.0) -> None:
         self._s3 = s3

@@ -7,20 +7,26 @@ unparseable ones in `invalid`. Inline feature payloads are not accepted: a score
 belongs to a stored contact, so that it can be questioned later by its number.
 
 `GET /v2/contacts/{phone}/score`: the contact's current score, version, baseline and
-factors (recomputed first if the model or the contact's features changed)."""
+factors (recomputed first if the model or the contact's features changed).
+
+`POST /v2/models/recalibrations` {"campaign_ids": [...]}: refit the promoted model's
+probability map on those campaigns' outcomes, promote it and rescore (a task, 202;
+chalicelib/scoring/recalibration.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from chalice.app import SQSEvent
 from pydantic import BaseModel, Field
 
+from chalicelib.audiences.filters import CampaignId
 from chalicelib.contacts.routes import parse_phone
 from chalicelib.core import resources
-from chalicelib.core.errors import not_found
+from chalicelib.core.errors import from_coded, not_found
 from chalicelib.core.routes import Routes
 from chalicelib.domain.phone import Accepted, normalize
+from chalicelib.scoring.recalibration import MAX_CAMPAIGNS, RecalibrationRefused
 from chalicelib.wiring import Wiring
 
 routes = Routes(__name__, tag="scores")
@@ -102,6 +108,45 @@ def contact_score(w: Wiring, phone: str) -> dict[str, Any]:
     stored = w.score_store.stored_score(number.e164) or {}
     r = run.results[0]
     return {**r.to_json(), "scored_at": stored.get("scored_at")}
+
+
+class RecalibrationRequest(BaseModel):
+    campaign_ids: list[CampaignId] = Field(
+        min_length=1,
+        max_length=MAX_CAMPAIGNS,
+        description="Campaigns whose outcomes are recorded: the most recent, 300+ messaged",
+    )
+
+
+class RecalibrationTaskOut(BaseModel):
+    """The 202 answer: GET status_url until `status` is completed (its `result`: the
+    new version, its map, the rescore) or failed (`error`, `detail`, `detail_es`)."""
+
+    task_id: str
+    kind: Literal["recalibration"]
+    status: str
+    status_url: str
+
+
+@routes.post(
+    "/v2/models/recalibrations",
+    scope="admin",
+    status=202,
+    body=RecalibrationRequest,
+    response=RecalibrationTaskOut,
+    errors=(422,),
+    summary=(
+        "Reajustar las probabilidades del modelo con los resultados de campañas, "
+        "promoverlo y recalificar (una tarea, 202)",
+        "Refit the model's probabilities on campaigns' outcomes, promote it and rescore "
+        "(a task, 202)",
+    ),
+)
+def recalibrate(w: Wiring, body: RecalibrationRequest) -> dict[str, Any]:
+    try:
+        return w.recalibrations.start_task(list(dict.fromkeys(body.campaign_ids)))
+    except RecalibrationRefused as exc:
+        raise from_coded(422, exc) from exc
 
 
 @routes.on_queue(resources.SCORE)

@@ -1,14 +1,17 @@
-"""Recalibration from campaign outcomes (tools/training/recalibrate.py) on the local
-stack: a promoted model, a campaign whose messaged contacts convert far more than its
-map says; the new version keeps the trees (same scores), carries a map fitted on those
-outcomes, is promoted, and the rescore leaves every contact with the new map's
-probability. Refused without a trained model and with too few rows."""
+"""Recalibration from campaign outcomes (chalicelib/scoring/recalibration.py) on the
+local stack, as the API's task and as the CLI: a promoted model, a campaign whose
+messaged contacts convert far more than its map says; the new version keeps the trees
+(same scores), carries a map fitted on those outcomes, is promoted, and the rescore
+leaves every contact with the new map's probability. Refused (422 at once, or a failed
+task in both languages) without a trained model, for a campaign that does not exist,
+and with too few rows."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -24,7 +27,6 @@ from tests.integration.test_rescore_sweep import set_platforms
 from tests.integration.test_scoring_stack import send_to_score, store_contacts
 from tests.unit.test_scoring_pure import generated
 from tools.local.stack import LocalStack
-from tools.training.recalibrate import RecalibrationRefused, recalibrate
 from tools.training.train import TrainConfig, train
 
 pytestmark = pytest.mark.integration
@@ -49,17 +51,25 @@ def promote_a_model() -> Calibration:
     return result.chosen.calibration
 
 
+def recalibration(api: httpx.Client, campaign_ids: list[str]) -> httpx.Response:
+    return api.post("/v2/models/recalibrations", json={"campaign_ids": campaign_ids})
+
+
 def test_a_map_refitted_on_a_campaign_keeps_the_trees_and_moves_the_probabilities(
-    stack: LocalStack,
+    stack: LocalStack, api: httpx.Client
 ) -> None:
     from tools.cli.main import cli
 
     w = wiring()
     w.scoring.registry.invalidate()
     numbers = store_contacts(N)
-    with pytest.raises(RecalibrationRefused, match="no trained model"):
-        recalibrate(w, ["cmp_00000000000000000000"])
+    r = recalibration(api, ["cmp_00000000000000000000"])
+    assert r.status_code == 422 and r.json()["error"] == "no_trained_model", r.text
+    assert "entrenado" in r.json()["message_es"]
     old_map = promote_a_model()
+    r = recalibration(api, ["cmp_00000000000000000000"])
+    assert r.status_code == 422 and r.json()["error"] == "recalibration_campaign_not_found"
+    assert recalibration(api, ["not-a-campaign"]).status_code == 422  # not an id
     old = datetime.now(UTC) - timedelta(hours=1)
     for n in numbers:
         set_platforms(n, PLATFORMS, old)
@@ -80,17 +90,26 @@ def test_a_map_refitted_on_a_campaign_keeps_the_trees_and_moves_the_probabilitie
         cid, [OutcomeIn(phone=r["e164"], converted=r["e164"] in won) for r in rows]
     )
 
+    # Too few rows: the request cannot tell (it reads no snapshot), the task does.
     small = w.campaigns.create(CreateCampaign(name="Chica", amount=20, cost_per_message=0.25))
-    with pytest.raises(RecalibrationRefused, match="20 messaged contacts"):
-        recalibrate(w, [small["campaign_id"]])
+    r = recalibration(api, [small["campaign_id"]])
+    assert r.status_code == 202, r.text
+    assert stack.pump.drain(timeout_s=120)
+    refused = api.get(r.json()["status_url"]).json()
+    assert refused["status"] == "failed", refused
+    assert refused["error"] == "too_few_outcomes_to_recalibrate"
+    assert "20 messaged contacts" in refused["detail"] and "20 contactos" in refused["detail_es"]
+    assert w.scoring.registry.promoted_version() == "vtest-1"
 
-    out = CliRunner().invoke(
-        cli,
-        ["recalibrate", "--campaign", cid, "--moto-port", str(stack.moto_port)],
-        catch_exceptions=False,
-    )
-    assert out.exit_code == 0, out.output
-    got = json.loads(out.output.strip().splitlines()[-1])
+    r = recalibration(api, [cid])
+    assert r.status_code == 202, r.text
+    queued = r.json()
+    assert queued["kind"] == "recalibration" and queued["task_id"].startswith("rc_")
+    assert stack.pump.drain(timeout_s=180)
+    task = api.get(queued["status_url"]).json()
+    assert task["status"] == "completed" and task["progress"] == 1.0, task
+    assert task["phase"] == "done" and task["campaign_ids"] == [cid]
+    got = task["result"]
     s = got["recalibration"]
     assert got["previous_version"] == got["trees_version"] == "vtest-1"
     assert (s["rows"], s["conversions"], s["other_model_rows"]) == (N, N // 2, 0)
@@ -119,7 +138,15 @@ def test_a_map_refitted_on_a_campaign_keeps_the_trees_and_moves_the_probabilitie
     )
     assert abs(mean - 0.5) < 0.1
 
-    # A second recalibration on the same campaign: its rows were scored by vtest-1,
-    # whose trees the promoted version reuses, so they still count.
-    again = recalibrate(w, [cid])
+    # A second recalibration on the same campaign, by the CLI: its rows were scored by
+    # vtest-1, whose trees the promoted version reuses, so they still count.
+    out = CliRunner().invoke(
+        cli,
+        ["recalibrate", "--campaign", cid, "--moto-port", str(stack.moto_port)],
+        catch_exceptions=False,
+    )
+    assert out.exit_code == 0, out.output
+    again = json.loads(out.output.strip().splitlines()[-1])
+    assert again["previous_version"] == version
     assert again["trees_version"] == "vtest-1" and again["recalibration"]["rows"] == N
+    assert stack.pump.drain(timeout_s=120)

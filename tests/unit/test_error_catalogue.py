@@ -15,7 +15,13 @@ from chalicelib.core.errors import ApiError
 
 ROOT = Path(__file__).resolve().parents[2]
 # Callables whose first code-bearing argument is a catalogue code: name -> its index.
-CODE_ARG = {"ApiError": 1, "_conflict": 0, "UnsupportedFile": 0, "ColumnNotFound": 0}
+CODE_ARG = {
+    "ApiError": 1,
+    "_conflict": 0,
+    "UnsupportedFile": 0,
+    "ColumnNotFound": 0,
+    "RecalibrationRefused": 0,
+}
 # Where a code is not a literal, and why that is still a catalogue code.
 VARIABLE_CODE_SITES = {
     # `invalid_<kind>_id`: each kind's call is checked below (check_id's literal kinds).

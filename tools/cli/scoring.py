@@ -80,13 +80,12 @@ def recalibrate(campaigns: tuple[str, ...], moto_port: int | None) -> None:
 
         get_settings.cache_clear()
     from chalicelib.core.aws import make_clients
+    from chalicelib.scoring.recalibration import RecalibrationRefused
     from chalicelib.wiring import Wiring
     from tools.training.commands import dumps
-    from tools.training.recalibrate import RecalibrationRefused
-    from tools.training.recalibrate import recalibrate as run
 
     try:
-        out = run(Wiring(make_clients()), list(campaigns))
+        out = Wiring(make_clients()).recalibrations.run(list(dict.fromkeys(campaigns)))
     except RecalibrationRefused as exc:
         raise click.ClickException(str(exc)) from exc
     s = out["recalibration"]

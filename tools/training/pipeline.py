@@ -15,7 +15,7 @@ from botocore.config import Config
 
 from chalicelib.core.ddb import from_item
 from chalicelib.scoring.features import ColumnReport, explain_schema
-from chalicelib.scoring.registry import ModelRegistry, metadata_for
+from chalicelib.scoring.registry import ModelRegistry, metadata_for, new_version
 from chalicelib.wiring import Wiring
 from tools.local.busy import Backoff, boto_retryable
 from tools.training.columns import leaking_columns
@@ -47,11 +47,6 @@ def scan_contacts(
         if "LastEvaluatedKey" not in resp:
             return
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
-
-def new_version(data_sha256: str) -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"v{stamp}-{data_sha256[:8]}"
 
 
 def model_card(version: str, result: TrainResult) -> str:

@@ -38,6 +38,7 @@ import numpy as np
 from sklearn.metrics import log_loss, roc_auc_score
 
 from chalicelib.campaigns import pilot
+from chalicelib.scoring import calibration_fit as calibrate
 from chalicelib.scoring.calibration import (
     Calibration,
     expected_calibration_error,
@@ -51,7 +52,6 @@ from chalicelib.scoring.features import (
     infer_schema,
 )
 from chalicelib.scoring.serve import probability
-from tools.training import calibrate
 from tools.training.train import Candidate, Example, TrainConfig, outcome_events, train
 
 STRATEGIES = ("oof", "recent_window", "prior_shift", "em")

@@ -31,6 +31,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from chalicelib.scoring import calibration_fit as calibrate
 from chalicelib.scoring.calibration import UNCALIBRATED, Calibration
 from chalicelib.scoring.features import (
     ColumnReport,
@@ -43,7 +44,6 @@ from chalicelib.scoring.features import (
 )
 from chalicelib.scoring.model_format import TreeEnsemble
 from chalicelib.scoring.serve import probability
-from tools.training import calibrate
 from tools.training.export import from_hist_gradient_boosting, from_random_forest
 
 
