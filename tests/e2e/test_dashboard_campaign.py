@@ -8,7 +8,9 @@ and delivered messages; recorded outcomes give the page its lift against the con
 group ("sample too small" at this size) and its prediction vs reality by decile; with
 that campaign picked as the pilot, the plan of the rest leaves its messaged contacts out
 and says what the pilot measured. axe-core
-finds no serious or critical violation in the plan and the campaign page.
+finds no serious or critical violation in the plan and the campaign page. A campaign
+whose predictions drifted offers the refit of the model's probabilities, and one click
+runs it.
 
 Sends are refused while no REPEP list is in force, so the test imports one through the
 API first (as the admin it is). Screenshots go to artifacts/screenshots/."""
@@ -312,3 +314,64 @@ def test_compose_preview_send_and_follow_the_funnel(
         assert found == [], found
     finally:
         context.close()
+
+
+def test_a_campaign_whose_predictions_drifted_refits_the_model_from_its_page(
+    stack: LocalStack, api: httpx.Client, api_key: str, chromium: Any
+) -> None:
+    """A trained model, a campaign whose messaged contacts convert far more than it said
+    (every other one): the page advises retraining and offers the refit; one click runs
+    the recalibration task, which promotes a version with the same trees, and the page
+    says what it fitted in the reader's language."""
+    from datetime import UTC, timedelta
+
+    from chalicelib.campaigns.models import OutcomeIn
+    from chalicelib.campaigns.service import CreateCampaign
+    from chalicelib.validation.status import PLATFORMS
+    from chalicelib.wiring import wiring
+    from tests.integration.test_recalibrate import N, promote_a_model
+    from tests.integration.test_rescore_sweep import set_platforms
+    from tests.integration.test_scoring_stack import send_to_score, store_contacts
+
+    w = wiring()
+    numbers = store_contacts(N)
+    promote_a_model()
+    for n in numbers:
+        set_platforms(n, PLATFORMS, datetime.now(UTC) - timedelta(hours=1))
+    send_to_score(numbers)
+    assert stack.pump.drain(timeout_s=120)
+    cid = w.campaigns.create(
+        CreateCampaign(name="Deriva", amount=N, order="random", cost_per_message=0.25)
+    )["campaign_id"]
+    rows = list(w.campaigns.snapshot_rows(w.campaigns.get(cid) or {}))
+    won = {r["e164"] for r in rows[::2]}
+    w.campaigns.record_outcomes(
+        cid, [OutcomeIn(phone=r["e164"], converted=r["e164"] in won) for r in rows]
+    )
+    assert api.get(f"/v2/campaigns/{cid}/predictions").json()["assessment"] == "retrain"
+
+    page = chromium.new_page(viewport={"width": 1280, "height": 1800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{stack.api_url}/dashboard#campaign={cid}")
+        page.wait_for_selector("#key-dialog[open]", timeout=15_000)
+        page.fill("#key-input", api_key)
+        page.click("#key-form button[type=submit]")
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        page.wait_for_selector("#cp-recal:not([hidden])", timeout=30_000)
+        page.click("#lang-en")
+        page.click("#cp-recalibrate")
+        page.wait_for_selector("#cp-recal-status[data-version]", timeout=180_000)
+        version = str(page.get_attribute("#cp-recal-status", "data-version"))
+        text = page.inner_text("#cp-recal-status")
+        assert text.startswith(f"Model {version}:") and f"fitted on {N} contacts" in text
+        assert f"{N} contacts sent to rescore" in text
+        page.locator("#cp-predictions").screenshot(path=str(SHOTS / "campaign-recalibrate.png"))
+        assert not errors, errors
+    finally:
+        page.close()
+    w.scoring.registry.invalidate()
+    assert w.scoring.registry.promoted_version() == version
+    meta = w.scoring.registry.metadata(version) or {}
+    assert meta["trees_version"] == "vtest-1" and meta["recalibration"]["from_campaigns"] == [cid]

@@ -74,6 +74,10 @@ Object.assign(I18N.es, {
   cp_predictions: "Predicción vs realidad", cp_decile: "Decil", cp_expected: "Esperadas (95%)", cp_actual: "Reales",
   cp_pred_text: "Conversiones esperadas {exp} ({low}–{high}), reales {act}; error relativo {rel}; error de calibración (ECE) {ece}; AUC de la campaña {auc}.",
   cp_pred_pilot: "Planeada con un piloto: al nivel que midió, esperadas {exp} ({low}–{high}), reales {act}; ECE {ece}.",
+  cp_recalibrate: "Reajustar las probabilidades del modelo con esta campaña",
+  cp_recal_running: "Reajustando el modelo y recalificando los contactos…",
+  cp_recal_done: "Modelo {version}: mapa {method} ajustado con {rows} contactos ({conv} conversiones); error de calibración en ellos {before} → {after}; {sent} contactos enviados a recalificar.",
+  cp_recal_failed: "No se pudo reajustar el modelo",
 });
 
 Object.assign(I18N.en, {
@@ -145,6 +149,10 @@ Object.assign(I18N.en, {
   cp_predictions: "Prediction vs reality", cp_decile: "Decile", cp_expected: "Expected (95%)", cp_actual: "Actual",
   cp_pred_text: "Expected conversions {exp} ({low}–{high}), actual {act}; relative error {rel}; calibration error (ECE) {ece}; the campaign's AUC {auc}.",
   cp_pred_pilot: "Planned with a pilot: at the level it measured, expected {exp} ({low}–{high}), actual {act}; ECE {ece}.",
+  cp_recalibrate: "Refit the model's probabilities on this campaign",
+  cp_recal_running: "Refitting the model and rescoring the contacts…",
+  cp_recal_done: "Model {version}: {method} map fitted on {rows} contacts ({conv} conversions); calibration error on them {before} → {after}; {sent} contacts sent to rescore.",
+  cp_recal_failed: "Could not refit the model",
 });
 
 const COMPOSE_DEBOUNCE_MS = 300;
@@ -492,18 +500,28 @@ function planRequest() {
   };
 }
 
-async function waitForPlanTask(task) {
-  // A large audience is planned as a task (202): its result is the plan.
+// A task (202) until it ends: its last status (completed or failed), or null once
+// PLAN_WAIT_MS pass. `onProgress(" 42%")` while it runs.
+async function finishedTask(task, onProgress) {
   const deadline = Date.now() + PLAN_WAIT_MS;
   for (;;) {
     const status = await api(`/v2/tasks/${encodeURIComponent(task.task_id)}`);
-    if (status.status === "completed") return status.result;
-    if (status.status === "failed") throw new Error(`${t("c_plan_failed")}: ${status.detail || status.error || ""}`);
-    const pct = typeof status.progress === "number" ? ` ${Math.round(status.progress * 100)}%` : "";
-    $("c-progress").textContent = `${t("c_plan_task")}${pct}`;
-    if (Date.now() > deadline) throw new Error(t("c_plan_failed"));
+    if (status.status === "completed" || status.status === "failed") return status;
+    onProgress(typeof status.progress === "number" ? ` ${Math.round(status.progress * 100)}%` : "");
+    if (Date.now() > deadline) return null;
     await sleep(PLAN_POLL_MS);
   }
+}
+
+// A failed task's reason in the reader's language (a refusal names it in both).
+const taskFailure = (s) => (state.lang === "en" ? s.detail : s.detail_es || s.detail) || s.error || "";
+
+async function waitForPlanTask(task) {
+  // A large audience is planned as a task (202): its result is the plan.
+  const done = await finishedTask(task, (pct) => { $("c-progress").textContent = `${t("c_plan_task")}${pct}`; });
+  if (!done) throw new Error(t("c_plan_failed"));
+  if (done.status === "failed") throw new Error(`${t("c_plan_failed")}: ${taskFailure(done)}`);
+  return done.result;
 }
 
 async function runPlan() {
@@ -653,6 +671,8 @@ function sendOverride() {
 function openCampaign(id) {
   clearTimeout(campaignPage.timer);
   Object.assign(campaignPage, { id, report: null, funnel: null, predictions: null, completedAt: null });
+  $("cp-recal-status").textContent = "";
+  delete $("cp-recal-status").dataset.version;
   history.replaceState(null, "", `#campaign=${encodeURIComponent(id)}`);
   $("cp-error").hidden = true;
   $("campaign-page").hidden = false;
@@ -837,6 +857,8 @@ function renderPredictions(p) {
     })
     : "";
   $("cp-pred-advice").textContent = state.lang === "en" ? p.recommendation_en : p.recommendation_es;
+  // The advice is to retrain or recalibrate: the second is one click (an admin key).
+  $("cp-recal").hidden = p.assessment !== "retrain";
   const body = $("cp-pred-deciles").tBodies[0];
   body.replaceChildren();
   for (const d of p.by_decile) {
@@ -847,6 +869,32 @@ function renderPredictions(p) {
     tr.appendChild(el("td", `${fmtDec(d.expected)} (${fmtDec(d.low, 0)}–${fmtDec(d.high, 0)})`));
     tr.appendChild(el("td", fmtInt(d.actual)));
     body.appendChild(tr);
+  }
+}
+
+async function recalibrateFromCampaign() {
+  const id = campaignPage.id;
+  const status = $("cp-recal-status");
+  $("cp-recalibrate").disabled = true;
+  $("cp-error").hidden = true;
+  status.textContent = t("cp_recal_running");
+  try {
+    const task = await api("/v2/models/recalibrations", { body: { campaign_ids: [id] } });
+    const done = await finishedTask(task, (pct) => { status.textContent = `${t("cp_recal_running")}${pct}`; });
+    if (!done) throw new Error(t("cp_recal_failed"));
+    if (done.status === "failed") throw new Error(taskFailure(done));
+    const r = done.result;
+    const s = r.recalibration;
+    status.textContent = tf("cp_recal_done", {
+      version: r.version, method: s.method, rows: fmtInt(s.rows), conv: fmtInt(s.conversions),
+      before: fmtDec(s.ece_previous_map, 3), after: fmtDec(s.ece, 3), sent: fmtInt(r.rescore.sent),
+    });
+    status.dataset.version = r.version;
+  } catch (err) {
+    status.textContent = "";
+    showError(err, $("cp-error"), "cp_recal_failed");
+  } finally {
+    $("cp-recalibrate").disabled = false;
   }
 }
 
@@ -932,6 +980,7 @@ function wireCampaigns() {
   $("cp-cancel").addEventListener("click", () => control("cancel"));
   $("cp-close").addEventListener("click", closeCampaign);
   $("c-plan-run").addEventListener("click", runPlan);
+  $("cp-recalibrate").addEventListener("click", recalibrateFromCampaign);
   $("c-plan-use").addEventListener("click", useOptimum);
   // A campaign opened from a link before the key was given: load it with the key.
   $("key-form").addEventListener("submit", () => {
