@@ -15,8 +15,8 @@ chosen so that the pilot's contacts' moved probabilities add up to what they did
 with k = PRIOR_ROWS: a Beta prior worth k contacts at the model's own rate, so that a
 pilot of 20 contacts and no conversion does not say 0%. One constant keeps the
 ranking and the shape of the model's map; only the level moves. On bank-marketing a
-random 10% pilot of each later month takes the ECE of the rest of the month from 0.121
-to 0.049 with the training map, from 0.105 to 0.035 with a walk-forward map
+random 10% pilot of each later month takes the ECE of the rest of the month from 0.079
+to 0.047 with the training map, from 0.105 to 0.035 with a walk-forward map
 (bench/calibration.py --pilot; models/MODEL_CARD.md).
 
 Only the contacts the pilot messaged count (its control group, if any, was not

@@ -1,6 +1,7 @@
 """The numpy map fitters (chalicelib/scoring/calibration_fit.py) against scikit-learn's,
 which Lambda does not ship: the same isotonic knots, the same Platt optimum (ours at
-least as good a fit), and a choice that never sees the rows it judges."""
+least as good a fit), and a choice that never sees the rows it judges and keeps Platt
+unless isotonic is clearly better."""
 
 from __future__ import annotations
 
@@ -76,11 +77,20 @@ def test_folds_are_stratified_and_seeded() -> None:
     assert not (stratified_folds(y, 5, seed=8) == f).all()
 
 
-def test_choose_picks_the_lower_cross_validated_loss_and_cross_fits() -> None:
+def test_choose_keeps_platt_unless_isotonic_is_clearly_better_and_cross_fits() -> None:
+    # True rate 1.7x the raw one: a smooth curve Platt follows as well as isotonic.
     raw, y = sample(2_000, 4, 3)
     fit = choose(raw, y)
-    assert fit.calibration.method == min(fit.cv_log_loss, key=lambda m: fit.cv_log_loss[m])
+    assert fit.isotonic_gain >= -fit.isotonic_gain_se and fit.calibration.method == "platt"
     assert fit.ece_calibrated < fit.ece_raw  # the raw probabilities are 1.7x too low
     # Cross-fitted: not the refitted map's own probabilities on the rows.
     assert not np.allclose(fit.oof_calibrated, fit.calibration.apply(raw))
     assert abs(fit.oof_calibrated.sum() - y.sum()) / y.sum() < 0.05
+    # A step no logistic curve of logit(raw) draws: isotonic wins by many errors.
+    rng = np.random.default_rng(5)
+    raw = rng.random(3_000)
+    y = (rng.random(3_000) < np.where((raw > 0.4) & (raw < 0.6), 0.7, 0.1)).astype(int)
+    fit = choose(raw, y)
+    assert fit.isotonic_gain < -3 * fit.isotonic_gain_se
+    assert fit.calibration.method == "isotonic"
+    assert fit.cv_log_loss["isotonic"] < fit.cv_log_loss["platt"]

@@ -93,7 +93,9 @@ def calibration_card(cal: Mapping[str, Any]) -> list[str]:
         "## Calibration (score -> conversion_probability)",
         "",
         f"- method: {cal['method']}, chosen by {cal['rows']}-row cross-validated log-loss "
-        f"({losses}); fitted on the {cal['fitted_on'].replace('_', '-')} probabilities",
+        f"({losses}; Platt unless isotonic is lower by more than one standard error, "
+        f"here {cal.get('isotonic_minus_platt')} ± {cal.get('isotonic_minus_platt_se')}); "
+        f"fitted on the {cal['fitted_on'].replace('_', '-')} probabilities",
         f"- expected calibration error (10 bins): {cal['ece']} "
         f"(uncalibrated: {cal['ece_uncalibrated']})",
         "",
